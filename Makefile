@@ -1,0 +1,36 @@
+# tinybms-victron-bridge: the Makefile wraps CMake.
+#   make          build the release tree in build/
+#   make test     unit tests under ASan+UBSan, then the Python peer tests
+#   make cross    compile core/ for Cortex-M4F and RV32IMC, print sizes
+SHELL := /bin/bash
+BUILD      ?= build
+TEST_BUILD ?= build/asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all deps build test unit pytest cross clean format
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTBVB_TESTS=OFF >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+unit: deps
+	@scripts/check-core-includes
+	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTBVB_SANITIZE=ON >/dev/null
+	@cmake --build $(TEST_BUILD) -j $(JOBS)
+
+test: unit build
+	@scripts/run-tests $(TEST_BUILD) $(BUILD)
+
+cross: deps
+	@scripts/cross-size
+
+format:
+	@clang-format -i core/include/*.h core/src/*.c tests/unit/*.c
+
+clean:
+	rm -rf build
