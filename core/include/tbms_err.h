@@ -22,6 +22,7 @@ typedef enum {
     TBMS_ERR_INVALID_DATA, /* register values no real BMS produces (NaN, > 16 cells...) */
     TBMS_ERR_INTERLOCK,    /* a setting breaks a TinyBMS interlock (e.g. 300 < 315 - 10) */
     TBMS_ERR_READ_ONLY,    /* the register cannot be written */
+    TBMS_ERR_TIMEOUT,      /* no complete answer within the response timeout */
     TBMS_ERR_COUNT_        /* number of codes; not an error */
 } tbms_err_t;
 

@@ -15,6 +15,7 @@ static const char *const tbms_err_text[TBMS_ERR_COUNT_] = {
     [TBMS_ERR_INVALID_DATA] = "register data not plausible",
     [TBMS_ERR_INTERLOCK] = "setting violates a TinyBMS interlock",
     [TBMS_ERR_READ_ONLY] = "register is read-only",
+    [TBMS_ERR_TIMEOUT] = "no answer within the response timeout",
 };
 
 const char *tbms_strerror(tbms_err_t err)

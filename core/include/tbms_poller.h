@@ -1,0 +1,145 @@
+/*
+ * tbms_poller.h - the TinyBMS request schedule (architecture.md "poller").
+ *
+ * Pure: the caller passes the time and the bytes that arrived; the poller
+ * says what to send and when it wants to be called again. It never talks
+ * to a device. One transaction is in flight at a time (the link is
+ * point-to-point, half-duplex in practice).
+ *
+ * Blocks read, all with Modbus 0x03 (big-endian words, full 8-bit PL, one
+ * frame for up to 127 registers; tinybms-uart.md section 3):
+ *
+ *   block     registers   when
+ *   LIVE      0..55       every poll_interval_us (default 100 ms: the BMS samples at 10 Hz)
+ *   SETTINGS  300..343    at start, then every settings_period_us
+ *   VERSION   500..509    at start, then every settings_period_us
+ *   STATS     100..117    every stats_period_us
+ *   EVENTS    200..297    every events_period_us
+ *
+ * A response that does not come within response_timeout_us is resent,
+ * byte for byte, up to max_attempts in all: a sleeping TinyBMS wakes on
+ * the first request and answers only the second (tinybms-uart.md section 1).
+ * Input is flushed before every attempt so a late answer to an earlier
+ * attempt cannot be taken for the next one.
+ */
+#ifndef TBMS_POLLER_H
+#define TBMS_POLLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tbms_err.h"
+#include "tbms_frame.h"
+
+typedef enum {
+    TBMS_BLOCK_LIVE = 0,
+    TBMS_BLOCK_SETTINGS,
+    TBMS_BLOCK_VERSION,
+    TBMS_BLOCK_STATS,
+    TBMS_BLOCK_EVENTS,
+    TBMS_BLOCK_COUNT_
+} tbms_block_t;
+
+/* First register and register count of each block. */
+uint16_t tbms_block_first(tbms_block_t b);
+uint16_t tbms_block_count(tbms_block_t b);
+/* Static lower-case name ("live", "settings"...), "?" for a bad value. */
+const char *tbms_block_name(tbms_block_t b);
+
+typedef struct {
+    uint32_t poll_interval_us;    /* LIVE period; >= 20 ms */
+    uint32_t response_timeout_us; /* per attempt; >= 5 ms */
+    uint8_t max_attempts;         /* 1..10; 3 covers a sleep wake-up with margin */
+    uint32_t settings_period_us;  /* SETTINGS and VERSION refresh */
+    uint32_t stats_period_us;     /* 0 = never read STATS */
+    uint32_t events_period_us;    /* 0 = never read EVENTS */
+} tbms_poller_config_t;
+
+/* 100 ms live, 250 ms timeout, 3 attempts, settings 60 s, stats 10 s, events 30 s. */
+void tbms_poller_default_config(tbms_poller_config_t *cfg);
+
+/* TBMS_OK or TBMS_ERR_RANGE/TBMS_ERR_ARG for values outside the comments above. */
+tbms_err_t tbms_poller_check_config(const tbms_poller_config_t *cfg);
+
+/* UART statistics (issue "UART statistics"); counters only grow. */
+typedef struct {
+    uint32_t polls;            /* transactions started (first attempts) */
+    uint32_t success;          /* transactions answered with good data */
+    uint32_t failures;         /* transactions abandoned after max_attempts */
+    uint32_t retries;          /* resends after a timeout, NACK or bad frame */
+    uint32_t timeouts;         /* attempts that got no complete answer in time */
+    uint32_t crc_errors;       /* frames with a bad CRC */
+    uint32_t malformed;        /* impossible frame headers */
+    uint32_t truncated;        /* answers cut short */
+    uint32_t nacks;            /* AA 00 <cmd> <err> answers */
+    uint32_t unexpected;       /* good frames that did not answer the request */
+    uint32_t garbage_bytes;    /* bytes skipped outside frames (broadcast) */
+    uint32_t latency_last_us;  /* request sent -> answer complete, last success */
+    uint32_t latency_avg_us;   /* exponential average, weight 1/8 */
+    uint32_t latency_max_us;   /* largest since start */
+} tbms_poller_stats_t;
+
+/* What to transmit. Flush the receive side first when flush_rx is set. */
+typedef struct {
+    bool flush_rx;
+    size_t len;
+    uint8_t bytes[TBMS_READ_REQ_LEN];
+} tbms_poll_tx_t;
+
+/* A completed read: the block's registers in host order. */
+typedef struct {
+    bool done;           /* false: nothing completed during this call */
+    bool ok;             /* true: regs hold the block; false: abandoned */
+    tbms_block_t block;
+    uint16_t first;      /* first register address */
+    uint16_t count;      /* registers in regs[] */
+    tbms_err_t last_err; /* why the last attempt failed (when !ok) */
+    uint8_t nack_code;   /* the BMS's code for TBMS_ERR_NACK */
+    uint16_t regs[TBMS_MODBUS_READ_MAX];
+} tbms_poll_result_t;
+
+typedef struct {
+    tbms_poller_config_t cfg;
+    tbms_parser_t parser;
+    tbms_poller_stats_t stats;
+    uint64_t due_us[TBMS_BLOCK_COUNT_];
+    bool busy;
+    tbms_block_t block;   /* in flight when busy */
+    uint8_t attempt;      /* 1-based attempt number in flight */
+    uint64_t sent_us;     /* when the attempt in flight was sent */
+    tbms_err_t last_err;  /* why the previous attempt failed */
+    uint8_t last_nack;
+    tbms_poll_tx_t pending; /* frame of the transaction in flight */
+} tbms_poller_t;
+
+/* Starts the schedule: VERSION and SETTINGS first, then LIVE at once. */
+tbms_err_t tbms_poller_init(tbms_poller_t *p, const tbms_poller_config_t *cfg, uint64_t now_us);
+
+/*
+ * Advances time: handles a timed-out attempt (resend or give up) and starts
+ * the next due transaction. Returns true and fills *tx when bytes must be
+ * sent now; *res reports a transaction abandoned during this call.
+ */
+bool tbms_poller_step(tbms_poller_t *p, uint64_t now_us, tbms_poll_tx_t *tx,
+                      tbms_poll_result_t *res);
+
+/*
+ * Feeds received bytes (any chunking). When they complete the answer to
+ * the transaction in flight, *res is filled (done = ok = true). A NACK or
+ * bad frame for the transaction ends the attempt early: the next step()
+ * resends. All n bytes are consumed.
+ */
+void tbms_poller_feed(tbms_poller_t *p, const uint8_t *data, size_t n, uint64_t now_us,
+                      tbms_poll_result_t *res);
+
+/* Absolute time at which step() next has something to do. */
+uint64_t tbms_poller_next_us(const tbms_poller_t *p);
+
+/* Counters, including the stream parser's. */
+tbms_poller_stats_t tbms_poller_stats(const tbms_poller_t *p);
+
+/* Makes a block due at once (e.g. SETTINGS after a user's write). */
+void tbms_poller_request(tbms_poller_t *p, tbms_block_t b, uint64_t now_us);
+
+#endif /* TBMS_POLLER_H */
