@@ -1,0 +1,131 @@
+/*
+ * bridge.h - ties the core together on two tick functions (architecture.md
+ * "bridge"): the TinyBMS poller on the UART side, the Victron frame
+ * schedule on the CAN side, keepalive supervision and stale-data safety.
+ *
+ *   UART bytes -> poller -> snapshots (live, settings, version, stats, events)
+ *   snapshots  -> charge limits + alarms -> Victron frames -> CAN
+ *   CAN 0x305/0x307 -> keepalive supervision (receive only)
+ *
+ * Safety rules (issue "stale-data safety"):
+ *   - nothing is transmitted before the first valid live read AND a valid
+ *     settings read (the limits need the BMS cutoffs);
+ *   - when no valid live read succeeded for bms_timeout_us, every BMS frame
+ *     stops, so the GX sees the BMS as lost and stops charging, Victron's
+ *     own safe behaviour (victron-can-bms.md A.7); transmission resumes by
+ *     itself when valid data returns;
+ *   - 0x305 and 0x307 are only ever received (victron-can-bms.md A.5).
+ *
+ * Pure: time (microseconds, monotonic) and bytes in, bytes and frames out.
+ */
+#ifndef BRIDGE_H
+#define BRIDGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alarms.h"
+#include "charge.h"
+#include "tbms_poller.h"
+#include "tbms_snapshot.h"
+#include "victron_can.h"
+
+#define BRG_TEXT_MAX 16u /* longest configurable name (0x370/0x371) */
+
+typedef struct {
+    tbms_poller_config_t poll;
+    uint32_t bms_timeout_us;       /* stale after this long without a valid live read */
+    uint32_t fast_period_us;       /* 0x351 0x355 0x356 0x35A */
+    uint32_t detail_period_us;     /* 0x372..0x379 */
+    uint32_t identity_period_us;   /* 0x35E 0x35F 0x370 0x371 0x382 */
+    uint32_t keepalive_timeout_us; /* GX 0x305 considered lost after this */
+    char manufacturer[VCAN_TEXT_MAX + 1u]; /* 0x35E, neutral: never PYLON/BYD/LG/DYNESS */
+    char battery_name[BRG_TEXT_MAX + 1u];  /* 0x370/0x371 */
+    char family[VCAN_TEXT_MAX + 1u];       /* 0x382 */
+    chg_config_t charge;
+    alm_thresholds_t thresholds;
+} brg_config_t;
+
+/* Defaults: 100 ms poll, 5 s stale, 1 s fast frames, 5 s detail, 10 s identity. */
+void brg_default_config(brg_config_t *cfg);
+
+typedef enum {
+    BRG_DATA_WAITING = 0, /* no valid read yet: nothing transmitted */
+    BRG_DATA_VALID,       /* fresh: frames transmitted */
+    BRG_DATA_STALE,       /* was valid, now too old: frames stopped */
+} brg_data_state_t;
+
+const char *brg_data_state_name(brg_data_state_t s);
+
+typedef struct {
+    uint32_t frames;          /* frames handed out for transmission */
+    uint32_t stale_events;    /* VALID -> STALE transitions */
+    uint32_t decode_errors;   /* blocks read but rejected by a decoder */
+    uint32_t keepalive_rx;    /* 0x305 received */
+    uint32_t handshake_rx;    /* 0x307 received */
+    uint32_t rx_other;        /* other frames received (ignored) */
+    uint64_t charged_mwh;     /* integrated V x I, charging */
+    uint64_t discharged_mwh;  /* integrated V x I, discharging */
+} brg_counters_t;
+
+typedef struct {
+    brg_config_t cfg;
+    tbms_poller_t poller;
+    tbms_live_t live;
+    tbms_settings_t settings;
+    tbms_version_t version;
+    tbms_stats_t stats;
+    tbms_events_t events;
+    tbms_err_t last_decode_err;
+    tbms_block_t last_decode_block;
+    chg_limits_t limits;
+    bool limits_ok;
+    alm_state_t alarms;
+    brg_data_state_t state;
+    uint64_t last_valid_us;   /* time of the last valid live read */
+    uint64_t next_fast_us;
+    uint64_t next_detail_us;
+    uint64_t next_identity_us;
+    bool keepalive_seen;
+    uint64_t last_keepalive_us;
+    bool handshake_victron;   /* a 0x307 with "VIC" was seen */
+    brg_counters_t counters;
+    uint64_t energy_last_us;  /* live read the energy integration stopped at */
+    int64_t energy_rem_charge_uwh_us; /* sub-mWh remainders, in uW*us */
+    int64_t energy_rem_discharge_uwh_us;
+} brg_t;
+
+/* Errors: TBMS_ERR_ARG, TBMS_ERR_RANGE (a period is 0 or a poller value is off). */
+tbms_err_t brg_init(brg_t *b, const brg_config_t *cfg, uint64_t now_us);
+
+/*
+ * UART side. step(): fills *tx and returns true when bytes must be sent
+ * now (flush the input first when tx->flush_rx). rx(): received bytes.
+ */
+bool brg_uart_step(brg_t *b, uint64_t now_us, tbms_poll_tx_t *tx);
+void brg_uart_rx(brg_t *b, const uint8_t *data, size_t n, uint64_t now_us);
+
+/*
+ * CAN side. Writes the frames due now into out[0..cap) in sending order
+ * (0x351 first) and returns their number; 0 while the data is not valid.
+ * cap >= BRG_MAX_FRAMES_PER_TICK never truncates a burst.
+ */
+#define BRG_MAX_FRAMES_PER_TICK 20u
+size_t brg_can_tx(brg_t *b, uint64_t now_us, vcan_frame_t *out, size_t cap);
+void brg_can_rx(brg_t *b, const vcan_frame_t *f, uint64_t now_us);
+
+/* Earliest time at which brg_uart_step or brg_can_tx has work. */
+uint64_t brg_next_us(const brg_t *b);
+
+/* Re-evaluates VALID/STALE for now_us (also done by every tick). */
+brg_data_state_t brg_data_state(brg_t *b, uint64_t now_us);
+
+/* GX keepalive: a 0x305 within keepalive_timeout_us. */
+bool brg_keepalive_ok(const brg_t *b, uint64_t now_us);
+
+/* Builds all battery frames from the current state regardless of schedule
+ * (for a CAN monitor or tests); returns their number, 0 when not valid. */
+size_t brg_build_all(brg_t *b, vcan_frame_t *out, size_t cap);
+
+#endif /* BRIDGE_H */

@@ -1,0 +1,200 @@
+/* Alarm levels with hysteresis; 0x35A mapping per victron-can-bms.md A.3. */
+#include "alarms.h"
+
+#include <string.h>
+
+/* Hysteresis and warning margins (values below the alarm thresholds). */
+#define CELL_WARN_MARGIN_MV 50
+#define CELL_HYST_MV        20
+#define PACK_PER_CELL_MV    25 /* pack warning margin and hysteresis, per cell */
+#define TEMP_WARN_MARGIN_DC 50
+#define TEMP_HYST_DC        20
+#define IMBALANCE_HYST_MV   10
+#define CURRENT_WARN_PCT    90
+#define CURRENT_HYST_PCT    5
+
+void alm_init(alm_state_t *st)
+{
+    if (st != NULL) {
+        memset(st, 0, sizeof *st);
+    }
+}
+
+/*
+ * Level of a "too high" condition: warn at warn_at, alarm at alarm_at; a
+ * level is kept until the value falls below its threshold minus hyst.
+ */
+static alm_level_t high_level(int64_t v, int64_t warn_at, int64_t alarm_at, int64_t hyst,
+                              alm_level_t prev)
+{
+    if (v >= alarm_at || (prev == ALM_ALARM && v > alarm_at - hyst)) {
+        return ALM_ALARM;
+    }
+    if (v >= warn_at || (prev >= ALM_WARNING && v > warn_at - hyst)) {
+        return ALM_WARNING;
+    }
+    return ALM_OK;
+}
+
+static alm_level_t low_level(int64_t v, int64_t warn_at, int64_t alarm_at, int64_t hyst,
+                             alm_level_t prev)
+{
+    return high_level(-v, -warn_at, -alarm_at, hyst, prev);
+}
+
+static alm_level_t max_level(alm_level_t a, alm_level_t b)
+{
+    return a > b ? a : b;
+}
+
+static void set(alm_state_t *st, vcan_cond_t c, alm_level_t l)
+{
+    st->supported[c] = true;
+    st->level[c] = l;
+}
+
+/* Min and max over the temperature sensors present; false if none. */
+static bool temps(const tbms_live_t *live, int32_t *tmin, int32_t *tmax)
+{
+    bool any = false;
+    *tmin = INT16_MAX;
+    *tmax = INT16_MIN;
+    for (unsigned i = 0; i < 3u; i++) {
+        bool present = i < 2u ? live->ext_temp_present[i] : live->internal_temp_present;
+        int32_t t = i < 2u ? live->ext_temp_dc[i] : live->internal_temp_dc;
+        if (!present) {
+            continue;
+        }
+        any = true;
+        *tmin = t < *tmin ? t : *tmin;
+        *tmax = t > *tmax ? t : *tmax;
+    }
+    return any;
+}
+
+void alm_update(alm_state_t *st, const alm_thresholds_t *th, const tbms_live_t *live,
+                const tbms_settings_t *set_)
+{
+    if (st == NULL || th == NULL || live == NULL || !live->valid) {
+        return;
+    }
+    const tbms_settings_t *bms = (set_ != NULL && set_->valid) ? set_ : NULL;
+    int64_t cells = live->cell_count ? live->cell_count : 1;
+    int64_t pack_margin = PACK_PER_CELL_MV * cells;
+    alm_level_t *lv = st->level;
+
+    alm_level_t hv = high_level(live->pack_mv, th->overvoltage_mv - pack_margin,
+                                th->overvoltage_mv, pack_margin, lv[VCAN_COND_HIGH_VOLTAGE]);
+    alm_level_t uv = low_level(live->pack_mv, th->undervoltage_mv + pack_margin,
+                               th->undervoltage_mv, pack_margin, lv[VCAN_COND_LOW_VOLTAGE]);
+    if (bms != NULL && live->cell_count > 0u) {
+        hv = max_level(hv, high_level(live->cell_max_mv,
+                                      (int64_t)bms->over_voltage_mv - CELL_WARN_MARGIN_MV,
+                                      bms->over_voltage_mv, CELL_HYST_MV,
+                                      lv[VCAN_COND_HIGH_VOLTAGE]));
+        uv = max_level(uv, low_level(live->cell_min_mv,
+                                     (int64_t)bms->under_voltage_mv + CELL_WARN_MARGIN_MV,
+                                     bms->under_voltage_mv, CELL_HYST_MV,
+                                     lv[VCAN_COND_LOW_VOLTAGE]));
+    }
+    set(st, VCAN_COND_HIGH_VOLTAGE, hv);
+    set(st, VCAN_COND_LOW_VOLTAGE, uv);
+
+    int32_t tmin, tmax;
+    if (temps(live, &tmin, &tmax)) {
+        int64_t ot = th->overtemp_dc;
+        if (bms != NULL && (int64_t)bms->over_heat_c * 10 < ot) {
+            ot = (int64_t)bms->over_heat_c * 10;
+        }
+        set(st, VCAN_COND_HIGH_TEMP,
+            high_level(tmax, ot - TEMP_WARN_MARGIN_DC, ot, TEMP_HYST_DC,
+                       lv[VCAN_COND_HIGH_TEMP]));
+        int64_t lt = th->low_temp_charge_dc;
+        if (bms != NULL && (int64_t)bms->low_temp_charge_c * 10 > lt) {
+            lt = (int64_t)bms->low_temp_charge_c * 10;
+        }
+        set(st, VCAN_COND_LOW_TEMP_CHARGE,
+            low_level(tmin, lt + TEMP_WARN_MARGIN_DC, lt, TEMP_HYST_DC,
+                      lv[VCAN_COND_LOW_TEMP_CHARGE]));
+    } else {
+        st->supported[VCAN_COND_HIGH_TEMP] = false;
+        st->supported[VCAN_COND_LOW_TEMP_CHARGE] = false;
+    }
+
+    if (live->cell_count > 1u) {
+        int64_t diff = (int64_t)live->cell_max_mv - live->cell_min_mv;
+        set(st, VCAN_COND_CELL_IMBALANCE,
+            high_level(diff, th->imbalance_warn_mv, th->imbalance_alarm_mv, IMBALANCE_HYST_MV,
+                       lv[VCAN_COND_CELL_IMBALANCE]));
+    }
+
+    if (bms != NULL) {
+        int64_t chg_max = (int64_t)bms->charge_oc_a * 1000;
+        int64_t dis_max = (int64_t)bms->discharge_oc_a * 1000;
+        int64_t i = live->pack_ma;
+        set(st, VCAN_COND_HIGH_CHARGE_CURRENT,
+            high_level(i, chg_max * CURRENT_WARN_PCT / 100, chg_max,
+                       chg_max * CURRENT_HYST_PCT / 100, lv[VCAN_COND_HIGH_CHARGE_CURRENT]));
+        set(st, VCAN_COND_HIGH_DISCHARGE_CURRENT,
+            high_level(-i, dis_max * CURRENT_WARN_PCT / 100, dis_max,
+                       dis_max * CURRENT_HYST_PCT / 100, lv[VCAN_COND_HIGH_DISCHARGE_CURRENT]));
+    }
+
+    /* 0x9B is the TinyBMS's only fault indication (tinybms-uart.md section 6). */
+    alm_level_t fault = live->status == TBMS_STATUS_FAULT ? ALM_ALARM : ALM_OK;
+    set(st, VCAN_COND_BMS_INTERNAL, fault);
+    set(st, VCAN_COND_GENERAL, max_level(fault, alm_worst(st) == ALM_ALARM ? ALM_ALARM : ALM_OK));
+}
+
+void alm_to_victron(const alm_state_t *st, vcan_alarms_t *out)
+{
+    if (out == NULL) {
+        return;
+    }
+    for (unsigned c = 0; c < VCAN_COND_COUNT; c++) {
+        if (st == NULL || !st->supported[c]) {
+            out->alarm[c] = VCAN_PAIR_UNSUPPORTED;
+            out->warning[c] = VCAN_PAIR_UNSUPPORTED;
+            continue;
+        }
+        out->alarm[c] = st->level[c] == ALM_ALARM ? VCAN_PAIR_ACTIVE : VCAN_PAIR_OK;
+        out->warning[c] = st->level[c] == ALM_WARNING ? VCAN_PAIR_ACTIVE : VCAN_PAIR_OK;
+    }
+}
+
+alm_level_t alm_worst(const alm_state_t *st)
+{
+    alm_level_t w = ALM_OK;
+    if (st == NULL) {
+        return w;
+    }
+    for (unsigned c = 0; c < VCAN_COND_COUNT; c++) {
+        if (st->supported[c] && c != VCAN_COND_GENERAL) {
+            w = max_level(w, st->level[c]);
+        }
+    }
+    return w;
+}
+
+const char *alm_condition_name(vcan_cond_t c)
+{
+    static const char *const names[VCAN_COND_COUNT] = {
+        "general",
+        "high_voltage",
+        "low_voltage",
+        "high_temperature",
+        "low_temperature",
+        "high_temperature_charge",
+        "low_temperature_charge",
+        "high_discharge_current",
+        "high_charge_current",
+        "contactor",
+        "short_circuit",
+        "bms_internal",
+        "cell_imbalance",
+        "reserved_13",
+        "reserved_14",
+        "reserved_15",
+    };
+    return (unsigned)c < VCAN_COND_COUNT ? names[c] : "?";
+}

@@ -1,0 +1,485 @@
+/*
+ * The bridge tick: poller results -> snapshots -> limits/alarms -> frames.
+ * Frame contents follow victron-can-bms.md A.2; periods A.6.
+ */
+#include "bridge.h"
+
+#include <string.h>
+
+#include "victron_alarms.h"
+
+#define US_PER_MS 1000u
+
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+    size_t n = 0;
+    if (src != NULL) {
+        while (n + 1u < cap && src[n] != '\0') {
+            dst[n] = src[n];
+            n++;
+        }
+    }
+    dst[n] = '\0';
+}
+
+void brg_default_config(brg_config_t *cfg)
+{
+    if (cfg == NULL) {
+        return;
+    }
+    memset(cfg, 0, sizeof *cfg);
+    tbms_poller_default_config(&cfg->poll);
+    cfg->bms_timeout_us = 5000u * US_PER_MS;
+    /* 0x351 at least every second: Venus drops a BMS after a few seconds
+     * without it (victron-can-bms.md A.7). */
+    cfg->fast_period_us = 1000u * US_PER_MS;
+    cfg->detail_period_us = 5000u * US_PER_MS;
+    cfg->identity_period_us = 10000u * US_PER_MS;
+    cfg->keepalive_timeout_us = 10000u * US_PER_MS;
+    copy_text(cfg->manufacturer, sizeof cfg->manufacturer, "TinyBMS");
+    copy_text(cfg->battery_name, sizeof cfg->battery_name, "TinyBMS bridge");
+    copy_text(cfg->family, sizeof cfg->family, "TinyBMS");
+    cfg->charge.charge_cell_mv = 3450u;
+    cfg->charge.discharge_cell_mv = 2900u;
+    cfg->charge.ov_margin_mv = 100u;
+    cfg->charge.max_charge_ma = 100000u;
+    cfg->charge.max_discharge_ma = 150000u;
+    cfg->thresholds.overvoltage_mv = 58400;
+    cfg->thresholds.undervoltage_mv = 42000;
+    cfg->thresholds.overtemp_dc = 550;
+    cfg->thresholds.low_temp_charge_dc = 50;
+    cfg->thresholds.imbalance_warn_mv = 50u;
+    cfg->thresholds.imbalance_alarm_mv = 100u;
+}
+
+const char *brg_data_state_name(brg_data_state_t s)
+{
+    switch (s) {
+    case BRG_DATA_WAITING:
+        return "waiting";
+    case BRG_DATA_VALID:
+        return "valid";
+    case BRG_DATA_STALE:
+        return "stale";
+    default:
+        return "?";
+    }
+}
+
+tbms_err_t brg_init(brg_t *b, const brg_config_t *cfg, uint64_t now_us)
+{
+    if (b == NULL || cfg == NULL) {
+        return TBMS_ERR_ARG;
+    }
+    if (cfg->bms_timeout_us == 0u || cfg->fast_period_us == 0u || cfg->detail_period_us == 0u ||
+        cfg->identity_period_us == 0u || cfg->keepalive_timeout_us == 0u) {
+        return TBMS_ERR_RANGE;
+    }
+    memset(b, 0, sizeof *b);
+    b->cfg = *cfg;
+    tbms_err_t e = tbms_poller_init(&b->poller, &cfg->poll, now_us);
+    if (e != TBMS_OK) {
+        return e;
+    }
+    alm_init(&b->alarms);
+    b->state = BRG_DATA_WAITING;
+    return TBMS_OK;
+}
+
+/* Integrates V x I between two valid live reads (for 0x378). */
+static void integrate_energy(brg_t *b, uint64_t now_us)
+{
+    if (b->energy_last_us != 0u && now_us > b->energy_last_us &&
+        now_us - b->energy_last_us <= b->cfg.bms_timeout_us) {
+        int64_t dt_us = (int64_t)(now_us - b->energy_last_us);
+        int64_t p_uw = (int64_t)b->live.pack_mv * b->live.pack_ma; /* mV x mA = uW */
+        /* 1 mWh = 3.6e12 uW*us */
+        const int64_t per_mwh = 3600000000000;
+        if (p_uw >= 0) {
+            b->energy_rem_charge_uwh_us += p_uw * dt_us;
+            b->counters.charged_mwh += (uint64_t)(b->energy_rem_charge_uwh_us / per_mwh);
+            b->energy_rem_charge_uwh_us %= per_mwh;
+        } else {
+            b->energy_rem_discharge_uwh_us += -p_uw * dt_us;
+            b->counters.discharged_mwh += (uint64_t)(b->energy_rem_discharge_uwh_us / per_mwh);
+            b->energy_rem_discharge_uwh_us %= per_mwh;
+        }
+    }
+    b->energy_last_us = now_us;
+}
+
+static void refresh_outputs(brg_t *b)
+{
+    b->limits_ok = chg_base_limits(&b->cfg.charge, &b->live, &b->settings, &b->limits);
+    alm_update(&b->alarms, &b->cfg.thresholds, &b->live, &b->settings);
+}
+
+static void take_result(brg_t *b, const tbms_poll_result_t *r, uint64_t now_us)
+{
+    if (!r->done || !r->ok) {
+        return;
+    }
+    uint64_t now_ms = now_us / US_PER_MS;
+    tbms_err_t e = TBMS_OK;
+    switch (r->block) {
+    case TBMS_BLOCK_LIVE: {
+        tbms_live_t live;
+        e = tbms_decode_live(r->regs, r->count, now_ms, &live);
+        if (e == TBMS_OK) {
+            b->live = live;
+            b->last_valid_us = now_us;
+            integrate_energy(b, now_us);
+        }
+        break;
+    }
+    case TBMS_BLOCK_SETTINGS: {
+        tbms_settings_t s;
+        e = tbms_decode_settings(r->regs, r->count, now_ms, &s);
+        if (e == TBMS_OK) {
+            b->settings = s;
+        }
+        break;
+    }
+    case TBMS_BLOCK_VERSION:
+        e = tbms_decode_version(r->regs, r->count, now_ms, &b->version);
+        break;
+    case TBMS_BLOCK_STATS:
+        e = tbms_decode_stats(r->regs, r->count, now_ms, &b->stats);
+        break;
+    case TBMS_BLOCK_EVENTS:
+        e = tbms_decode_events(r->regs, r->count, now_ms, &b->events);
+        if (e == TBMS_OK && b->live.valid) {
+            (void)tbms_events_sort_by_age(&b->events, b->live.lifetime_s);
+        }
+        break;
+    default:
+        break;
+    }
+    if (e != TBMS_OK) {
+        b->counters.decode_errors++;
+        b->last_decode_err = e;
+        b->last_decode_block = r->block;
+        return;
+    }
+    if (b->live.valid) {
+        refresh_outputs(b);
+    }
+}
+
+bool brg_uart_step(brg_t *b, uint64_t now_us, tbms_poll_tx_t *tx)
+{
+    if (b == NULL || tx == NULL) {
+        return false;
+    }
+    tbms_poll_result_t res;
+    bool send = tbms_poller_step(&b->poller, now_us, tx, &res);
+    (void)brg_data_state(b, now_us);
+    return send;
+}
+
+void brg_uart_rx(brg_t *b, const uint8_t *data, size_t n, uint64_t now_us)
+{
+    if (b == NULL) {
+        return;
+    }
+    tbms_poll_result_t res;
+    tbms_poller_feed(&b->poller, data, n, now_us, &res);
+    take_result(b, &res, now_us);
+    (void)brg_data_state(b, now_us);
+}
+
+brg_data_state_t brg_data_state(brg_t *b, uint64_t now_us)
+{
+    if (b == NULL) {
+        return BRG_DATA_WAITING;
+    }
+    bool have = b->live.valid && b->settings.valid && b->limits_ok;
+    uint64_t age_us = now_us > b->last_valid_us ? now_us - b->last_valid_us : 0u;
+    bool fresh = have && age_us <= b->cfg.bms_timeout_us;
+    brg_data_state_t next = b->state;
+    if (fresh) {
+        next = BRG_DATA_VALID;
+    } else if (b->state == BRG_DATA_VALID) {
+        next = BRG_DATA_STALE;
+        b->counters.stale_events++;
+    }
+    if (next == BRG_DATA_VALID && b->state != BRG_DATA_VALID) {
+        /* (Re)gained valid data: every frame goes out at once. */
+        b->next_fast_us = now_us;
+        b->next_detail_us = now_us;
+        b->next_identity_us = now_us;
+    }
+    b->state = next;
+    return next;
+}
+
+bool brg_keepalive_ok(const brg_t *b, uint64_t now_us)
+{
+    return b != NULL && b->keepalive_seen &&
+           (now_us <= b->last_keepalive_us ||
+            now_us - b->last_keepalive_us <= b->cfg.keepalive_timeout_us);
+}
+
+void brg_can_rx(brg_t *b, const vcan_frame_t *f, uint64_t now_us)
+{
+    if (b == NULL || f == NULL) {
+        return;
+    }
+    if (f->id == VCAN_ID_KEEPALIVE) {
+        vcan_keepalive_t k;
+        if (vcan_decode_keepalive(f, &k) == VCAN_OK) {
+            b->keepalive_seen = true;
+            b->last_keepalive_us = now_us;
+            b->counters.keepalive_rx++;
+        }
+    } else if (f->id == VCAN_ID_HANDSHAKE) {
+        vcan_handshake_t h;
+        if (vcan_decode_handshake(f, &h) == VCAN_OK) {
+            b->handshake_victron = b->handshake_victron || h.is_victron;
+            b->counters.handshake_rx++;
+        }
+    } else {
+        b->counters.rx_other++;
+    }
+}
+
+/* ---- frame builders ---- */
+
+typedef struct {
+    vcan_frame_t *out;
+    size_t cap;
+    size_t n;
+} sink_t;
+
+static vcan_frame_t *slot(sink_t *s)
+{
+    return s->n < s->cap ? &s->out[s->n] : NULL;
+}
+
+static void commit(sink_t *s, vcan_err_t e)
+{
+    if (e == VCAN_OK && s->n < s->cap) {
+        s->n++;
+    }
+}
+
+static int32_t round_div(int64_t v, int64_t d)
+{
+    return (int32_t)(v >= 0 ? (v + d / 2) / d : -((-v + d / 2) / d));
+}
+
+/* Temperatures present: ext sensors first, the internal one if none. */
+static unsigned temp_list(const tbms_live_t *l, int32_t t[3], const char *names[3])
+{
+    unsigned n = 0;
+    static const char *const ext_names[2] = {"T1", "T2"};
+    for (unsigned i = 0; i < 2u; i++) {
+        if (l->ext_temp_present[i]) {
+            names[n] = ext_names[i];
+            t[n++] = l->ext_temp_dc[i];
+        }
+    }
+    if (n == 0u && l->internal_temp_present) {
+        names[n] = "INT";
+        t[n++] = l->internal_temp_dc;
+    }
+    return n;
+}
+
+static void cell_text(char *buf, unsigned index1)
+{
+    /* "C" + 1-based cell number, no stdio in the core. */
+    buf[0] = 'C';
+    if (index1 >= 10u) {
+        buf[1] = (char)('0' + index1 / 10u);
+        buf[2] = (char)('0' + index1 % 10u);
+        buf[3] = '\0';
+    } else {
+        buf[1] = (char)('0' + index1);
+        buf[2] = '\0';
+    }
+}
+
+static void build_fast(const brg_t *b, sink_t *s)
+{
+    const tbms_live_t *l = &b->live;
+    vcan_limits_t lim = {
+        .cvl_mv = b->limits.cvl_mv,
+        .ccl_da = round_div(b->limits.ccl_ma, 100),
+        .dcl_da = round_div(b->limits.dcl_ma, 100),
+        .dvl_mv = b->limits.dvl_mv,
+    };
+    vcan_frame_t *f = slot(s);
+    commit(s, f ? vcan_encode_limits(&lim, f) : VCAN_ERR_ARG);
+
+    vcan_soc_t soc = {
+        .soc_pct = round_div(l->soc_cpct, 100),
+        /* SOH is unknown on firmware before 2.3.251 (reg 45 reserved): 100 %. */
+        .soh_pct = l->soh_valid ? round_div(l->soh_cpct, 100) : 100,
+        .soc_hires_present = true,
+        .soc_hires_cpct = l->soc_cpct,
+    };
+    f = slot(s);
+    commit(s, f ? vcan_encode_soc(&soc, f) : VCAN_ERR_ARG);
+
+    int32_t t[3];
+    const char *names[3];
+    unsigned nt = temp_list(l, t, names);
+    int32_t sum = 0;
+    for (unsigned i = 0; i < nt; i++) {
+        sum += t[i];
+    }
+    vcan_battery_t bat = {
+        .voltage_mv = l->pack_mv,
+        .current_da = round_div(l->pack_ma, 100),
+        .temp_dc = nt ? round_div(sum, (int64_t)nt) : 0,
+    };
+    f = slot(s);
+    commit(s, f ? vcan_encode_battery(&bat, f) : VCAN_ERR_ARG);
+
+    vcan_alarms_t al;
+    alm_to_victron(&b->alarms, &al);
+    f = slot(s);
+    commit(s, f ? vcan_encode_alarms(&al, f) : VCAN_ERR_ARG);
+}
+
+static void build_detail(const brg_t *b, sink_t *s)
+{
+    const tbms_live_t *l = &b->live;
+    vcan_modules_t mod = {
+        .online = 1,
+        .blocking_charge = b->limits.ccl_ma == 0 ? 1 : 0,
+        .blocking_discharge = b->limits.dcl_ma == 0 ? 1 : 0,
+        .offline = 0,
+    };
+    vcan_frame_t *f = slot(s);
+    commit(s, f ? vcan_encode_modules(&mod, f) : VCAN_ERR_ARG);
+
+    int32_t t[3];
+    const char *names[3];
+    unsigned nt = temp_list(l, t, names);
+    unsigned tmin = 0, tmax = 0;
+    for (unsigned i = 1; i < nt; i++) {
+        tmin = t[i] < t[tmin] ? i : tmin;
+        tmax = t[i] > t[tmax] ? i : tmax;
+    }
+    unsigned cmin = 0, cmax = 0;
+    for (unsigned i = 1; i < l->cell_count; i++) {
+        cmin = l->cell_100uv[i] < l->cell_100uv[cmin] ? i : cmin;
+        cmax = l->cell_100uv[i] > l->cell_100uv[cmax] ? i : cmax;
+    }
+    if (nt > 0u) {
+        vcan_cells_t cells = {
+            .min_cell_mv = l->cell_min_mv,
+            .max_cell_mv = l->cell_max_mv,
+            .min_temp_dc = t[tmin],
+            .max_temp_dc = t[tmax],
+        };
+        f = slot(s);
+        commit(s, f ? vcan_encode_cells(&cells, f) : VCAN_ERR_ARG);
+    }
+    if (l->cell_count > 0u) {
+        char txt[4];
+        cell_text(txt, cmin + 1u);
+        f = slot(s);
+        commit(s, f ? vcan_encode_text(VCAN_ID_MIN_CELL_V_NAME, txt, f) : VCAN_ERR_ARG);
+        cell_text(txt, cmax + 1u);
+        f = slot(s);
+        commit(s, f ? vcan_encode_text(VCAN_ID_MAX_CELL_V_NAME, txt, f) : VCAN_ERR_ARG);
+    }
+    if (nt > 0u) {
+        f = slot(s);
+        commit(s, f ? vcan_encode_text(VCAN_ID_MIN_TEMP_NAME, names[tmin], f) : VCAN_ERR_ARG);
+        f = slot(s);
+        commit(s, f ? vcan_encode_text(VCAN_ID_MAX_TEMP_NAME, names[tmax], f) : VCAN_ERR_ARG);
+    }
+    vcan_energy_t en = {
+        .charged_wh = (int64_t)(b->counters.charged_mwh / 1000u),
+        .discharged_wh = (int64_t)(b->counters.discharged_mwh / 1000u),
+    };
+    f = slot(s);
+    commit(s, f ? vcan_encode_energy(&en, f) : VCAN_ERR_ARG);
+    vcan_capacity_t cap = {.capacity_ah = round_div(b->settings.capacity_10mah, 100)};
+    f = slot(s);
+    commit(s, f ? vcan_encode_capacity(&cap, f) : VCAN_ERR_ARG);
+}
+
+static void build_identity(const brg_t *b, sink_t *s)
+{
+    vcan_frame_t *f = slot(s);
+    commit(s, f ? vcan_encode_text(VCAN_ID_MANUFACTURER, b->cfg.manufacturer, f) : VCAN_ERR_ARG);
+    /* Firmware: public release as major, internal version's low byte as
+     * minor; capacity: the nominal capacity (reg 306), see the note in
+     * victron-can-bms.md A.9 item 4. */
+    vcan_identity_t id = {
+        .model = 0u,
+        .fw_major = b->version.valid ? b->version.fw_public : 0u,
+        .fw_minor = b->version.valid ? (uint8_t)(b->version.fw_internal & 0xFFu) : 0u,
+        .capacity_ah = round_div(b->settings.capacity_10mah, 100),
+    };
+    f = slot(s);
+    commit(s, f ? vcan_encode_identity(&id, f) : VCAN_ERR_ARG);
+    if (s->n + 2u <= s->cap) {
+        if (vcan_encode_name(b->cfg.battery_name, &s->out[s->n], &s->out[s->n + 1u]) == VCAN_OK) {
+            s->n += 2u;
+        }
+    }
+    f = slot(s);
+    commit(s, f ? vcan_encode_text(VCAN_ID_FAMILY, b->cfg.family, f) : VCAN_ERR_ARG);
+}
+
+static uint64_t next_period(uint64_t due, uint64_t period, uint64_t now)
+{
+    due += period;
+    return due <= now ? now + period : due;
+}
+
+size_t brg_can_tx(brg_t *b, uint64_t now_us, vcan_frame_t *out, size_t cap)
+{
+    if (b == NULL || out == NULL || brg_data_state(b, now_us) != BRG_DATA_VALID) {
+        return 0u;
+    }
+    sink_t s = {out, cap, 0u};
+    if (now_us >= b->next_fast_us) {
+        build_fast(b, &s);
+        b->next_fast_us = next_period(b->next_fast_us, b->cfg.fast_period_us, now_us);
+    }
+    if (now_us >= b->next_identity_us) {
+        build_identity(b, &s);
+        b->next_identity_us = next_period(b->next_identity_us, b->cfg.identity_period_us, now_us);
+    }
+    if (now_us >= b->next_detail_us) {
+        build_detail(b, &s);
+        b->next_detail_us = next_period(b->next_detail_us, b->cfg.detail_period_us, now_us);
+    }
+    b->counters.frames += (uint32_t)s.n;
+    return s.n;
+}
+
+size_t brg_build_all(brg_t *b, vcan_frame_t *out, size_t cap)
+{
+    if (b == NULL || out == NULL || b->state != BRG_DATA_VALID) {
+        return 0u;
+    }
+    sink_t s = {out, cap, 0u};
+    build_fast(b, &s);
+    build_identity(b, &s);
+    build_detail(b, &s);
+    return s.n;
+}
+
+uint64_t brg_next_us(const brg_t *b)
+{
+    if (b == NULL) {
+        return UINT64_MAX;
+    }
+    uint64_t next = tbms_poller_next_us(&b->poller);
+    if (b->state == BRG_DATA_VALID) {
+        uint64_t cands[4] = {b->next_fast_us, b->next_detail_us, b->next_identity_us,
+                             b->last_valid_us + b->cfg.bms_timeout_us + 1u};
+        for (unsigned i = 0; i < 4u; i++) {
+            next = cands[i] < next ? cands[i] : next;
+        }
+    }
+    return next;
+}
