@@ -1,0 +1,296 @@
+/*
+ * config.h - the bridge's configuration: schema (cfg_t), defaults, strict
+ * JSON parsing and validation, serialisation.
+ *
+ * The JSON document uses the seed's public key names (seed README
+ * "Configuration", seed-system.md section 4) adapted to Linux: hardware.uart
+ * and hardware.can name a device and a CAN interface instead of ESP32 pins,
+ * and Wi-Fi is left to the operating system. docs/configuration.md lists
+ * every key; its key table is generated from the table in config.c
+ * (cfg_keys_markdown) and a unit test keeps the two in sync.
+ *
+ * Physical values are held in integers with the unit in the member name
+ * (_mv millivolt, _da 0.1 A, _dc 0.1 degC, _cpct 0.01 %, _ms millisecond),
+ * while the JSON keys keep the seed's names and units: "overvoltage_v": 58.4
+ * is stored as overvoltage_mv = 58400. A JSON value finer than the stored
+ * resolution is rejected, never rounded silently.
+ *
+ * Strictness: every parse or merge fails as a whole on the first problem
+ * (syntax error, unknown key at any level, duplicate key, wrong type,
+ * out-of-range value, malformed string, cross-field rule) and the output is
+ * left untouched. The error names the full key path, e.g.
+ * "victron.thresholds.overtemp_c: 120 is above the maximum 90".
+ *
+ * Secrets (web_server.password, web_server.token, mqtt.password) never
+ * appear in error messages. cfg_to_json(..., true) replaces a set secret by
+ * CFG_REDACTED; cfg_merge_json treats CFG_REDACTED as "keep the current
+ * secret", so a client may post back a document it read.
+ *
+ * This module allocates only inside cfg_to_json / cfg_keys_markdown (the
+ * returned string, released with free()) and transiently while parsing
+ * (cJSON with its default allocator). No function keeps state between
+ * calls, but cJSON records the position of a parse failure in a global of
+ * its own, so the application should serialise configuration changes (it
+ * must anyway: one configuration, one writer).
+ */
+#ifndef CFG_CONFIG_H
+#define CFG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------ */
+
+/* The one error enum of the configuration module (config.c and the Linux
+ * config_store.c); 0 = OK. */
+typedef enum {
+    CFG_OK = 0,
+    CFG_ERR_ARG,           /* NULL pointer or unusable argument */
+    CFG_ERR_SYNTAX,        /* not valid JSON (or empty input) */
+    CFG_ERR_NOT_OBJECT,    /* the document, or a section, is not a JSON object */
+    CFG_ERR_UNKNOWN_KEY,   /* a key the schema does not have */
+    CFG_ERR_DUPLICATE_KEY, /* a key given twice in one object (or key + alias) */
+    CFG_ERR_TYPE,          /* wrong JSON type for the key */
+    CFG_ERR_RANGE,         /* number outside its range, or finer than its resolution */
+    CFG_ERR_VALUE,         /* string too long, malformed, or not one of the allowed names */
+    CFG_ERR_RULE,          /* a cross-field rule is broken (e.g. bulk < transition SOC) */
+    CFG_ERR_NOMEM,         /* out of memory */
+    CFG_ERR_IO,            /* file could not be read or written (config_store.h) */
+    CFG_ERR_COUNT_         /* number of codes; not an error */
+} cfg_err_t;
+
+#define CFG_KEY_PATH_MAX 96u  /* buffer size for a dotted key path */
+#define CFG_MESSAGE_MAX  384u /* buffer size for a message */
+
+/* Details of a failure. `key` is the dotted path of the offending key as the
+ * caller wrote it ("" for whole-document problems such as a syntax error);
+ * `message` is one English sentence that starts with that path (or with
+ * the file path for file errors). Both are always NUL-terminated. */
+typedef struct {
+    cfg_err_t code;
+    char key[CFG_KEY_PATH_MAX];
+    char message[CFG_MESSAGE_MAX];
+} cfg_error_t;
+
+/* Static English text for an error code; never NULL. */
+const char *cfg_strerror(cfg_err_t code);
+
+/* ------------------------------------------------------------------------
+ * Schema
+ * ------------------------------------------------------------------------ */
+
+/* String capacities, terminating NUL included. */
+#define CFG_PATH_LEN      128u /* device paths, CAN interface spec, host names */
+#define CFG_FILE_LEN      256u /* mqtt.tls_ca_file */
+#define CFG_NAME_LEN      64u  /* user names, client id, bind address */
+#define CFG_SECRET_LEN    128u /* passwords, tokens */
+#define CFG_MANUF_LEN     9u   /* 0x35E: 8 ASCII chars */
+#define CFG_BATT_NAME_LEN 17u  /* 0x370 + 0x371: 16 ASCII chars */
+
+/* What cfg_to_json(..., true) writes in place of a secret that is set. */
+#define CFG_REDACTED "********"
+
+typedef enum {
+    CFG_LOG_ERROR = 0,
+    CFG_LOG_WARNING,
+    CFG_LOG_INFO,
+    CFG_LOG_DEBUG,
+    CFG_LOG_COUNT_
+} cfg_log_level_t;
+
+/* The whole configuration. Plain data: fixed-size arrays, no pointers, safe
+ * to copy by assignment. Member comments give the JSON key where the name
+ * differs; docs/configuration.md has ranges and meanings. */
+typedef struct {
+    struct {
+        struct {
+            char device[CFG_PATH_LEN]; /* serial device, e.g. "/dev/ttyUSB0" */
+            int32_t baudrate;          /* always 115200 (TinyBMS fixed rate) */
+            int32_t timeout_ms;        /* response timeout per attempt */
+            int32_t retries;           /* resends after a timeout; attempts = retries + 1 */
+        } uart;
+        struct {
+            char interface[CFG_PATH_LEN]; /* "socketcan:IF" | "slcan:TTY" | "log:FILE" */
+            int32_t bitrate;              /* always 500000 (Victron CAN-BMS) */
+        } can;
+    } hardware;
+    struct {
+        int32_t poll_interval_ms;    /* live-data period */
+        int32_t settings_refresh_ms; /* settings + version registers re-read period */
+        int32_t stats_refresh_ms;    /* statistics registers period; 0 = never */
+        int32_t events_refresh_ms;   /* event log period; 0 = never */
+        int32_t bms_timeout_ms;      /* no good read for this long: data is stale */
+    } tinybms;
+    struct {
+        char manufacturer_name[CFG_MANUF_LEN]; /* 0x35E */
+        char battery_name[CFG_BATT_NAME_LEN];  /* 0x370/0x371 */
+        int32_t fast_interval_ms;              /* 0x351 0x355 0x356 0x35A period */
+        int32_t detail_interval_ms;            /* 0x372..0x379 period */
+        int32_t identity_interval_ms;          /* 0x35E 0x35F 0x370 0x371 0x382 period */
+        int32_t keepalive_timeout_ms;          /* GX 0x305 silence before "GX not seen" */
+        int32_t max_charge_current_da;         /* JSON max_charge_current_a */
+        int32_t max_discharge_current_da;      /* JSON max_discharge_current_a */
+        int32_t charge_cell_mv;                /* CVL per cell */
+        int32_t discharge_cell_mv;             /* DVL per cell */
+        struct {
+            int32_t overvoltage_mv;     /* JSON overvoltage_v (pack) */
+            int32_t undervoltage_mv;    /* JSON undervoltage_v (pack) */
+            int32_t overtemp_dc;        /* JSON overtemp_c */
+            int32_t low_temp_charge_dc; /* JSON low_temp_charge_c */
+            int32_t imbalance_warn_mv;
+            int32_t imbalance_alarm_mv;
+        } thresholds;
+    } victron;
+    struct {
+        bool enabled;
+        int32_t bulk_soc_threshold_cpct;       /* JSON bulk_soc_threshold (%) */
+        int32_t transition_soc_threshold_cpct; /* JSON transition_soc_threshold (%) */
+        int32_t float_soc_threshold_cpct;      /* JSON float_soc_threshold (%) */
+        int32_t float_exit_soc_cpct;           /* JSON float_exit_soc (%) */
+        int32_t float_approach_offset_mv;      /* pack mV */
+        int32_t float_offset_mv;               /* pack mV */
+        int32_t minimum_ccl_in_float_da;       /* JSON minimum_ccl_in_float_a */
+        int32_t imbalance_hold_threshold_mv;
+        int32_t imbalance_release_threshold_mv;
+        int32_t bulk_target_mv;             /* JSON bulk_target_voltage_v; 0 = derived */
+        int32_t series_cell_count;          /* 0 = read from the TinyBMS */
+        int32_t cell_max_mv;                /* JSON cell_max_voltage_v */
+        int32_t cell_safety_threshold_mv;   /* JSON cell_safety_threshold_v */
+        int32_t cell_safety_release_mv;     /* JSON cell_safety_release_v */
+        int32_t cell_min_float_mv;          /* JSON cell_min_float_voltage_v */
+        int32_t cell_protection_kp_milli;   /* JSON cell_protection_kp (V/V) x 1000 */
+        int32_t dynamic_current_nominal_da; /* JSON dynamic_current_nominal_a */
+        int32_t max_recovery_step_mv;       /* JSON max_recovery_step_v */
+        int32_t sustain_soc_entry_cpct;     /* JSON sustain_soc_entry_percent */
+        int32_t sustain_soc_exit_cpct;      /* JSON sustain_soc_exit_percent */
+        int32_t sustain_mv;                 /* JSON sustain_voltage_v; 0 = per-cell rule */
+        int32_t sustain_per_cell_mv;        /* JSON sustain_per_cell_voltage_v */
+        int32_t sustain_ccl_limit_da;       /* JSON sustain_ccl_limit_a */
+        int32_t sustain_dcl_limit_da;       /* JSON sustain_dcl_limit_a */
+        int32_t imbalance_drop_uv_per_mv;   /* JSON imbalance_drop_per_mv (V per mV) */
+        int32_t imbalance_drop_max_mv;      /* JSON imbalance_drop_max_v */
+        int32_t update_interval_ms;
+    } cvl;
+    struct {
+        uint8_t log_level; /* a cfg_log_level_t; JSON "ERROR".."DEBUG" */
+        bool log_uart_traffic;
+        bool log_can_traffic;
+    } logging;
+    struct {
+        int32_t port;
+        char bind_address[CFG_NAME_LEN]; /* IPv4 or IPv6 literal */
+        char username[CFG_NAME_LEN];
+        char password[CFG_SECRET_LEN]; /* secret; "" = none */
+        char token[CFG_SECRET_LEN];    /* secret; "" = none */
+    } web_server;
+    struct {
+        bool enabled;
+        char host[CFG_PATH_LEN];
+        int32_t port;
+        char username[CFG_NAME_LEN];
+        char password[CFG_SECRET_LEN]; /* secret; "" = none */
+        char client_id[CFG_NAME_LEN];
+        char root_topic[CFG_PATH_LEN];
+        int32_t qos;
+        bool retain;
+        int32_t keepalive_s;
+        char tls_ca_file[CFG_FILE_LEN]; /* "" = plain TCP */
+    } mqtt;
+} cfg_t;
+
+/* ------------------------------------------------------------------------
+ * Defaults, validation, comparison
+ * ------------------------------------------------------------------------ */
+
+/* Fills *out with the documented defaults (docs/configuration.md). The
+ * result always passes cfg_validate. Does nothing if out is NULL. */
+void cfg_defaults(cfg_t *out);
+
+/* Checks every field's range and format and every cross-field rule. Returns
+ * CFG_OK, CFG_ERR_ARG (NULL cfg), CFG_ERR_RANGE, CFG_ERR_VALUE or
+ * CFG_ERR_RULE with *err filled (err may be NULL). */
+cfg_err_t cfg_validate(const cfg_t *cfg, cfg_error_t *err);
+
+/* True when every schema field of *a equals *b (strings compared as C
+ * strings; padding ignored). False if either is NULL. */
+bool cfg_equal(const cfg_t *a, const cfg_t *b);
+
+/* Static upper-case name of a log level ("INFO"), "?" when out of range. */
+const char *cfg_log_level_name(cfg_log_level_t level);
+
+/* ------------------------------------------------------------------------
+ * JSON
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Builds a configuration from the defaults plus the JSON object in
+ * text[0..len) (need not be NUL-terminated; every key optional).
+ * On success stores the result in *out and returns CFG_OK. On any problem
+ * returns the error code, fills *err (may be NULL) and leaves *out
+ * untouched. CFG_REDACTED as a secret's value is refused here (a redacted
+ * document is not a configuration). Aliases accepted on input, never
+ * written: "cvl_algorithm" for "cvl", "logging.level" for
+ * "logging.log_level". Cost: O(len) time, cJSON's heap for the parse tree.
+ */
+cfg_err_t cfg_from_json(const char *text, size_t len, cfg_t *out, cfg_error_t *err);
+
+/*
+ * Applies the JSON object patch[0..len) on top of *base, with the same
+ * strictness as cfg_from_json, and validates the result. A secret given as
+ * CFG_REDACTED keeps the base's value. On success stores the result in *out
+ * (out may equal base); on failure *out is untouched and *err explains.
+ */
+cfg_err_t cfg_merge_json(const cfg_t *base, const char *patch, size_t len, cfg_t *out,
+                         cfg_error_t *err);
+
+/*
+ * Serialises *cfg as an indented JSON object with every key, in schema
+ * order. With redact_secrets, a secret that is set becomes CFG_REDACTED and
+ * an empty one stays "" (so a reader can tell whether it is set).
+ * Returns a malloc'd NUL-terminated string the caller frees, or NULL if
+ * cfg is NULL or memory runs out. Does not validate.
+ */
+char *cfg_to_json(const cfg_t *cfg, bool redact_secrets);
+
+/* ------------------------------------------------------------------------
+ * Key catalogue (for documentation and user interfaces)
+ * ------------------------------------------------------------------------ */
+
+typedef enum {
+    CFG_KIND_BOOL = 0, /* JSON true/false */
+    CFG_KIND_INT,      /* JSON whole number, stored as is */
+    CFG_KIND_DEC,      /* JSON number, stored as value x scale (an integer) */
+    CFG_KIND_STR,      /* JSON string */
+    CFG_KIND_ENUM      /* JSON string, one of a fixed list of names */
+} cfg_kind_t;
+
+typedef struct {
+    const char *path; /* dotted JSON key path */
+    cfg_kind_t kind;
+    bool secret;              /* redacted by cfg_to_json(..., true) */
+    bool zero_allowed;        /* numbers: 0 is accepted outside min..max */
+    bool empty_allowed;       /* strings: "" is accepted below min length */
+    double min, max;          /* numbers: range in JSON units; strings: length */
+    double resolution;        /* numbers: smallest step in JSON units (1 for INT) */
+    const char *unit;         /* JSON unit ("V", "ms", "%"...), "" if none */
+    const char *const *names; /* ENUM: the accepted names; else NULL */
+    size_t name_count;        /* ENUM: entries in names; else 0 */
+    const char *summary;      /* one-line description */
+} cfg_key_info_t;
+
+/* Number of keys in the schema. */
+size_t cfg_key_count(void);
+
+/* Describes key number i (0 <= i < cfg_key_count()). Returns false (and
+ * leaves *out untouched) for a bad index or NULL out. Strings are static. */
+bool cfg_key_info(size_t i, cfg_key_info_t *out);
+
+/* The key table of docs/configuration.md as Markdown (one row per key with
+ * type, default, range and description). Returns a malloc'd string the
+ * caller frees, or NULL on out of memory. */
+char *cfg_keys_markdown(void);
+
+#endif /* CFG_CONFIG_H */
