@@ -7,7 +7,7 @@ BUILD      ?= build
 TEST_BUILD ?= build/asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build test unit pytest cross clean format
+.PHONY: all deps build test unit demo cross clean format
 
 all: build
 
@@ -25,6 +25,14 @@ unit: deps
 
 test: unit build
 	@scripts/run-tests $(TEST_BUILD) $(BUILD)
+
+# The bridge on its built-in TinyBMS simulator; CAN frames decoded on the terminal
+# and written in candump format to build/demo/can.log. Ctrl-C stops it.
+demo: build
+	@mkdir -p $(BUILD)/demo
+	@echo "tinybms-bridge on the built-in simulator; frames also in $(BUILD)/demo/can.log; Ctrl-C stops"
+	@$(BUILD)/tinybms-bridge --simulate --data-dir $(BUILD)/demo --config $(BUILD)/demo/config.json \
+		--can log:$(BUILD)/demo/can.log --print-frames $(DEMO_ARGS)
 
 cross: deps
 	@scripts/cross-size

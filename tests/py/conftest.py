@@ -50,3 +50,49 @@ def parse_frame_line(line):
 @pytest.fixture(scope="session")
 def tool():
     return Tool(_binary("tbms-tool"))
+
+
+class SimProcess:
+    """A running build/tinybms-sim: `path` is the pty it serves, `proc` the Popen."""
+
+    def __init__(self, proc, path):
+        self.proc = proc
+        self.path = path
+
+    def stop(self, timeout=5):
+        """SIGTERM, then the exit code (SIGKILL if it does not stop in time)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=timeout)
+        return self.proc.returncode
+
+
+@pytest.fixture
+def tinybms_sim():
+    """Factory: start_sim(*args) runs build/tinybms-sim --pty ARGS, waits for the pty path it
+    prints and returns a SimProcess. Every process started is killed at teardown."""
+    import select
+
+    started = []
+
+    def start_sim(*args):
+        exe = _binary("tinybms-sim")
+        proc = subprocess.Popen([str(exe), "--pty", *map(str, args)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        sim = SimProcess(proc, None)
+        started.append(sim)
+        ready, _, _ = select.select([proc.stdout], [], [], 10)
+        line = proc.stdout.readline().strip() if ready else ""
+        if not line.startswith("/"):
+            sim.stop()
+            pytest.fail(f"tinybms-sim printed no pty path: {line!r} {proc.stderr.read()}")
+        sim.path = line
+        return sim
+
+    yield start_sim
+    for sim in started:
+        sim.stop()

@@ -1,0 +1,474 @@
+/*
+ * The Linux bridge event loop. One thread: poll() on the serial fd and the
+ * CAN fd with a timeout from the core's next deadline, so the core decides
+ * every time-based action and nothing here sleeps.
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bridge.h"
+#include "bridge_config.h"
+#include "can_port.h"
+#include "can_text.h"
+#include "config.h"
+#include "config_store.h"
+#include "log.h"
+#include "serial_port.h"
+#include "serial_sim.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+const char *daemon_default_data_dir(void)
+{
+    static char path[PATH_MAX];
+    if (geteuid() == 0) {
+        return "/var/lib/tinybms-bridge";
+    }
+    const char *state = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    if (state != NULL && state[0] == '/') {
+        snprintf(path, sizeof path, "%s/tinybms-bridge", state);
+    } else if (home != NULL && home[0] == '/') {
+        snprintf(path, sizeof path, "%s/.local/state/tinybms-bridge", home);
+    } else {
+        snprintf(path, sizeof path, "./tinybms-bridge-data");
+    }
+    return path;
+}
+
+/* mkdir -p with mode 0755 for each missing component. */
+static int make_dirs(const char *path)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+                return -1;
+            }
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct {
+    const daemon_opts_t *opts;
+    cfg_t cfg;
+    brg_t brg;
+    serial_port_t uart;
+    serial_posix_t uart_posix;
+    serial_sim_t uart_sim;
+    bool uart_open;
+    uint64_t uart_retry_us;
+    canport_t can;
+    uint64_t start_us;
+    brg_data_state_t last_state;
+    bool last_keepalive;
+    bool last_can_connected;
+    uint64_t next_status_us;
+} daemon_t;
+
+static void hex_line(char *out, size_t cap, const uint8_t *b, size_t n)
+{
+    size_t off = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && off + 4 < cap; i++) {
+        off += (size_t)snprintf(out + off, cap - off, "%02X ", b[i]);
+    }
+}
+
+static void uart_lost(daemon_t *d, const char *why, uint64_t now)
+{
+    if (d->uart_open) {
+        log_error("TinyBMS UART lost: %s; reopening every second", why);
+    }
+    serial_port_close(&d->uart);
+    d->uart_open = false;
+    d->uart_retry_us = now + 1000000u;
+}
+
+static void uart_try_reopen(daemon_t *d, uint64_t now)
+{
+    if (d->uart_open || now < d->uart_retry_us) {
+        return;
+    }
+    if (serial_port_reopen(&d->uart) == 0) {
+        d->uart_open = true;
+        log_info("TinyBMS UART %s open again", d->uart.path);
+    } else {
+        d->uart_retry_us = now + 1000000u;
+    }
+}
+
+static void uart_send(daemon_t *d, const tbms_poll_tx_t *tx, uint64_t now)
+{
+    if (!d->uart_open) {
+        return;
+    }
+    if (tx->flush_rx) {
+        (void)serial_port_flush_input(&d->uart);
+    }
+    if (d->cfg.logging.log_uart_traffic) {
+        char hex[64];
+        hex_line(hex, sizeof hex, tx->bytes, tx->len);
+        log_debug("uart tx %s", hex);
+    }
+    ssize_t w = serial_port_write(&d->uart, tx->bytes, tx->len);
+    if (w < 0) {
+        uart_lost(d, serial_port_last_error(&d->uart), now);
+    } else if ((size_t)w < tx->len) {
+        log_warn("TinyBMS UART: only %zd of %zu bytes written", w, tx->len);
+    }
+}
+
+static void uart_receive(daemon_t *d, uint64_t now)
+{
+    uint8_t buf[512];
+    for (int i = 0; i < 16 && d->uart_open; i++) {
+        ssize_t r = serial_port_read(&d->uart, buf, sizeof buf);
+        if (r < 0) {
+            uart_lost(d, serial_port_last_error(&d->uart), now);
+            return;
+        }
+        if (r == 0) {
+            return;
+        }
+        if (d->cfg.logging.log_uart_traffic) {
+            char hex[256];
+            hex_line(hex, sizeof hex, buf, (size_t)r);
+            log_debug("uart rx %s", hex);
+        }
+        brg_uart_rx(&d->brg, buf, (size_t)r, now);
+    }
+}
+
+static void can_send_due(daemon_t *d, uint64_t now)
+{
+    vcan_frame_t frames[BRG_MAX_FRAMES_PER_TICK];
+    size_t n = brg_can_tx(&d->brg, now, frames, BRG_MAX_FRAMES_PER_TICK);
+    for (size_t i = 0; i < n; i++) {
+        canport_err_t e = canport_send(&d->can, &frames[i], now / 1000u);
+        if (d->opts->print_frames || d->cfg.logging.log_can_traffic) {
+            char text[192];
+            can_text_describe(&frames[i], text, sizeof text);
+            if (d->opts->print_frames) {
+                printf("%9.3f tx %s%s\n", (double)(now - d->start_us) / 1e6, text,
+                       e == CANPORT_OK ? "" : "  (not sent)");
+            } else {
+                log_debug("can tx %s", text);
+            }
+        }
+    }
+    if (n > 0 && d->opts->print_frames) {
+        fflush(stdout);
+    }
+}
+
+static void can_receive(daemon_t *d, uint64_t now)
+{
+    vcan_frame_t f;
+    for (int i = 0; i < 64; i++) {
+        canport_err_t e = canport_recv(&d->can, &f, now / 1000u);
+        if (e != CANPORT_OK) {
+            return;
+        }
+        brg_can_rx(&d->brg, &f, now);
+        if (d->opts->print_frames || d->cfg.logging.log_can_traffic) {
+            char text[192];
+            can_text_describe(&f, text, sizeof text);
+            if (d->opts->print_frames) {
+                printf("%9.3f rx %s\n", (double)(now - d->start_us) / 1e6, text);
+                fflush(stdout);
+            } else {
+                log_debug("can rx %s", text);
+            }
+        }
+    }
+}
+
+static void report_changes(daemon_t *d, uint64_t now)
+{
+    brg_data_state_t st = d->brg.state;
+    if (st != d->last_state) {
+        if (st == BRG_DATA_VALID) {
+            log_info("TinyBMS data valid: sending battery frames");
+        } else if (st == BRG_DATA_STALE) {
+            log_error("no valid TinyBMS data for %u ms: battery frames STOPPED (the GX will see "
+                      "the BMS as lost and stop charging)",
+                      d->brg.cfg.bms_timeout_us / 1000u);
+        }
+        d->last_state = st;
+    }
+    bool ka = brg_keepalive_ok(&d->brg, now);
+    if (ka != d->last_keepalive) {
+        if (ka) {
+            log_info("GX keepalive (0x305) received");
+        } else {
+            log_warn("GX keepalive (0x305) lost");
+        }
+        d->last_keepalive = ka;
+    }
+    canport_stats_t cs;
+    canport_get_stats(&d->can, &cs);
+    if (cs.connected != d->last_can_connected) {
+        if (cs.connected) {
+            log_info("CAN interface connected");
+        } else {
+            log_error("CAN interface disconnected: %s", canport_last_error(&d->can));
+        }
+        d->last_can_connected = cs.connected;
+    }
+    if (now >= d->next_status_us) {
+        d->next_status_us = now + 30000000u;
+        const tbms_live_t *l = &d->brg.live;
+        tbms_poller_stats_t us = tbms_poller_stats(&d->brg.poller);
+        if (d->brg.state == BRG_DATA_VALID) {
+            log_info("SOC %.2f %%  %.2f V  %.1f A  cells %u..%u mV  CVL %.1f V  CCL %.1f A  DCL "
+                     "%.1f A  GX %s  UART %" PRIu32 "/%" PRIu32 " ok, %" PRIu32 " timeouts",
+                     l->soc_cpct / 100.0, l->pack_mv / 1000.0, l->pack_ma / 1000.0,
+                     l->cell_min_mv, l->cell_max_mv, d->brg.limits.cvl_mv / 1000.0,
+                     d->brg.limits.ccl_ma / 1000.0, d->brg.limits.dcl_ma / 1000.0,
+                     ka ? "ok" : "not seen", us.success, us.polls, us.timeouts);
+        } else {
+            log_info("waiting for TinyBMS data (%s); UART %" PRIu32 " polls, %" PRIu32
+                     " timeouts, %" PRIu32 " CRC errors",
+                     brg_data_state_name(d->brg.state), us.polls, us.timeouts, us.crc_errors);
+        }
+    }
+}
+
+static void print_summary(daemon_t *d, uint64_t now)
+{
+    tbms_poller_stats_t u = tbms_poller_stats(&d->brg.poller);
+    canport_stats_t c;
+    canport_get_stats(&d->can, &c);
+    printf("summary runtime_s=%.1f state=%s uart_polls=%" PRIu32 " uart_success=%" PRIu32
+           " uart_failures=%" PRIu32 " uart_timeouts=%" PRIu32 " uart_retries=%" PRIu32
+           " uart_crc_errors=%" PRIu32 " uart_nacks=%" PRIu32 " uart_garbage_bytes=%" PRIu32
+           " latency_last_us=%" PRIu32 " latency_avg_us=%" PRIu32 " latency_max_us=%" PRIu32
+           " can_frames=%" PRIu32 " can_tx=%" PRIu32 " can_drops=%" PRIu32
+           " keepalive_rx=%" PRIu32 " keepalive_ok=%d stale_events=%" PRIu32
+           " decode_errors=%" PRIu32 "\n",
+           (double)(now - d->start_us) / 1e6, brg_data_state_name(d->brg.state), u.polls,
+           u.success, u.failures, u.timeouts, u.retries, u.crc_errors, u.nacks, u.garbage_bytes,
+           u.latency_last_us, u.latency_avg_us, u.latency_max_us, d->brg.counters.frames,
+           c.tx_frames, c.tx_drops, d->brg.counters.keepalive_rx,
+           brg_keepalive_ok(&d->brg, now) ? 1 : 0, d->brg.counters.stale_events,
+           d->brg.counters.decode_errors);
+    fflush(stdout);
+}
+
+static int setup_config(daemon_t *d, const char *data_dir)
+{
+    char path[PATH_MAX];
+    const char *cfg_path = d->opts->config_path;
+    if (cfg_path == NULL) {
+        snprintf(path, sizeof path, "%s/config.json", data_dir);
+        cfg_path = path;
+    }
+    cfg_error_t err;
+    if (cfg_load_file(cfg_path, &d->cfg, &err) != CFG_OK) {
+        log_error("configuration %s: %s%s%s", cfg_path, err.key, err.key[0] ? ": " : "",
+                  err.message);
+        return DAEMON_EXIT_USAGE;
+    }
+    cfg_t c = d->cfg;
+    if (d->opts->uart != NULL) {
+        snprintf(c.hardware.uart.device, sizeof c.hardware.uart.device, "%s", d->opts->uart);
+    }
+    if (d->opts->baud != 0u) {
+        c.hardware.uart.baudrate = (int32_t)d->opts->baud;
+    }
+    if (d->opts->can != NULL) {
+        snprintf(c.hardware.can.interface, sizeof c.hardware.can.interface, "%s", d->opts->can);
+    }
+    if (cfg_validate(&c, &err) != CFG_OK) {
+        log_error("command line: %s%s%s", err.key, err.key[0] ? ": " : "", err.message);
+        return DAEMON_EXIT_USAGE;
+    }
+    d->cfg = c;
+    log_info("configuration %s loaded", cfg_path);
+    return DAEMON_EXIT_OK;
+}
+
+static int open_devices(daemon_t *d)
+{
+    if (d->opts->simulate) {
+        serial_sim_ctx_init(&d->uart_sim);
+        serial_port_init(&d->uart, &serial_sim_ops, &d->uart_sim);
+        if (serial_port_open(&d->uart, "simulator", 115200u) != 0) {
+            log_error("built-in simulator: %s", serial_port_last_error(&d->uart));
+            return DAEMON_EXIT_DEVICE;
+        }
+        log_info("TinyBMS: built-in simulator (16S LFP, 280 Ah)");
+    } else {
+        if (d->cfg.hardware.uart.device[0] == '\0') {
+            log_error("no TinyBMS serial port: give --uart PATH, set hardware.uart.device, or "
+                      "use --simulate");
+            return DAEMON_EXIT_USAGE;
+        }
+        serial_posix_ctx_init(&d->uart_posix);
+        serial_port_init(&d->uart, &serial_posix_ops, &d->uart_posix);
+        if (serial_port_open(&d->uart, d->cfg.hardware.uart.device,
+                             (uint32_t)d->cfg.hardware.uart.baudrate) != 0) {
+            log_error("cannot open the TinyBMS serial port: %s", serial_port_last_error(&d->uart));
+            return DAEMON_EXIT_DEVICE;
+        }
+        log_info("TinyBMS on %s at %d baud", d->cfg.hardware.uart.device,
+                 (int)d->cfg.hardware.uart.baudrate);
+    }
+    d->uart_open = true;
+
+    char err[256];
+    if (canport_open(&d->can, d->cfg.hardware.can.interface, mono_us() / 1000u, err,
+                     sizeof err) != CANPORT_OK) {
+        log_error("cannot open the CAN interface '%s': %s", d->cfg.hardware.can.interface, err);
+        serial_port_close(&d->uart);
+        return DAEMON_EXIT_DEVICE;
+    }
+    log_info("CAN: %s", d->cfg.hardware.can.interface);
+    return DAEMON_EXIT_OK;
+}
+
+static void loop(daemon_t *d)
+{
+    uint64_t end_us = d->opts->duration_s > 0
+                          ? d->start_us + (uint64_t)(d->opts->duration_s * 1e6)
+                          : UINT64_MAX;
+    while (!stop_requested) {
+        uint64_t now = mono_us();
+        if (now >= end_us) {
+            break;
+        }
+        uart_try_reopen(d, now);
+        tbms_poll_tx_t tx;
+        if (brg_uart_step(&d->brg, now, &tx)) {
+            uart_send(d, &tx, now);
+        }
+        can_send_due(d, now);
+        canport_tick(&d->can, now / 1000u);
+        report_changes(d, now);
+
+        uint64_t next = brg_next_us(&d->brg);
+        uint64_t wait_us = next > now ? next - now : 0u;
+        if (wait_us > 100000u) {
+            wait_us = 100000u; /* device ticks (reconnects, sim broadcast) */
+        }
+        if (end_us - now < wait_us) {
+            wait_us = end_us - now;
+        }
+        struct pollfd pfd[2];
+        nfds_t n = 0;
+        int ufd = d->uart_open ? serial_port_fd(&d->uart) : -1;
+        int cfd = canport_fd(&d->can);
+        if (ufd >= 0) {
+            pfd[n++] = (struct pollfd){.fd = ufd, .events = POLLIN};
+        }
+        if (cfd >= 0) {
+            pfd[n++] = (struct pollfd){.fd = cfd, .events = POLLIN};
+        }
+        int timeout_ms = (int)((wait_us + 999u) / 1000u);
+        int r = poll(pfd, n, timeout_ms);
+        if (r < 0 && errno != EINTR) {
+            log_error("poll: %s", strerror(errno));
+            break;
+        }
+        now = mono_us();
+        uart_receive(d, now);
+        if (cfd >= 0) {
+            can_receive(d, now);
+        }
+    }
+}
+
+int daemon_run(const daemon_opts_t *opts)
+{
+    static daemon_t d; /* large (snapshots, buffers): not on the stack */
+    memset(&d, 0, sizeof d);
+    d.opts = opts;
+    if (opts->log_level >= 0) {
+        log_set_level((log_level_t)opts->log_level);
+    }
+    const char *data_dir = opts->data_dir ? opts->data_dir : daemon_default_data_dir();
+    if (make_dirs(data_dir) != 0) {
+        log_error("data directory %s: %s", data_dir, strerror(errno));
+        return DAEMON_EXIT_USAGE;
+    }
+    int rc = setup_config(&d, data_dir);
+    if (rc != DAEMON_EXIT_OK) {
+        return rc;
+    }
+    if (opts->log_level < 0) {
+        log_set_level((log_level_t)d.cfg.logging.log_level);
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    rc = open_devices(&d);
+    if (rc != DAEMON_EXIT_OK) {
+        return rc;
+    }
+    brg_config_t bc;
+    bridge_config_from_cfg(&d.cfg, &bc);
+    d.start_us = mono_us();
+    tbms_err_t e = brg_init(&d.brg, &bc, d.start_us);
+    if (e != TBMS_OK) {
+        log_error("bridge configuration rejected: %s", tbms_strerror(e));
+        canport_close(&d.can);
+        serial_port_close(&d.uart);
+        return DAEMON_EXIT_USAGE;
+    }
+    d.last_state = BRG_DATA_WAITING;
+    d.next_status_us = d.start_us + 5000000u;
+    canport_stats_t cs;
+    canport_get_stats(&d.can, &cs);
+    d.last_can_connected = cs.connected;
+    log_info("bridge running (data in %s)", data_dir);
+
+    loop(&d);
+
+    uint64_t now = mono_us();
+    log_info("stopping%s", stop_requested ? " on signal" : "");
+    print_summary(&d, now);
+    canport_close(&d.can);
+    serial_port_close(&d.uart);
+    return DAEMON_EXIT_OK;
+}
