@@ -292,3 +292,62 @@ def test_sleeping_bms_first_request_lost_recovers_without_stale_period(rig, tmp_
     assert int(s["uart_failures"]) == 0, s
     assert int(s["stale_events"]) == 0, s
     assert s["state"] == "valid"
+
+
+def run_bridge_once(tmp_path, *args):
+    return subprocess.run([str(_binary("tinybms-bridge")), "--data-dir", str(tmp_path / "d"),
+                           *args], capture_output=True, text=True, timeout=20)
+
+
+def test_missing_serial_device_exits_1_with_a_clear_message(tmp_path):
+    res = run_bridge_once(tmp_path, "--uart", "/dev/ttyNOPE9", "--can", "log:-")
+    assert res.returncode == 1
+    assert "cannot open the TinyBMS serial port" in res.stderr
+    assert "/dev/ttyNOPE9" in res.stderr
+
+
+def test_unusable_can_interface_exits_1_with_a_clear_message(tmp_path):
+    res = run_bridge_once(tmp_path, "--simulate", "--can", "socketcan:can7")
+    assert res.returncode == 1
+    assert "cannot open the CAN interface 'socketcan:can7'" in res.stderr
+    res = run_bridge_once(tmp_path, "--simulate", "--can", "carrier-pigeon:1")
+    assert res.returncode in (1, 2)
+    assert "carrier-pigeon" in res.stderr
+
+
+def test_bad_configuration_exits_2_naming_the_key_and_changes_nothing(tmp_path):
+    cfg = tmp_path / "bad.json"
+    original = '{"victron": {"thresholds": {"overtemp_c": 300}}}'
+    cfg.write_text(original)
+    res = run_bridge_once(tmp_path, "--simulate", "--can", "log:-", "--config", str(cfg))
+    assert res.returncode == 2
+    assert "victron.thresholds.overtemp_c" in res.stderr
+    assert cfg.read_text() == original
+    res = run_bridge_once(tmp_path, "--simulate", "--frobnicate")
+    assert res.returncode == 2
+
+
+def test_missing_config_is_created_with_defaults_and_help_lists_every_flag(tmp_path):
+    res = run_bridge_once(tmp_path, "--simulate", "--can", "log:-", "--duration", "0.5")
+    assert res.returncode == 0, res.stderr
+    cfg = json.loads((tmp_path / "d" / "config.json").read_text())
+    assert cfg["hardware"]["uart"]["baudrate"] == 115200
+    assert cfg["hardware"]["can"]["bitrate"] == 500000
+    assert "351#" in res.stdout  # candump -L lines on stdout
+    text = subprocess.run([str(_binary("tinybms-bridge")), "--help"], capture_output=True,
+                          text=True, timeout=5).stdout
+    for flag in ("--uart", "--baud", "--can", "--simulate", "--config", "--data-dir",
+                 "--duration", "--print-frames", "--log-level", "--help", "--version"):
+        assert flag in text
+
+
+def test_sigterm_stops_the_bridge_cleanly(tmp_path):
+    proc = subprocess.Popen([str(_binary("tinybms-bridge")), "--simulate", "--can", "log:-",
+                             "--data-dir", str(tmp_path / "d")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "stopping on signal" in err
+    assert "summary " in out
