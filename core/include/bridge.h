@@ -100,6 +100,13 @@ typedef struct {
 tbms_err_t brg_init(brg_t *b, const brg_config_t *cfg, uint64_t now_us);
 
 /*
+ * Applies a new configuration without losing state (snapshots, counters,
+ * energy, the poll schedule); limits and alarms are re-evaluated at once.
+ * Errors as brg_init; on error nothing changes.
+ */
+tbms_err_t brg_reconfigure(brg_t *b, const brg_config_t *cfg, uint64_t now_us);
+
+/*
  * UART side. step(): fills *tx and returns true when bytes must be sent
  * now (flush the input first when tx->flush_rx). rx(): received bytes.
  */

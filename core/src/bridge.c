@@ -483,3 +483,25 @@ uint64_t brg_next_us(const brg_t *b)
     }
     return next;
 }
+
+tbms_err_t brg_reconfigure(brg_t *b, const brg_config_t *cfg, uint64_t now_us)
+{
+    if (b == NULL || cfg == NULL) {
+        return TBMS_ERR_ARG;
+    }
+    if (cfg->bms_timeout_us == 0u || cfg->fast_period_us == 0u || cfg->detail_period_us == 0u ||
+        cfg->identity_period_us == 0u || cfg->keepalive_timeout_us == 0u) {
+        return TBMS_ERR_RANGE;
+    }
+    tbms_err_t e = tbms_poller_check_config(&cfg->poll);
+    if (e != TBMS_OK) {
+        return e;
+    }
+    b->cfg = *cfg;
+    b->poller.cfg = cfg->poll;
+    if (b->live.valid) {
+        refresh_outputs(b);
+    }
+    (void)brg_data_state(b, now_us);
+    return TBMS_OK;
+}

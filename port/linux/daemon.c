@@ -23,9 +23,16 @@
 #include "can_text.h"
 #include "config.h"
 #include "config_store.h"
+#include "hub.h"
 #include "log.h"
 #include "serial_port.h"
 #include "serial_sim.h"
+#include "status_json.h"
+
+#ifndef TBVB_VERSION
+#define TBVB_VERSION "dev"
+#endif
+#define TBVB_VERSION_STRING TBVB_VERSION
 
 static volatile sig_atomic_t stop_requested;
 
@@ -98,7 +105,73 @@ typedef struct {
     bool last_keepalive;
     bool last_can_connected;
     uint64_t next_status_us;
+    hub_t *hub;
+    uint64_t next_publish_us;
+    char config_path[PATH_MAX];
 } daemon_t;
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Status document for the servers (REST, WebSocket, MQTT), once a second. */
+static void publish_status(daemon_t *d, uint64_t now)
+{
+    canport_stats_t cs;
+    canport_get_stats(&d->can, &cs);
+    status_input_t in = {
+        .bridge = &d->brg,
+        .now_us = now,
+        .uptime_ms = (now - d->start_us) / 1000u,
+        .uart_open = d->uart_open,
+        .uart_device = d->opts->simulate ? "simulator" : d->cfg.hardware.uart.device,
+        .can =
+            {
+                .tx_frames = cs.tx_frames,
+                .tx_drops = cs.tx_drops,
+                .tx_errors = cs.tx_errors,
+                .rx_frames = cs.rx_frames,
+                .rx_errors = cs.rx_errors,
+                .reconnects = cs.reconnects,
+                .bus_off_count = cs.bus_off_count,
+                .bus_state = canport_bus_state_name(cs.bus_state),
+                .tx_error_counter = cs.tx_error_counter,
+                .rx_error_counter = cs.rx_error_counter,
+                .connected = cs.connected,
+                .interface = d->cfg.hardware.can.interface,
+            },
+        .version = TBVB_VERSION_STRING,
+        .cvl_state = NULL,
+    };
+    char *json = status_json(&in);
+    if (json != NULL) {
+        hub_publish(d->hub, HUB_DOC_STATUS, json);
+    }
+}
+
+/* A configuration a server validated and saved: applied without a restart. */
+static void apply_new_config(daemon_t *d, uint64_t now)
+{
+    cfg_t c;
+    if (!hub_take_config(d->hub, &c)) {
+        return;
+    }
+    brg_config_t bc;
+    bridge_config_from_cfg(&c, &bc);
+    tbms_err_t e = brg_reconfigure(&d->brg, &bc, now);
+    if (e != TBMS_OK) {
+        log_error("new configuration not applied: %s", tbms_strerror(e));
+        return;
+    }
+    d->cfg = c;
+    if (d->opts->log_level < 0) {
+        log_set_level((log_level_t)c.logging.log_level);
+    }
+    log_info("configuration changed and applied");
+}
 
 static void hex_line(char *out, size_t cap, const uint8_t *b, size_t n)
 {
@@ -178,8 +251,10 @@ static void can_send_due(daemon_t *d, uint64_t now)
 {
     vcan_frame_t frames[BRG_MAX_FRAMES_PER_TICK];
     size_t n = brg_can_tx(&d->brg, now, frames, BRG_MAX_FRAMES_PER_TICK);
+    uint64_t t_ms = n > 0 ? wall_ms() : 0u;
     for (size_t i = 0; i < n; i++) {
         canport_err_t e = canport_send(&d->can, &frames[i], now / 1000u);
+        hub_push_can(d->hub, true, &frames[i], t_ms);
         if (d->opts->print_frames || d->cfg.logging.log_can_traffic) {
             char text[192];
             can_text_describe(&frames[i], text, sizeof text);
@@ -205,6 +280,7 @@ static void can_receive(daemon_t *d, uint64_t now)
             return;
         }
         brg_can_rx(&d->brg, &f, now);
+        hub_push_can(d->hub, false, &f, wall_ms());
         if (d->opts->print_frames || d->cfg.logging.log_can_traffic) {
             char text[192];
             can_text_describe(&f, text, sizeof text);
@@ -292,12 +368,12 @@ static void print_summary(daemon_t *d, uint64_t now)
 
 static int setup_config(daemon_t *d, const char *data_dir)
 {
-    char path[PATH_MAX];
-    const char *cfg_path = d->opts->config_path;
-    if (cfg_path == NULL) {
-        snprintf(path, sizeof path, "%s/config.json", data_dir);
-        cfg_path = path;
+    if (d->opts->config_path != NULL) {
+        snprintf(d->config_path, sizeof d->config_path, "%s", d->opts->config_path);
+    } else {
+        snprintf(d->config_path, sizeof d->config_path, "%s/config.json", data_dir);
     }
+    const char *cfg_path = d->config_path;
     cfg_error_t err;
     if (cfg_load_file(cfg_path, &d->cfg, &err) != CFG_OK) {
         log_error("configuration %s: %s%s%s", cfg_path, err.key, err.key[0] ? ": " : "",
@@ -380,6 +456,10 @@ static void loop(daemon_t *d)
         can_send_due(d, now);
         canport_tick(&d->can, now / 1000u);
         report_changes(d, now);
+        if (now >= d->next_publish_us) {
+            publish_status(d, now);
+            d->next_publish_us = now + 1000000u;
+        }
 
         uint64_t next = brg_next_us(&d->brg);
         uint64_t wait_us = next > now ? next - now : 0u;
@@ -389,8 +469,9 @@ static void loop(daemon_t *d)
         if (end_us - now < wait_us) {
             wait_us = end_us - now;
         }
-        struct pollfd pfd[2];
+        struct pollfd pfd[3];
         nfds_t n = 0;
+        pfd[n++] = (struct pollfd){.fd = hub_wake_fd(d->hub), .events = POLLIN};
         int ufd = d->uart_open ? serial_port_fd(&d->uart) : -1;
         int cfd = canport_fd(&d->can);
         if (ufd >= 0) {
@@ -406,6 +487,10 @@ static void loop(daemon_t *d)
             break;
         }
         now = mono_us();
+        if (pfd[0].revents & POLLIN) {
+            hub_clear_wake(d->hub);
+            apply_new_config(d, now);
+        }
         uart_receive(d, now);
         if (cfd >= 0) {
             can_receive(d, now);
@@ -442,8 +527,15 @@ int daemon_run(const daemon_opts_t *opts)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    d.hub = hub_create();
+    if (d.hub == NULL) {
+        log_error("out of memory");
+        return DAEMON_EXIT_DEVICE;
+    }
+    hub_set_running_config(d.hub, &d.cfg);
     rc = open_devices(&d);
     if (rc != DAEMON_EXIT_OK) {
+        hub_destroy(d.hub);
         return rc;
     }
     brg_config_t bc;
@@ -470,5 +562,6 @@ int daemon_run(const daemon_opts_t *opts)
     print_summary(&d, now);
     canport_close(&d.can);
     serial_port_close(&d.uart);
+    hub_destroy(d.hub);
     return DAEMON_EXIT_OK;
 }

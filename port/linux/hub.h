@@ -1,0 +1,100 @@
+/*
+ * hub.h - the only meeting point between the bridge's event loop and the
+ * server threads (HTTP/WebSocket, MQTT). architecture.md: servers "read a
+ * published copy of the status, never the live structs" and "hand requests
+ * to the application layer through a small locked interface".
+ *
+ * Loop side: publish documents (never blocks beyond a pointer swap under a
+ * mutex), take pending commands. Server side: copy documents, wait for a
+ * new status, post commands and wait for their results with a timeout.
+ * A command wakes the loop through an eventfd the loop polls.
+ */
+#ifndef HUB_H
+#define HUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "victron_can.h"
+
+typedef enum {
+    HUB_DOC_STATUS = 0, /* GET /api/status, WebSocket push, MQTT state */
+    HUB_DOC_REGISTERS,  /* GET /api/tinybms/registers */
+    HUB_DOC_DIAGNOSTICS,
+    HUB_DOC_HISTORY,
+    HUB_DOC_COUNT_
+} hub_doc_t;
+
+/* One CAN frame seen by the bridge, for the CAN monitor. */
+typedef struct {
+    uint64_t seq;   /* increasing, from 1 */
+    uint64_t t_ms;  /* wall clock, ms since the epoch */
+    bool tx;        /* sent by the bridge (else received) */
+    vcan_frame_t frame;
+} hub_can_entry_t;
+
+#define HUB_CAN_RING 256u
+
+/* A settings write to the TinyBMS, posted by a server, done by the loop. */
+#define HUB_WRITE_MAX 44u
+typedef struct {
+    uint16_t addr;
+    uint16_t count;
+    uint16_t values[HUB_WRITE_MAX];
+} hub_write_req_t;
+
+typedef struct {
+    int status;           /* 0 done and verified; else an error code chosen by the loop */
+    char message[256];    /* human-readable outcome */
+    uint16_t readback[HUB_WRITE_MAX];
+} hub_write_result_t;
+
+typedef struct hub hub_t;
+
+/* NULL when out of memory or the eventfd cannot be made. */
+hub_t *hub_create(void);
+void hub_destroy(hub_t *h);
+
+/* eventfd that becomes readable when a command is waiting (loop polls it). */
+int hub_wake_fd(const hub_t *h);
+/* Clears the wake-up (loop, after taking commands). */
+void hub_clear_wake(hub_t *h);
+
+/* ---- loop side ---- */
+
+/* Replaces a document; the hub takes ownership of json (malloc'd). */
+void hub_publish(hub_t *h, hub_doc_t doc, char *json);
+void hub_push_can(hub_t *h, bool tx, const vcan_frame_t *f, uint64_t t_ms);
+/* A configuration a server saved: true and *out filled once per change. */
+bool hub_take_config(hub_t *h, cfg_t *out);
+/* A pending TinyBMS write: true and *out filled; the loop must then call
+ * hub_finish_write exactly once. */
+bool hub_take_write(hub_t *h, hub_write_req_t *out);
+void hub_finish_write(hub_t *h, const hub_write_result_t *res);
+
+/* ---- server side ---- */
+
+/* Copy of a document (malloc'd, caller frees) or NULL if none yet;
+ * *seq (may be NULL) receives its publication number. */
+char *hub_get(hub_t *h, hub_doc_t doc, uint64_t *seq);
+/* Waits until the status is newer than after_seq or timeout_ms passed;
+ * returns the current status sequence number. */
+uint64_t hub_wait_status(hub_t *h, uint64_t after_seq, int timeout_ms);
+/* Frames with seq > since, oldest first, at most cap; returns the count. */
+size_t hub_can_since(hub_t *h, uint64_t since, hub_can_entry_t *out, size_t cap);
+/* Hands a new (validated, saved) configuration to the loop. */
+void hub_post_config(hub_t *h, const cfg_t *cfg);
+/* The configuration the bridge runs with now (servers read it for GET). */
+void hub_set_running_config(hub_t *h, const cfg_t *cfg);
+void hub_get_running_config(hub_t *h, cfg_t *out);
+/* Serialises configuration changes between servers (read-merge-save). */
+void hub_config_lock(hub_t *h);
+void hub_config_unlock(hub_t *h);
+/* Posts a TinyBMS write and waits up to timeout_ms for the loop's result.
+ * Returns false on timeout or when another write is in progress
+ * (res->message says which). */
+bool hub_write(hub_t *h, const hub_write_req_t *req, int timeout_ms, hub_write_result_t *res);
+
+#endif /* HUB_H */
