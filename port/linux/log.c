@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,6 +8,62 @@
 #include <unistd.h>
 
 static log_level_t current_level = LOG_INFO;
+
+static pthread_mutex_t ring_mu = PTHREAD_MUTEX_INITIALIZER;
+static log_entry_t ring[LOG_RING_LINES];
+static uint64_t ring_seq;   /* newest */
+static uint64_t ring_first; /* oldest kept (after a clear) */
+
+const char *log_level_name(log_level_t level)
+{
+    static const char *const names[] = {"ERROR", "WARNING", "INFO", "DEBUG"};
+    return (unsigned)level <= LOG_DEBUG ? names[level] : "?";
+}
+
+static void ring_add(log_level_t level, uint64_t t_ms, const char *text)
+{
+    pthread_mutex_lock(&ring_mu);
+    ring_seq++;
+    log_entry_t *e = &ring[ring_seq % LOG_RING_LINES];
+    e->seq = ring_seq;
+    e->t_ms = t_ms;
+    e->level = level;
+    snprintf(e->text, sizeof e->text, "%s", text);
+    pthread_mutex_unlock(&ring_mu);
+}
+
+size_t log_recent(uint64_t after_seq, log_entry_t *out, size_t cap)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&ring_mu);
+    uint64_t first = ring_seq >= LOG_RING_LINES ? ring_seq - LOG_RING_LINES + 1u : 1u;
+    if (first < ring_first) {
+        first = ring_first;
+    }
+    if (after_seq + 1u > first) {
+        first = after_seq + 1u;
+    }
+    for (uint64_t s = first; s <= ring_seq && n < cap; s++) {
+        out[n++] = ring[s % LOG_RING_LINES];
+    }
+    pthread_mutex_unlock(&ring_mu);
+    return n;
+}
+
+uint64_t log_last_seq(void)
+{
+    pthread_mutex_lock(&ring_mu);
+    uint64_t s = ring_seq;
+    pthread_mutex_unlock(&ring_mu);
+    return s;
+}
+
+void log_clear_recent(void)
+{
+    pthread_mutex_lock(&ring_mu);
+    ring_first = ring_seq + 1u;
+    pthread_mutex_unlock(&ring_mu);
+}
 
 void log_set_level(log_level_t level)
 {
@@ -43,6 +100,8 @@ void log_msg(log_level_t level, const char *fmt, ...)
     if (len > sizeof line - 2u) {
         len = sizeof line - 2u;
     }
+    line[len] = '\0';
+    ring_add(level, (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u, line + n);
     line[len++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;
