@@ -7,7 +7,7 @@ BUILD      ?= build
 TEST_BUILD ?= build/asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build test unit demo cross clean format
+.PHONY: all deps build test unit demo cross fuzz clean format
 
 all: build
 
@@ -36,6 +36,11 @@ demo: build
 
 cross: deps
 	@scripts/cross-size
+
+# libFuzzer targets (tests/fuzz/), FUZZ_SECONDS each (default 60), ASan+UBSan.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@scripts/fuzz $(FUZZ_SECONDS)
 
 format:
 	@clang-format -i core/include/*.h core/src/*.c tests/unit/*.c
