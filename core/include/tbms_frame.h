@@ -214,6 +214,7 @@ typedef struct {
 typedef struct {
     tbms_dir_t dir;
     uint16_t len;
+    uint16_t need; /* length of the frame being received; 0 = not known yet */
     uint8_t buf[TBMS_FRAME_MAX];
     tbms_parser_stats_t stats;
 } tbms_parser_t;
