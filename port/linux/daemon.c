@@ -26,6 +26,7 @@
 #include "hub.h"
 #include "log.h"
 #include "serial_port.h"
+#include "samples.h"
 #include "serial_sim.h"
 #include "status_json.h"
 
@@ -106,6 +107,9 @@ typedef struct {
     bool last_can_connected;
     uint64_t next_status_us;
     hub_t *hub;
+    samples_t age_351;    /* data age of the values in each 0x351 when sent */
+    samples_t period_351; /* time between two 0x351 */
+    uint64_t last_351_us;
     uint64_t next_publish_us;
     char config_path[PATH_MAX];
 } daemon_t;
@@ -255,6 +259,15 @@ static void can_send_due(daemon_t *d, uint64_t now)
     for (size_t i = 0; i < n; i++) {
         canport_err_t e = canport_send(&d->can, &frames[i], now / 1000u);
         hub_push_can(d->hub, true, &frames[i], t_ms);
+        if (frames[i].id == VCAN_ID_LIMITS && e == CANPORT_OK) {
+            uint64_t age = now > d->brg.last_valid_us ? now - d->brg.last_valid_us : 0u;
+            samples_add(&d->age_351, age > UINT32_MAX ? UINT32_MAX : (uint32_t)age);
+            if (d->last_351_us != 0u) {
+                uint64_t gap = now - d->last_351_us;
+                samples_add(&d->period_351, gap > UINT32_MAX ? UINT32_MAX : (uint32_t)gap);
+            }
+            d->last_351_us = now;
+        }
         if (d->opts->print_frames || d->cfg.logging.log_can_traffic) {
             char text[192];
             can_text_describe(&frames[i], text, sizeof text);
@@ -356,13 +369,18 @@ static void print_summary(daemon_t *d, uint64_t now)
            " latency_last_us=%" PRIu32 " latency_avg_us=%" PRIu32 " latency_max_us=%" PRIu32
            " can_frames=%" PRIu32 " can_tx=%" PRIu32 " can_drops=%" PRIu32
            " keepalive_rx=%" PRIu32 " keepalive_ok=%d stale_events=%" PRIu32
-           " decode_errors=%" PRIu32 "\n",
+           " decode_errors=%" PRIu32 " age_351_p50_us=%" PRIu32 " age_351_p99_us=%" PRIu32
+           " age_351_max_us=%" PRIu32 " period_351_p50_us=%" PRIu32 " period_351_p99_us=%" PRIu32
+           " period_351_max_us=%" PRIu32 "\n",
            (double)(now - d->start_us) / 1e6, brg_data_state_name(d->brg.state), u.polls,
            u.success, u.failures, u.timeouts, u.retries, u.crc_errors, u.nacks, u.garbage_bytes,
            u.latency_last_us, u.latency_avg_us, u.latency_max_us, d->brg.counters.frames,
            c.tx_frames, c.tx_drops, d->brg.counters.keepalive_rx,
            brg_keepalive_ok(&d->brg, now) ? 1 : 0, d->brg.counters.stale_events,
-           d->brg.counters.decode_errors);
+           d->brg.counters.decode_errors, samples_percentile(&d->age_351, 50),
+           samples_percentile(&d->age_351, 99), samples_max(&d->age_351),
+           samples_percentile(&d->period_351, 50), samples_percentile(&d->period_351, 99),
+           samples_max(&d->period_351));
     fflush(stdout);
 }
 
