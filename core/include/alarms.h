@@ -14,6 +14,7 @@
 #ifndef ALARMS_H
 #define ALARMS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tbms_snapshot.h"
@@ -31,21 +32,59 @@ typedef struct {
 
 typedef enum { ALM_OK = 0, ALM_WARNING = 1, ALM_ALARM = 2 } alm_level_t;
 
+/*
+ * Events: one per level change of a condition (the general one excepted,
+ * it only summarises the others). OK -> WARNING and WARNING -> ALARM are
+ * "raised", the way down "cleared"; a condition that holds produces no
+ * further event, and the hysteresis keeps a value sitting on a threshold
+ * from producing a pair every read. So one episode gives one raised and
+ * one cleared event (two of each if it passes through both levels).
+ */
+typedef enum { ALM_EVENT_RAISED = 0, ALM_EVENT_CLEARED = 1 } alm_event_kind_t;
+
+typedef struct {
+    uint32_t seq;       /* 1, 2, 3... per alm_state_t; gaps = events dropped */
+    uint64_t time_us;   /* caller's time of the alm_update that saw it */
+    vcan_cond_t cond;
+    alm_event_kind_t kind;
+    alm_level_t from;   /* level before */
+    alm_level_t to;     /* level after */
+    int32_t value;      /* the value judged, in the condition's unit (mV, 0.1 degC, mA) */
+} alm_event_t;
+
+/* Events kept until the caller drains them; the oldest is dropped first. */
+#define ALM_EVENT_CAP 32u
+
 typedef struct {
     bool supported[VCAN_COND_COUNT];
     alm_level_t level[VCAN_COND_COUNT];
+    alm_event_t events[ALM_EVENT_CAP]; /* ring; use alm_pop_event */
+    uint8_t ev_head;                   /* oldest */
+    uint8_t ev_count;
+    uint32_t ev_seq;     /* last sequence number given */
+    uint32_t ev_dropped; /* events lost because the ring was full */
 } alm_state_t;
 
-/* Every condition unsupported, every level OK. */
+/* Every condition unsupported, every level OK, no events. */
 void alm_init(alm_state_t *st);
 
 /*
  * Re-evaluates every condition from live data (must be valid) and the
  * BMS settings (may be NULL or invalid: the BMS cutoff checks are then
- * skipped). Levels keep their hysteresis across calls.
+ * skipped) at the caller's time now_us. Levels keep their hysteresis
+ * across calls; each level change queues one event.
  */
 void alm_update(alm_state_t *st, const alm_thresholds_t *th, const tbms_live_t *live,
-                const tbms_settings_t *set);
+                const tbms_settings_t *set, uint64_t now_us);
+
+/* Takes the oldest queued event into *out; false when none is queued. */
+bool alm_pop_event(alm_state_t *st, alm_event_t *out);
+
+/* "raised" / "cleared"; "?" for anything else. */
+const char *alm_event_kind_name(alm_event_kind_t k);
+
+/* "ok" / "warning" / "alarm"; "?" for anything else. */
+const char *alm_level_name(alm_level_t l);
 
 /* The 0x35A content for the current levels. */
 void alm_to_victron(const alm_state_t *st, vcan_alarms_t *out);

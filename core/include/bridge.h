@@ -27,6 +27,7 @@
 
 #include "alarms.h"
 #include "charge.h"
+#include "cvl.h"
 #include "tbms_poller.h"
 #include "tbms_snapshot.h"
 #include "victron_can.h"
@@ -43,7 +44,8 @@ typedef struct {
     char manufacturer[VCAN_TEXT_MAX + 1u]; /* 0x35E, neutral: never PYLON/BYD/LG/DYNESS */
     char battery_name[BRG_TEXT_MAX + 1u];  /* 0x370/0x371 */
     char family[VCAN_TEXT_MAX + 1u];       /* 0x382 */
-    chg_config_t charge;
+    chg_config_t charge; /* base limits, derating, hold and ramp */
+    cvl_config_t cvl;    /* the CVL state machine */
     alm_thresholds_t thresholds;
 } brg_config_t;
 
@@ -79,8 +81,12 @@ typedef struct {
     tbms_events_t events;
     tbms_err_t last_decode_err;
     tbms_block_t last_decode_block;
-    chg_limits_t limits;
+    chg_limits_t limits;      /* what 0x351 carries: base -> CVL machine -> derating -> ramps */
     bool limits_ok;
+    chg_limits_t base_limits; /* the first stage alone (configuration capped by the BMS) */
+    cvl_state_machine_t cvl;  /* CVL state, see brg_cvl_state_name */
+    chg_ramp_t ccl_ramp;
+    chg_ramp_t dcl_ramp;
     alm_state_t alarms;
     brg_data_state_t state;
     uint64_t last_valid_us;   /* time of the last valid live read */
@@ -130,6 +136,14 @@ brg_data_state_t brg_data_state(brg_t *b, uint64_t now_us);
 
 /* GX keepalive: a 0x305 within keepalive_timeout_us. */
 bool brg_keepalive_ok(const brg_t *b, uint64_t now_us);
+
+/* Name of the CVL state ("BULK" ... "SUSTAIN", cvl.h) for status
+ * consumers; the numbers are in b->cvl and b->limits. "UNKNOWN" for NULL. */
+const char *brg_cvl_state_name(const brg_t *b);
+
+/* Sets the energy counters of 0x378 (restored from storage at start);
+ * integration continues from these values. */
+void brg_set_energy(brg_t *b, uint64_t charged_mwh, uint64_t discharged_mwh);
 
 /* Builds all battery frames from the current state regardless of schedule
  * (for a CAN monitor or tests); returns their number, 0 when not valid. */

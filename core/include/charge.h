@@ -25,6 +25,10 @@ typedef struct {
     uint16_t ov_margin_mv;      /* CVL stays this far below the BMS OV cutoff, per cell */
     uint32_t max_charge_ma;     /* configured charge current ceiling */
     uint32_t max_discharge_ma;  /* configured discharge current ceiling */
+    int16_t low_temp_charge_dc; /* no charging below this (and below reg 320), 0.1 degC */
+    bool derate;                /* derate CCL/DCL by cell voltage and temperature */
+    uint32_t recovery_hold_us;  /* a limit that fell waits this long before rising */
+    uint32_t ramp_ma_per_s;     /* then rises at most this fast; 0 = at once */
 } chg_config_t;
 
 /* Why a limit is what it is; several bits may be set. */
@@ -36,6 +40,8 @@ enum {
     CHG_REASON_CCL_CELL_OV = 1u << 4,       /* a cell at/above the OV cutoff: emergency */
     CHG_REASON_DCL_CELL_UV = 1u << 5,       /* a cell at/below the UV cutoff: protection */
     CHG_REASON_BMS_FAULT = 1u << 6,         /* status 0x9B */
+    CHG_REASON_CCL_DERATED = 1u << 7,       /* chg_derate lowered CCL */
+    CHG_REASON_DCL_DERATED = 1u << 8,       /* chg_derate lowered DCL */
 };
 
 typedef struct {
@@ -43,6 +49,7 @@ typedef struct {
     int32_t ccl_ma;
     int32_t dcl_ma;
     int32_t dvl_mv;
+    int32_t cvl_ceiling_mv; /* highest CVL the BMS allows: (reg 315 - margin) x cells */
     uint8_t cells;    /* series cells the voltages were computed for */
     uint32_t reasons; /* CHG_REASON_* */
 } chg_limits_t;
@@ -55,5 +62,47 @@ typedef struct {
  */
 bool chg_base_limits(const chg_config_t *cfg, const tbms_live_t *live, const tbms_settings_t *set,
                      chg_limits_t *out);
+
+/*
+ * Derating (the second stage, after the CVL state machine): lowers
+ * io->ccl_ma and io->dcl_ma, never raises them, and never lowers a
+ * non-zero limit to 0 (0 stays reserved for the protections of
+ * chg_base_limits). Factors, the smallest wins (victron-can-bms.md C.1
+ * uses the same idea with fixed tables; ours follow the BMS settings):
+ *
+ *   CCL by highest cell  100 % up to charge_cell_mv, linear to 10 % at
+ *                        the midpoint between charge_cell_mv and reg 315
+ *   CCL by lowest temp   25 % at the low-temperature limit, 100 % 10 degC above
+ *   CCL, DCL by highest  100 % up to reg 319 - 15 degC, linear to 10 % at reg 319
+ *   temp
+ *   DCL by lowest cell   100 % down to discharge_cell_mv + 100 mV, linear
+ *                        to 10 % at discharge_cell_mv
+ *   DCL by lowest temp   100 % down to 0 degC, linear to 25 % at -20 degC
+ *
+ * Temperatures: the external sensors, else the internal one; with no
+ * sensor at all the temperature factors are 1. Does nothing when
+ * cfg->derate is false or an argument is NULL or invalid.
+ */
+void chg_derate(const chg_config_t *cfg, const tbms_live_t *live, const tbms_settings_t *set,
+                chg_limits_t *io);
+
+/* Hold-and-ramp state of one current limit. Zero-initialise, or chg_ramp_init. */
+typedef struct {
+    bool started;
+    int32_t out_ma;         /* the limit handed out */
+    uint64_t hold_until_us; /* no rise before this */
+    uint64_t last_us;       /* previous call */
+} chg_ramp_t;
+
+void chg_ramp_init(chg_ramp_t *r);
+
+/*
+ * Follows target_ma: a lower target is taken at once and starts a hold of
+ * hold_us; a higher one is approached after the hold at ramp_ma_per_s
+ * (0 = at once). The first call takes the target as is. Returns the limit
+ * to send (target_ma for a NULL r).
+ */
+int32_t chg_ramp_step(chg_ramp_t *r, int32_t target_ma, uint64_t now_us, uint32_t hold_us,
+                      uint32_t ramp_ma_per_s);
 
 #endif /* CHARGE_H */

@@ -72,12 +72,104 @@ static bool temps(const tbms_live_t *live, int32_t *tmin, int32_t *tmax)
     return any;
 }
 
+static void evaluate(alm_state_t *st, const alm_thresholds_t *th, const tbms_live_t *live,
+                     const tbms_settings_t *set_);
+
+static void push_event(alm_state_t *st, const alm_event_t *e)
+{
+    if (st->ev_count == ALM_EVENT_CAP) {
+        st->ev_head = (uint8_t)((st->ev_head + 1u) % ALM_EVENT_CAP);
+        st->ev_count--;
+        st->ev_dropped++;
+    }
+    st->events[(st->ev_head + st->ev_count) % ALM_EVENT_CAP] = *e;
+    st->ev_count++;
+}
+
+/* The value a condition is judged on, for the event record. */
+static int32_t cond_value(const tbms_live_t *live, vcan_cond_t c)
+{
+    int32_t tmin, tmax;
+    switch (c) {
+    case VCAN_COND_HIGH_VOLTAGE:
+        return live->cell_max_mv != 0u ? live->cell_max_mv : live->pack_mv;
+    case VCAN_COND_LOW_VOLTAGE:
+        return live->cell_min_mv != 0u ? live->cell_min_mv : live->pack_mv;
+    case VCAN_COND_HIGH_TEMP:
+        return temps(live, &tmin, &tmax) ? tmax : 0;
+    case VCAN_COND_LOW_TEMP_CHARGE:
+        return temps(live, &tmin, &tmax) ? tmin : 0;
+    case VCAN_COND_CELL_IMBALANCE:
+        return (int32_t)live->cell_max_mv - live->cell_min_mv;
+    case VCAN_COND_HIGH_CHARGE_CURRENT:
+    case VCAN_COND_HIGH_DISCHARGE_CURRENT:
+        return live->pack_ma;
+    case VCAN_COND_BMS_INTERNAL:
+        return live->status_raw;
+    default:
+        return 0;
+    }
+}
+
 void alm_update(alm_state_t *st, const alm_thresholds_t *th, const tbms_live_t *live,
-                const tbms_settings_t *set_)
+                const tbms_settings_t *set_, uint64_t now_us)
 {
     if (st == NULL || th == NULL || live == NULL || !live->valid) {
         return;
     }
+    alm_level_t before[VCAN_COND_COUNT];
+    memcpy(before, st->level, sizeof before);
+    evaluate(st, th, live, set_);
+    for (unsigned c = 0; c < VCAN_COND_COUNT; c++) {
+        if (c == VCAN_COND_GENERAL || st->level[c] == before[c]) {
+            continue;
+        }
+        alm_event_t e = {
+            .seq = ++st->ev_seq,
+            .time_us = now_us,
+            .cond = (vcan_cond_t)c,
+            .kind = st->level[c] > before[c] ? ALM_EVENT_RAISED : ALM_EVENT_CLEARED,
+            .from = before[c],
+            .to = st->level[c],
+            .value = cond_value(live, (vcan_cond_t)c),
+        };
+        push_event(st, &e);
+    }
+}
+
+bool alm_pop_event(alm_state_t *st, alm_event_t *out)
+{
+    if (st == NULL || out == NULL || st->ev_count == 0u) {
+        return false;
+    }
+    *out = st->events[st->ev_head];
+    st->ev_head = (uint8_t)((st->ev_head + 1u) % ALM_EVENT_CAP);
+    st->ev_count--;
+    return true;
+}
+
+const char *alm_event_kind_name(alm_event_kind_t k)
+{
+    return k == ALM_EVENT_RAISED ? "raised" : (k == ALM_EVENT_CLEARED ? "cleared" : "?");
+}
+
+const char *alm_level_name(alm_level_t l)
+{
+    switch (l) {
+    case ALM_OK:
+        return "ok";
+    case ALM_WARNING:
+        return "warning";
+    case ALM_ALARM:
+        return "alarm";
+    default:
+        return "?";
+    }
+}
+
+static void evaluate(alm_state_t *st, const alm_thresholds_t *th, const tbms_live_t *live,
+                     const tbms_settings_t *set_)
+{
     const tbms_settings_t *bms = (set_ != NULL && set_->valid) ? set_ : NULL;
     int64_t cells = live->cell_count ? live->cell_count : 1;
     int64_t pack_margin = PACK_PER_CELL_MV * cells;

@@ -44,6 +44,13 @@ void brg_default_config(brg_config_t *cfg)
     cfg->charge.ov_margin_mv = 100u;
     cfg->charge.max_charge_ma = 100000u;
     cfg->charge.max_discharge_ma = 150000u;
+    cfg->charge.low_temp_charge_dc = 50;
+    cfg->charge.derate = true;
+    /* Hold 30 s, then 5 A/s: dbus-serialbattery's anti-flapping
+     * (victron-can-bms.md C.1). */
+    cfg->charge.recovery_hold_us = 30000u * US_PER_MS;
+    cfg->charge.ramp_ma_per_s = 5000u;
+    cvl_default_config(&cfg->cvl);
     cfg->thresholds.overvoltage_mv = 58400;
     cfg->thresholds.undervoltage_mv = 42000;
     cfg->thresholds.overtemp_dc = 550;
@@ -82,6 +89,11 @@ tbms_err_t brg_init(brg_t *b, const brg_config_t *cfg, uint64_t now_us)
         return e;
     }
     alm_init(&b->alarms);
+    cvl_init(&b->cvl);
+    chg_ramp_init(&b->ccl_ramp);
+    chg_ramp_init(&b->dcl_ramp);
+    /* One source for the cold limit: the alarm threshold. */
+    b->cfg.charge.low_temp_charge_dc = cfg->thresholds.low_temp_charge_dc;
     b->state = BRG_DATA_WAITING;
     return TBMS_OK;
 }
@@ -108,10 +120,23 @@ static void integrate_energy(brg_t *b, uint64_t now_us)
     b->energy_last_us = now_us;
 }
 
-static void refresh_outputs(brg_t *b)
+/* base -> CVL state machine -> derating -> hold and ramp (charge.h, cvl.h). */
+static void refresh_outputs(brg_t *b, uint64_t now_us)
 {
-    b->limits_ok = chg_base_limits(&b->cfg.charge, &b->live, &b->settings, &b->limits);
-    alm_update(&b->alarms, &b->cfg.thresholds, &b->live, &b->settings);
+    chg_limits_t lim;
+    b->limits_ok = chg_base_limits(&b->cfg.charge, &b->live, &b->settings, &b->base_limits);
+    if (b->limits_ok && cvl_step(&b->cvl, &b->cfg.cvl, &b->live, &b->settings, &b->base_limits,
+                                 now_us, &lim)) {
+        chg_derate(&b->cfg.charge, &b->live, &b->settings, &lim);
+        lim.ccl_ma = chg_ramp_step(&b->ccl_ramp, lim.ccl_ma, now_us, b->cfg.charge.recovery_hold_us,
+                                   b->cfg.charge.ramp_ma_per_s);
+        lim.dcl_ma = chg_ramp_step(&b->dcl_ramp, lim.dcl_ma, now_us, b->cfg.charge.recovery_hold_us,
+                                   b->cfg.charge.ramp_ma_per_s);
+        b->limits = lim;
+    } else {
+        b->limits = b->base_limits;
+    }
+    alm_update(&b->alarms, &b->cfg.thresholds, &b->live, &b->settings, now_us);
 }
 
 static void take_result(brg_t *b, const tbms_poll_result_t *r, uint64_t now_us)
@@ -162,7 +187,7 @@ static void take_result(brg_t *b, const tbms_poll_result_t *r, uint64_t now_us)
         return;
     }
     if (b->live.valid) {
-        refresh_outputs(b);
+        refresh_outputs(b, now_us);
     }
 }
 
@@ -443,6 +468,15 @@ size_t brg_can_tx(brg_t *b, uint64_t now_us, vcan_frame_t *out, size_t cap)
     if (now_us >= b->next_fast_us) {
         build_fast(b, &s);
         b->next_fast_us = next_period(b->next_fast_us, b->cfg.fast_period_us, now_us);
+        /* Have the next live read finish just before the next 0x351/0x356:
+         * start it two average round trips (plus 3 ms) ahead, so the values
+         * sent are a few ms old instead of up to a poll interval. */
+        tbms_poller_stats_t ps = tbms_poller_stats(&b->poller);
+        uint64_t lead = 2u * (uint64_t)ps.latency_avg_us + 3000u;
+        if (lead > b->cfg.poll.poll_interval_us / 2u) {
+            lead = b->cfg.poll.poll_interval_us / 2u;
+        }
+        tbms_poller_align_live(&b->poller, b->next_fast_us - lead, now_us);
     }
     if (now_us >= b->next_identity_us) {
         build_identity(b, &s);
@@ -454,6 +488,19 @@ size_t brg_can_tx(brg_t *b, uint64_t now_us, vcan_frame_t *out, size_t cap)
     }
     b->counters.frames += (uint32_t)s.n;
     return s.n;
+}
+
+const char *brg_cvl_state_name(const brg_t *b)
+{
+    return b != NULL ? cvl_state_name(b->cvl.state) : "UNKNOWN";
+}
+
+void brg_set_energy(brg_t *b, uint64_t charged_mwh, uint64_t discharged_mwh)
+{
+    if (b != NULL) {
+        b->counters.charged_mwh = charged_mwh;
+        b->counters.discharged_mwh = discharged_mwh;
+    }
 }
 
 size_t brg_build_all(brg_t *b, vcan_frame_t *out, size_t cap)
@@ -500,7 +547,7 @@ tbms_err_t brg_reconfigure(brg_t *b, const brg_config_t *cfg, uint64_t now_us)
     b->cfg = *cfg;
     b->poller.cfg = cfg->poll;
     if (b->live.valid) {
-        refresh_outputs(b);
+        refresh_outputs(b, now_us);
     }
     (void)brg_data_state(b, now_us);
     return TBMS_OK;

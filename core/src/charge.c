@@ -14,6 +14,23 @@ static uint8_t series_cells(const tbms_live_t *live, const tbms_settings_t *set)
     return 0u;
 }
 
+static int16_t max_temp_dc(const tbms_live_t *live, bool *any)
+{
+    int16_t t = INT16_MIN;
+    *any = false;
+    for (unsigned i = 0; i < 2u; i++) {
+        if (live->ext_temp_present[i] && live->ext_temp_dc[i] > t) {
+            t = live->ext_temp_dc[i];
+            *any = true;
+        }
+    }
+    if (!*any && live->internal_temp_present) {
+        t = live->internal_temp_dc;
+        *any = true;
+    }
+    return t;
+}
+
 static int16_t min_temp_dc(const tbms_live_t *live, bool *any)
 {
     int16_t t = INT16_MAX;
@@ -50,6 +67,7 @@ bool chg_base_limits(const chg_config_t *cfg, const tbms_live_t *live, const tbm
     /* CVL: per-cell target, never closer than the margin to the OV cutoff (reg 315). */
     int32_t cell_mv = cfg->charge_cell_mv;
     int32_t ceiling_mv = (int32_t)set->over_voltage_mv - (int32_t)cfg->ov_margin_mv;
+    out->cvl_ceiling_mv = (ceiling_mv > 0 ? ceiling_mv : 0) * cells;
     if (cell_mv > ceiling_mv) {
         cell_mv = ceiling_mv;
         out->reasons |= CHG_REASON_CVL_CAPPED_BY_BMS;
@@ -83,7 +101,11 @@ bool chg_base_limits(const chg_config_t *cfg, const tbms_live_t *live, const tbm
 
     bool have_temp = false;
     int16_t tmin = min_temp_dc(live, &have_temp);
-    if (have_temp && tmin < (int32_t)set->low_temp_charge_c * 10) {
+    int32_t cold_dc = (int32_t)set->low_temp_charge_c * 10;
+    if (cfg->low_temp_charge_dc > cold_dc) {
+        cold_dc = cfg->low_temp_charge_dc;
+    }
+    if (have_temp && tmin < cold_dc) {
         ccl = 0;
         out->reasons |= CHG_REASON_CCL_LOW_TEMP;
     }
@@ -101,4 +123,132 @@ bool chg_base_limits(const chg_config_t *cfg, const tbms_live_t *live, const tbm
     out->ccl_ma = (int32_t)ccl;
     out->dcl_ma = (int32_t)dcl;
     return true;
+}
+
+/* Permille from a linear segment: full at or beyond x_full, lo_pm at or
+ * beyond x_lo, in between linear. Works in both directions. */
+static int32_t ramp_pm(int32_t x, int32_t x_full, int32_t x_lo, int32_t lo_pm)
+{
+    if (x_full == x_lo) {
+        return x >= x_lo ? lo_pm : 1000; /* degenerate: a step, rising direction */
+    }
+    int64_t span = (int64_t)x_lo - x_full;
+    int64_t pos = (int64_t)x - x_full;
+    if ((span > 0 && pos <= 0) || (span < 0 && pos >= 0)) {
+        return 1000;
+    }
+    if ((span > 0 && pos >= span) || (span < 0 && pos <= span)) {
+        return lo_pm;
+    }
+    return (int32_t)(1000 - (1000 - lo_pm) * pos / span);
+}
+
+static int32_t min_i32(int32_t a, int32_t b)
+{
+    return a < b ? a : b;
+}
+
+/* limit x pm / 1000, but a non-zero limit stays at least min(limit, 1 A). */
+static int32_t derated(int32_t limit_ma, int32_t pm)
+{
+    if (limit_ma <= 0 || pm >= 1000) {
+        return limit_ma;
+    }
+    int32_t v = (int32_t)((int64_t)limit_ma * pm / 1000);
+    int32_t floor_ma = min_i32(limit_ma, 1000);
+    return v < floor_ma ? floor_ma : v;
+}
+
+#define DERATE_FLOOR_PM     100 /* 10 %: derating never reaches 0 */
+#define DERATE_COLD_PM      250 /* 25 % at the cold ends */
+#define DERATE_COLD_SPAN_DC 100 /* 10 degC above the low-temperature charge limit */
+#define DERATE_HOT_SPAN_DC  150 /* 15 degC below the over-heat cutoff (reg 319) */
+#define DERATE_UV_SPAN_MV   100 /* above discharge_cell_mv */
+#define DERATE_DIS_COLD_DC  (-200)
+
+void chg_derate(const chg_config_t *cfg, const tbms_live_t *live, const tbms_settings_t *set,
+                chg_limits_t *io)
+{
+    if (cfg == NULL || live == NULL || set == NULL || io == NULL || !cfg->derate ||
+        !live->valid || !set->valid) {
+        return;
+    }
+    int32_t ccl_pm = 1000;
+    int32_t dcl_pm = 1000;
+    if (live->cell_max_mv != 0u) {
+        int32_t vc = cfg->charge_cell_mv;
+        int32_t vov = set->over_voltage_mv;
+        if (vc > vov) {
+            vc = vov;
+        }
+        ccl_pm = min_i32(ccl_pm, ramp_pm(live->cell_max_mv, vc, (vc + vov) / 2, DERATE_FLOOR_PM));
+    }
+    if (live->cell_min_mv != 0u) {
+        int32_t vd = cfg->discharge_cell_mv;
+        dcl_pm = min_i32(dcl_pm, ramp_pm(live->cell_min_mv, vd + DERATE_UV_SPAN_MV, vd,
+                                         DERATE_FLOOR_PM));
+    }
+    bool have = false;
+    int32_t tmin = min_temp_dc(live, &have);
+    if (have) {
+        int32_t cold_dc = (int32_t)set->low_temp_charge_c * 10;
+        if (cfg->low_temp_charge_dc > cold_dc) {
+            cold_dc = cfg->low_temp_charge_dc;
+        }
+        ccl_pm = min_i32(ccl_pm, ramp_pm(tmin, cold_dc + DERATE_COLD_SPAN_DC, cold_dc,
+                                         DERATE_COLD_PM));
+        dcl_pm = min_i32(dcl_pm, ramp_pm(tmin, 0, DERATE_DIS_COLD_DC, DERATE_COLD_PM));
+        int32_t tmax = max_temp_dc(live, &have);
+        int32_t hot_dc = (int32_t)set->over_heat_c * 10;
+        int32_t hot_pm = ramp_pm(tmax, hot_dc - DERATE_HOT_SPAN_DC, hot_dc, DERATE_FLOOR_PM);
+        ccl_pm = min_i32(ccl_pm, hot_pm);
+        dcl_pm = min_i32(dcl_pm, hot_pm);
+    }
+    int32_t ccl = derated(io->ccl_ma, ccl_pm);
+    int32_t dcl = derated(io->dcl_ma, dcl_pm);
+    if (ccl < io->ccl_ma) {
+        io->reasons |= CHG_REASON_CCL_DERATED;
+        io->ccl_ma = ccl;
+    }
+    if (dcl < io->dcl_ma) {
+        io->reasons |= CHG_REASON_DCL_DERATED;
+        io->dcl_ma = dcl;
+    }
+}
+
+void chg_ramp_init(chg_ramp_t *r)
+{
+    if (r != NULL) {
+        memset(r, 0, sizeof *r);
+    }
+}
+
+int32_t chg_ramp_step(chg_ramp_t *r, int32_t target_ma, uint64_t now_us, uint32_t hold_us,
+                      uint32_t ramp_ma_per_s)
+{
+    if (r == NULL) {
+        return target_ma;
+    }
+    if (!r->started || target_ma <= r->out_ma) {
+        if (r->started && target_ma < r->out_ma) {
+            r->hold_until_us = now_us + hold_us;
+        }
+        r->started = true;
+        r->out_ma = target_ma;
+    } else if (now_us >= r->hold_until_us) {
+        if (ramp_ma_per_s == 0u) {
+            r->out_ma = target_ma;
+        } else {
+            uint64_t from = r->last_us > r->hold_until_us ? r->last_us : r->hold_until_us;
+            uint64_t dt_us = now_us > from ? now_us - from : 0u;
+            int64_t step = (int64_t)((uint64_t)ramp_ma_per_s * dt_us / 1000000u);
+            if (step == 0) {
+                return r->out_ma; /* keep last_us: the time accumulates */
+            }
+            int64_t v = (int64_t)r->out_ma + step;
+            r->out_ma = v >= target_ma ? target_ma : (int32_t)v;
+        }
+    }
+    r->last_us = now_us;
+    return r->out_ma;
 }

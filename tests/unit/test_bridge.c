@@ -288,7 +288,9 @@ static void test_bridge_cell_over_voltage_raises_alarm_and_blocks_charge(void **
     assert_int_equal(find(f, n, 0x35A)->data[0] & 0x0C, 0x04); /* bits 2-3 = 0b01 */
     assert_int_equal(vcan_decode(find(f, n, 0x351), &d), VCAN_OK);
     assert_int_equal(d.limits.ccl_da, 0);
-    assert_int_equal(d.limits.cvl_mv, 55200); /* CVL stays: it is not the way to stop */
+    /* The CVL controller's cell protection lowers CVL to its floor
+     * (16 x 3200 mV): Victron stops charging on CVL (victron-can-bms.md A.8). */
+    assert_int_equal(d.limits.cvl_mv, 51200);
     assert_int_equal(vcan_decode(find(f, n, 0x372), &d), VCAN_OK);
     assert_int_equal(d.modules.blocking_charge, 1);
 }
