@@ -21,6 +21,14 @@
  * the first request and answers only the second (tinybms-uart.md section 1).
  * Input is flushed before every attempt so a late answer to an earlier
  * attempt cannot be taken for the next one.
+ *
+ * Settings writes (tbms_poller_write): one queued Modbus 0x10 write at a
+ * time, sent before any due read, with the same timeout and resend rules
+ * (a resent 0x10 rewrites the same values: idempotent). Once the BMS
+ * acknowledges it, the same registers are read back with 0x03 and the
+ * SETTINGS block is made due, so the caller can verify and the bridge's
+ * settings snapshot follows. The outcome is reported once through
+ * tbms_poller_take_write_result(), apart from the block results.
  */
 #ifndef TBMS_POLLER_H
 #define TBMS_POLLER_H
@@ -80,12 +88,28 @@ typedef struct {
     uint32_t latency_max_us;   /* largest since start */
 } tbms_poller_stats_t;
 
+/* Most registers one tbms_poller_write() carries: the whole settings block. */
+#define TBMS_POLL_WRITE_MAX 44u
+/* Longest request the poller sends: a 0x10 write of TBMS_POLL_WRITE_MAX words. */
+#define TBMS_POLL_TX_MAX (9u + 2u * TBMS_POLL_WRITE_MAX)
+
 /* What to transmit. Flush the receive side first when flush_rx is set. */
 typedef struct {
     bool flush_rx;
     size_t len;
-    uint8_t bytes[TBMS_READ_REQ_LEN];
+    uint8_t bytes[TBMS_POLL_TX_MAX];
 } tbms_poll_tx_t;
+
+/* Outcome of a settings write (tbms_poller_write). */
+typedef struct {
+    tbms_err_t err;    /* TBMS_OK: acknowledged and read back; else why it stopped */
+    bool written;      /* the BMS acknowledged the 0x10 write */
+    uint8_t nack_code; /* the BMS's code when err is TBMS_ERR_NACK */
+    uint16_t addr;     /* first register written */
+    uint16_t count;    /* registers written */
+    uint16_t values[TBMS_POLL_WRITE_MAX];   /* what was written */
+    uint16_t readback[TBMS_POLL_WRITE_MAX]; /* read back after the write (err == TBMS_OK) */
+} tbms_poll_write_result_t;
 
 /* A completed read: the block's registers in host order. */
 typedef struct {
@@ -99,18 +123,29 @@ typedef struct {
     uint16_t regs[TBMS_MODBUS_READ_MAX];
 } tbms_poll_result_t;
 
+/* Registers of all blocks together (56 + 44 + 10 + 18 + 98). */
+#define TBMS_POLL_WORDS_TOTAL 226u
+
 typedef struct {
     tbms_poller_config_t cfg;
     tbms_parser_t parser;
     tbms_poller_stats_t stats;
     uint64_t due_us[TBMS_BLOCK_COUNT_];
     bool busy;
+    bool live_seen;       /* a LIVE read has succeeded: LIVE goes first from now on */
+    uint64_t block_due_us; /* when the block in flight was due */
     tbms_block_t block;   /* in flight when busy */
     uint8_t attempt;      /* 1-based attempt number in flight */
     uint64_t sent_us;     /* when the attempt in flight was sent */
     tbms_err_t last_err;  /* why the previous attempt failed */
     uint8_t last_nack;
     tbms_poll_tx_t pending; /* frame of the transaction in flight */
+    uint8_t op;           /* what is in flight: a block read, the write, its read-back */
+    uint8_t write_state;  /* idle, queued, in flight, read-back due, result ready */
+    tbms_poll_write_result_t write; /* the queued/in-flight write and its outcome */
+    /* Last good contents of each block, for a register view; see tbms_poller_words(). */
+    uint16_t words[TBMS_POLL_WORDS_TOTAL];
+    uint64_t words_us[TBMS_BLOCK_COUNT_]; /* when each block was last read; 0 = never */
 } tbms_poller_t;
 
 /* Starts the schedule: VERSION and SETTINGS first, then LIVE at once. */
@@ -141,5 +176,41 @@ tbms_poller_stats_t tbms_poller_stats(const tbms_poller_t *p);
 
 /* Makes a block due at once (e.g. SETTINGS after a user's write). */
 void tbms_poller_request(tbms_poller_t *p, tbms_block_t b, uint64_t now_us);
+
+/*
+ * Shifts the LIVE cadence (by less than half a poll interval) so that a
+ * live read starts at target_us: the bridge uses it to have fresh values
+ * just before 0x351/0x356 go out. No effect when target_us <= now_us.
+ */
+void tbms_poller_align_live(tbms_poller_t *p, uint64_t target_us, uint64_t now_us);
+
+/*
+ * Queues a write of values[0..count) to registers addr..addr+count-1 with
+ * Modbus 0x10 (1 <= count <= TBMS_POLL_WRITE_MAX). It is sent at the next
+ * step() once the transaction in flight (if any) ends. This only frames
+ * and schedules: check every value with tbms_reg_check_write() first.
+ * Returns TBMS_OK, TBMS_ERR_ARG (NULL, count 0 or too large) or
+ * TBMS_ERR_UNEXPECTED when a write is already queued or in flight, or its
+ * result has not been taken yet.
+ */
+tbms_err_t tbms_poller_write(tbms_poller_t *p, uint16_t addr, const uint16_t *values,
+                             uint16_t count, uint64_t now_us);
+
+/* True while a write is queued or in flight (its result not ready yet). */
+bool tbms_poller_write_pending(const tbms_poller_t *p);
+
+/*
+ * The outcome of the last write, once: true and *out filled when the write
+ * finished (acknowledged and read back, or abandoned after max_attempts on
+ * either phase, err saying why), after which a new write may be queued.
+ */
+bool tbms_poller_take_write_result(tbms_poller_t *p, tbms_poll_write_result_t *out);
+
+/*
+ * The last good contents of block b (tbms_block_count(b) words, register
+ * tbms_block_first(b) first) and, in *at_us (may be NULL), when they were
+ * read. NULL when the block was never read. Valid until the next feed().
+ */
+const uint16_t *tbms_poller_words(const tbms_poller_t *p, tbms_block_t b, uint64_t *at_us);
 
 #endif /* TBMS_POLLER_H */

@@ -79,22 +79,23 @@ static void test_poller_reads_settings_and_version_before_live(void **state)
     assert_int_equal(r.count, 98);
 }
 
-static void test_poller_keeps_live_cadence_from_request_start(void **state)
+static void test_poller_keeps_live_cadence_from_its_due_time(void **state)
 {
     (void)state;
     uint64_t t = 0;
     transact(t, TBMS_BLOCK_SETTINGS);
     transact(t += 6 * MS, TBMS_BLOCK_VERSION);
-    transact(t += 6 * MS, TBMS_BLOCK_LIVE); /* live started at 12 ms */
+    transact(t += 6 * MS, TBMS_BLOCK_LIVE); /* due at 0, sent at 12 ms */
     transact(t += 6 * MS, TBMS_BLOCK_STATS);
     transact(t += 6 * MS, TBMS_BLOCK_EVENTS);
-    assert_int_equal(tbms_poller_next_us(&poller), 112 * MS);
+    assert_int_equal(tbms_poller_next_us(&poller), 100 * MS);
     tbms_poll_tx_t tx;
-    assert_false(tbms_poller_step(&poller, 111 * MS, &tx, NULL));
+    assert_false(tbms_poller_step(&poller, 99 * MS, &tx, NULL));
     for (unsigned i = 0; i < 20; i++) {
-        uint64_t start = 112 * MS + i * 100 * MS;
-        assert_int_equal(tbms_poller_next_us(&poller), start);
-        transact(start, TBMS_BLOCK_LIVE);
+        uint64_t due = 100 * MS + i * 100 * MS;
+        assert_int_equal(tbms_poller_next_us(&poller), due);
+        /* sent a little late each time: the cadence must not drift */
+        transact(due + 3 * MS, TBMS_BLOCK_LIVE);
     }
     tbms_poller_stats_t s = tbms_poller_stats(&poller);
     assert_int_equal(s.polls, 25);
@@ -322,14 +323,183 @@ static void test_poller_without_stats_and_events_reads_only_live_after_start(voi
     transact(0, TBMS_BLOCK_SETTINGS);
     transact(6 * MS, TBMS_BLOCK_VERSION);
     transact(12 * MS, TBMS_BLOCK_LIVE);
-    assert_int_equal(tbms_poller_next_us(&poller), 112 * MS);
+    assert_int_equal(tbms_poller_next_us(&poller), 100 * MS);
+}
+
+static void test_poller_live_after_a_stall_skips_missed_slots(void **state)
+{
+    (void)state;
+    transact(0, TBMS_BLOCK_SETTINGS);
+    transact(6 * MS, TBMS_BLOCK_VERSION);
+    transact(12 * MS, TBMS_BLOCK_LIVE);
+    transact(18 * MS, TBMS_BLOCK_STATS);
+    transact(24 * MS, TBMS_BLOCK_EVENTS);
+    /* the loop stalls until 1.05 s: one live read, then back on the grid */
+    transact(1050 * MS, TBMS_BLOCK_LIVE);
+    assert_int_equal(tbms_poller_next_us(&poller), 1100 * MS);
+}
+
+static void test_poller_align_live_moves_the_cadence_to_the_target(void **state)
+{
+    (void)state;
+    transact(0, TBMS_BLOCK_SETTINGS);
+    transact(6 * MS, TBMS_BLOCK_VERSION);
+    transact(12 * MS, TBMS_BLOCK_LIVE);
+    transact(18 * MS, TBMS_BLOCK_STATS);
+    transact(24 * MS, TBMS_BLOCK_EVENTS);
+    assert_int_equal(tbms_poller_next_us(&poller), 100 * MS);
+    /* 0x351 goes out at 1.030 s: a read must start at 1.027 s */
+    tbms_poller_align_live(&poller, 1027 * MS, 30 * MS);
+    assert_int_equal(tbms_poller_next_us(&poller), 127 * MS);
+    tbms_poller_align_live(&poller, 1070 * MS, 30 * MS); /* the smaller shift: +43 ms */
+    assert_int_equal(tbms_poller_next_us(&poller), 170 * MS);
+    tbms_poller_align_live(&poller, 1080 * MS, 30 * MS); /* the smaller shift: -90 -> +10 */
+    assert_int_equal(tbms_poller_next_us(&poller), 180 * MS);
+    tbms_poller_align_live(&poller, 1130 * MS, 30 * MS); /* exactly half: forward */
+    assert_int_equal(tbms_poller_next_us(&poller), 230 * MS);
+    tbms_poller_align_live(&poller, 20 * MS, 30 * MS); /* past target: ignored */
+    assert_int_equal(tbms_poller_next_us(&poller), 230 * MS);
+    for (unsigned i = 0; i < 9; i++) {
+        transact(230 * MS + i * 100 * MS, TBMS_BLOCK_LIVE);
+    }
+    assert_int_equal(tbms_poller_next_us(&poller), 1130 * MS);
+}
+
+/* Runs the start-up reads (settings, version, live) so the poller is idle. */
+static void start_up(void)
+{
+    transact(0, TBMS_BLOCK_SETTINGS);
+    transact(10 * MS, TBMS_BLOCK_VERSION);
+    transact(20 * MS, TBMS_BLOCK_LIVE);
+}
+
+static void test_poller_write_sends_0x10_then_reads_back_and_reports(void **state)
+{
+    (void)state;
+    start_up();
+    uint16_t vals[2] = {3650, 3600};
+    assert_int_equal(tbms_poller_write(&poller, 315, vals, 2, 30 * MS), TBMS_OK);
+    assert_true(tbms_poller_write_pending(&poller));
+    assert_int_equal(tbms_poller_next_us(&poller), 0);
+    tbms_poll_tx_t tx;
+    tbms_poll_result_t res;
+    assert_true(tbms_poller_step(&poller, 30 * MS, &tx, &res));
+    tbms_frame_t f;
+    assert_int_equal(tbms_parse(TBMS_DIR_REQUEST, tx.bytes, tx.len, &f), TBMS_OK);
+    assert_int_equal(f.cmd, TBMS_CMD_MODBUS_WRITE);
+    assert_int_equal(f.addr, 315);
+    assert_int_equal(f.count, 2);
+    uint8_t buf[TBMS_FRAME_MAX];
+    size_t n = 0;
+    assert_int_equal(tbms_build_write_response(315, 2, buf, sizeof buf, &n), TBMS_OK);
+    tbms_poller_feed(&poller, buf, n, 32 * MS, &res);
+    assert_false(res.done); /* a write is not a block result */
+    /* The read-back goes out next, before anything else. */
+    assert_true(tbms_poller_step(&poller, 33 * MS, &tx, &res));
+    assert_int_equal(tbms_parse(TBMS_DIR_REQUEST, tx.bytes, tx.len, &f), TBMS_OK);
+    assert_int_equal(f.cmd, TBMS_CMD_MODBUS_READ);
+    assert_int_equal(f.addr, 315);
+    assert_int_equal(f.count, 2);
+    assert_int_equal(tbms_build_read_response(vals, 2, buf, sizeof buf, &n), TBMS_OK);
+    tbms_poll_write_result_t w;
+    assert_false(tbms_poller_take_write_result(&poller, &w));
+    tbms_poller_feed(&poller, buf, n, 35 * MS, &res);
+    assert_true(tbms_poller_take_write_result(&poller, &w));
+    assert_int_equal(w.err, TBMS_OK);
+    assert_true(w.written);
+    assert_int_equal(w.readback[0], 3650);
+    assert_int_equal(w.readback[1], 3600);
+    assert_false(tbms_poller_take_write_result(&poller, &w)); /* once */
+    assert_false(tbms_poller_write_pending(&poller));
+    /* The settings block is due again so the snapshot follows. */
+    transact(36 * MS, TBMS_BLOCK_SETTINGS);
+}
+
+static void test_poller_write_resends_on_timeout_and_gives_up(void **state)
+{
+    (void)state;
+    start_up();
+    uint16_t v = 3650;
+    assert_int_equal(tbms_poller_write(&poller, 315, &v, 1, 30 * MS), TBMS_OK);
+    tbms_poll_tx_t first, again;
+    tbms_poll_result_t res;
+    assert_true(tbms_poller_step(&poller, 30 * MS, &first, &res));
+    uint64_t t = 30 * MS;
+    for (unsigned i = 1; i < cfg.max_attempts; i++) {
+        t += cfg.response_timeout_us;
+        assert_true(tbms_poller_step(&poller, t, &again, &res));
+        assert_int_equal(again.len, first.len);
+        assert_memory_equal(again.bytes, first.bytes, first.len);
+    }
+    t += cfg.response_timeout_us;
+    (void)tbms_poller_step(&poller, t, &again, &res);
+    tbms_poll_write_result_t w;
+    assert_true(tbms_poller_take_write_result(&poller, &w));
+    assert_int_equal(w.err, TBMS_ERR_TIMEOUT);
+    assert_false(w.written);
+}
+
+static void test_poller_write_reports_nack(void **state)
+{
+    (void)state;
+    start_up();
+    uint16_t v = 9000;
+    assert_int_equal(tbms_poller_write(&poller, 315, &v, 1, 30 * MS), TBMS_OK);
+    tbms_poll_tx_t tx;
+    tbms_poll_result_t res;
+    uint64_t t = 30 * MS;
+    uint8_t buf[16];
+    size_t n = 0;
+    assert_int_equal(tbms_build_nack(TBMS_CMD_MODBUS_WRITE, 3, buf, sizeof buf, &n), TBMS_OK);
+    for (unsigned i = 0; i < cfg.max_attempts; i++) {
+        assert_true(tbms_poller_step(&poller, t, &tx, &res));
+        tbms_poller_feed(&poller, buf, n, t + MS, &res);
+        t += 2 * MS;
+    }
+    (void)tbms_poller_step(&poller, t, &tx, &res);
+    tbms_poll_write_result_t w;
+    assert_true(tbms_poller_take_write_result(&poller, &w));
+    assert_int_equal(w.err, TBMS_ERR_NACK);
+    assert_int_equal(w.nack_code, 3);
+}
+
+static void test_poller_write_rejects_second_write_and_bad_arguments(void **state)
+{
+    (void)state;
+    uint16_t v[TBMS_POLL_WRITE_MAX + 1u] = {0};
+    assert_int_equal(tbms_poller_write(NULL, 300, v, 1, 0), TBMS_ERR_ARG);
+    assert_int_equal(tbms_poller_write(&poller, 300, NULL, 1, 0), TBMS_ERR_ARG);
+    assert_int_equal(tbms_poller_write(&poller, 300, v, 0, 0), TBMS_ERR_ARG);
+    assert_int_equal(tbms_poller_write(&poller, 300, v, TBMS_POLL_WRITE_MAX + 1u, 0),
+                     TBMS_ERR_ARG);
+    assert_int_equal(tbms_poller_write(&poller, 300, v, TBMS_POLL_WRITE_MAX, 0), TBMS_OK);
+    assert_int_equal(tbms_poller_write(&poller, 300, v, 1, 0), TBMS_ERR_UNEXPECTED);
+}
+
+static void test_poller_keeps_last_block_words(void **state)
+{
+    (void)state;
+    uint64_t at = 0;
+    assert_null(tbms_poller_words(&poller, TBMS_BLOCK_SETTINGS, &at));
+    transact(0, TBMS_BLOCK_SETTINGS);
+    const uint16_t *w = tbms_poller_words(&poller, TBMS_BLOCK_SETTINGS, &at);
+    assert_non_null(w);
+    assert_int_equal(w[0], 7 + 300);
+    assert_int_equal(w[43], 7 + 343);
+    assert_int_equal(at, 5 * MS);
+    assert_null(tbms_poller_words(&poller, TBMS_BLOCK_LIVE, NULL));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_poller_write_sends_0x10_then_reads_back_and_reports, setup),
+        cmocka_unit_test_setup(test_poller_write_resends_on_timeout_and_gives_up, setup),
+        cmocka_unit_test_setup(test_poller_write_reports_nack, setup),
+        cmocka_unit_test_setup(test_poller_write_rejects_second_write_and_bad_arguments, setup),
+        cmocka_unit_test_setup(test_poller_keeps_last_block_words, setup),
         cmocka_unit_test_setup(test_poller_reads_settings_and_version_before_live, setup),
-        cmocka_unit_test_setup(test_poller_keeps_live_cadence_from_request_start, setup),
+        cmocka_unit_test_setup(test_poller_keeps_live_cadence_from_its_due_time, setup),
         cmocka_unit_test_setup(test_poller_resends_identical_frame_after_timeout_for_wakeup, setup),
         cmocka_unit_test_setup(test_poller_gives_up_after_max_attempts_and_moves_on, setup),
         cmocka_unit_test_setup(test_poller_resends_at_once_after_nack, setup),
@@ -342,6 +512,8 @@ int main(void)
         cmocka_unit_test_setup(test_poller_rejects_bad_config_and_arguments, setup),
         cmocka_unit_test_setup(test_poller_without_stats_and_events_reads_only_live_after_start,
                                setup),
+        cmocka_unit_test_setup(test_poller_live_after_a_stall_skips_missed_slots, setup),
+        cmocka_unit_test_setup(test_poller_align_live_moves_the_cadence_to_the_target, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
