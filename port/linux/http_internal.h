@@ -1,0 +1,70 @@
+/*
+ * http_internal.h - shared between the files of the HTTP server only
+ * (http_server.c, http_ws.c, http_api.c). Not for other modules.
+ */
+#ifndef HTTP_INTERNAL_H
+#define HTTP_INTERNAL_H
+
+#include <civetweb.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hub.h"
+
+#define HTTP_BODY_MAX 16384u
+
+typedef struct http_ws http_ws_t;
+
+struct http_server {
+    struct mg_context *ctx;
+    hub_t *hub;
+    char config_path[4096];
+    char version[32];
+    uint64_t start_ms; /* monotonic */
+    http_ws_t *ws;
+    unsigned long requests; /* guarded by stats_mu */
+    pthread_mutex_t stats_mu;
+};
+
+/* Milliseconds on the monotonic clock. */
+uint64_t http_mono_ms(void);
+
+/* Sends a complete response with a JSON body (Content-Length, no-store). */
+int http_send_json(struct mg_connection *c, int status, const char *body, const char *headers);
+/* {"success":false,"error":msg} with status. */
+int http_send_error(struct mg_connection *c, int status, const char *msg);
+
+/* The CAN frames as {"last_seq":N,"frames":[...]} (or {"type":"can","frames":[...]} with
+ * ws_message); malloc'd. */
+char *http_can_json(const hub_can_entry_t *e, size_t n, uint64_t last_seq, bool ws_message);
+
+/* Credentials check for a request; returns 0 when allowed, else the
+ * status code it has already answered (401/403). */
+int http_require_auth(struct http_server *s, struct mg_connection *c, bool write);
+
+/* WebSocket side (http_ws.c). */
+http_ws_t *http_ws_start(struct http_server *s, int max_clients);
+/* Stops the threads; connections stay until civetweb stops. */
+void http_ws_stop(http_ws_t *ws);
+/* After mg_stop (no handler can run any more). */
+void http_ws_free(http_ws_t *ws);
+void http_ws_stats(http_ws_t *ws, unsigned long *clients, unsigned long *sent,
+                   unsigned long *skipped, unsigned long *dropped);
+
+/* The API (http_api.c): answers /api/... and /metrics. */
+int http_api_handle(struct http_server *s, struct mg_connection *c);
+
+/* Embedded static files (generated web_assets.c). */
+typedef struct {
+    const char *path;         /* "/index.html" */
+    const char *content_type;
+    const char *etag;         /* quoted content hash */
+    const unsigned char *data;
+    size_t len;
+} http_asset_t;
+extern const http_asset_t http_assets[];
+extern const size_t http_asset_count;
+
+#endif /* HTTP_INTERNAL_H */

@@ -1,0 +1,335 @@
+/*
+ * HTTP server: civetweb set-up, routing, authentication, static files.
+ * The API is in http_api.c, the WebSocket in http_ws.c.
+ */
+#include "http_server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "http_auth.h"
+#include "http_internal.h"
+#include "log.h"
+
+uint64_t http_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int http_send_json(struct mg_connection *c, int status, const char *body, const char *headers)
+{
+    size_t len = strlen(body);
+    mg_printf(c,
+              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+              "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s\r\n",
+              status, mg_get_response_code_text(c, status), len, headers != NULL ? headers : "");
+    mg_write(c, body, len);
+    return status;
+}
+
+/* JSON string escaping for short messages. */
+static void json_escape(const char *in, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p != '\0' && o + 7 < cap; p++) {
+        if (*p == '"' || *p == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)*p;
+        } else if (*p < 0x20u) {
+            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", *p);
+        } else {
+            out[o++] = (char)*p;
+        }
+    }
+    out[o] = '\0';
+}
+
+int http_send_error(struct mg_connection *c, int status, const char *msg)
+{
+    char esc[1024];
+    char body[1200];
+    json_escape(msg, esc, sizeof esc);
+    snprintf(body, sizeof body, "{\"success\":false,\"error\":\"%s\"}", esc);
+    return http_send_json(c, status, body, NULL);
+}
+
+static const char *query_token(const struct mg_request_info *ri, char *buf, size_t cap)
+{
+    if (ri->query_string == NULL ||
+        mg_get_var(ri->query_string, strlen(ri->query_string), "token", buf, cap) <= 0) {
+        return NULL;
+    }
+    return buf;
+}
+
+int http_require_auth(struct http_server *s, struct mg_connection *c, bool write)
+{
+    cfg_t *cfg = malloc(sizeof *cfg);
+    if (cfg == NULL) {
+        return http_send_error(c, 503, "out of memory");
+    }
+    hub_get_running_config(s->hub, cfg);
+    int rc = 0;
+    if (write || cfg->web_server.auth_read) {
+        const struct mg_request_info *ri = mg_get_request_info(c);
+        char tok[CFG_SECRET_LEN];
+        http_auth_t a = http_auth_check(mg_get_header(c, "Authorization"),
+                                        query_token(ri, tok, sizeof tok), cfg->web_server.username,
+                                        cfg->web_server.password, cfg->web_server.token);
+        if (a == HTTP_AUTH_UNSET && write) {
+            char msg[4300];
+            snprintf(msg, sizeof msg,
+                     "writes are disabled: no credentials configured; set "
+                     "web_server.username/password or web_server.token in the config file (%s) "
+                     "and restart the bridge",
+                     s->config_path);
+            rc = http_send_error(c, 403, msg);
+        } else if (a == HTTP_AUTH_MISSING || a == HTTP_AUTH_WRONG) {
+            char body[300];
+            snprintf(body, sizeof body,
+                     "{\"success\":false,\"error\":\"%s\"}",
+                     a == HTTP_AUTH_MISSING
+                         ? "authentication required: HTTP Basic (web_server.username/password) "
+                           "or Authorization: Bearer <web_server.token>"
+                         : "wrong credentials");
+            /* The challenge makes a browser open its own login box; a script
+             * that sent credentials (or says it is one) handles 401 itself. */
+            bool challenge = mg_get_header(c, "Authorization") == NULL &&
+                             mg_get_header(c, "X-Requested-With") == NULL;
+            rc = http_send_json(c, 401, body,
+                                challenge ? "WWW-Authenticate: Basic realm=\"tinybms-bridge\"\r\n"
+                                          : NULL);
+        }
+    }
+    memset(cfg, 0, sizeof *cfg);
+    free(cfg);
+    return rc;
+}
+
+static const http_asset_t *find_asset(const char *uri)
+{
+    if (strcmp(uri, "/") == 0) {
+        uri = "/index.html";
+    }
+    for (size_t i = 0; i < http_asset_count; i++) {
+        if (strcmp(http_assets[i].path, uri) == 0) {
+            return &http_assets[i];
+        }
+    }
+    return NULL;
+}
+
+static int serve_static(struct mg_connection *c, const char *method, const char *uri)
+{
+    const http_asset_t *a = find_asset(uri);
+    if (a == NULL) {
+        return http_send_error(c, 404, "not found");
+    }
+    bool head = strcmp(method, "HEAD") == 0;
+    if (!head && strcmp(method, "GET") != 0) {
+        return http_send_json(c, 405, "{\"success\":false,\"error\":\"method not allowed\"}",
+                              "Allow: GET, HEAD\r\n");
+    }
+    const char *inm = mg_get_header(c, "If-None-Match");
+    if (inm != NULL && strcmp(inm, a->etag) == 0) {
+        mg_printf(c, "HTTP/1.1 304 Not Modified\r\nETag: %s\r\nCache-Control: no-cache\r\n\r\n",
+                  a->etag);
+        return 304;
+    }
+    mg_printf(c,
+              "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\nETag: %s\r\n"
+              "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n\r\n",
+              a->content_type, a->len, a->etag);
+    if (!head) {
+        mg_write(c, a->data, a->len);
+    }
+    return 200;
+}
+
+static int on_request(struct mg_connection *c, void *cbdata)
+{
+    struct http_server *s = cbdata;
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    pthread_mutex_lock(&s->stats_mu);
+    s->requests++;
+    pthread_mutex_unlock(&s->stats_mu);
+    const char *uri = ri->local_uri != NULL ? ri->local_uri : "/";
+    if (strncmp(uri, "/api/", 5) == 0 || strcmp(uri, "/api") == 0 ||
+        strcmp(uri, "/metrics") == 0) {
+        return http_api_handle(s, c);
+    }
+    if (strcmp(uri, "/ws") == 0) {
+        return http_send_error(c, 400, "/ws is a WebSocket: send an Upgrade request");
+    }
+    return serve_static(c, ri->request_method, uri);
+}
+
+/* civetweb's own errors (bad request line, header too large...) as JSON. */
+static int on_http_error(struct mg_connection *c, int status, const char *msg)
+{
+    http_send_error(c, status, msg != NULL && msg[0] != '\0' ? msg : "request error");
+    return 0;
+}
+
+static int on_log(const struct mg_connection *c, const char *msg)
+{
+    (void)c;
+    log_debug("http: %s", msg);
+    return 1;
+}
+
+http_server_t *http_start(const http_opts_t *o, char *err, size_t cap)
+{
+    struct http_server *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        snprintf(err, cap, "out of memory");
+        return NULL;
+    }
+    s->hub = o->hub;
+    snprintf(s->config_path, sizeof s->config_path, "%s", o->config_path);
+    snprintf(s->version, sizeof s->version, "%s", o->version);
+    s->start_ms = http_mono_ms();
+    pthread_mutex_init(&s->stats_mu, NULL);
+
+    char ports[96];
+    if (strchr(o->bind_address, ':') != NULL) {
+        snprintf(ports, sizeof ports, "[%s]:%d", o->bind_address, o->port);
+    } else {
+        snprintf(ports, sizeof ports, "%s:%d", o->bind_address, o->port);
+    }
+    /* civetweb keeps one worker thread per open WebSocket: room for every
+     * allowed WebSocket plus ordinary requests. */
+    char threads[16];
+    snprintf(threads, sizeof threads, "%d", o->ws_max_clients + 24);
+    const char *options[] = {
+        "listening_ports", ports,
+        "num_threads", threads,
+        "request_timeout_ms", "5000",
+        "websocket_timeout_ms", "30000",
+        "enable_websocket_ping_pong", "yes",
+        "enable_keep_alive", "yes",
+        "keep_alive_timeout_ms", "5000",
+        "listen_backlog", "512",
+        NULL,
+    };
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    cb.http_error = on_http_error;
+    cb.log_message = on_log;
+    mg_init_library(MG_FEATURES_WEBSOCKET);
+    struct mg_init_data init = {.callbacks = &cb, .user_data = s, .configuration_options = options};
+    struct mg_error_data ed;
+    char ebuf[256] = "";
+    memset(&ed, 0, sizeof ed);
+    ed.text = ebuf;
+    ed.text_buffer_size = sizeof ebuf;
+    s->ctx = mg_start2(&init, &ed);
+    if (s->ctx == NULL) {
+        snprintf(err, cap, "cannot listen on %s: %s", ports, ebuf[0] ? ebuf : "civetweb failed");
+        pthread_mutex_destroy(&s->stats_mu);
+        free(s);
+        mg_exit_library();
+        return NULL;
+    }
+    s->ws = http_ws_start(s, o->ws_max_clients);
+    if (s->ws == NULL) {
+        snprintf(err, cap, "cannot start the WebSocket broadcaster");
+        mg_stop(s->ctx);
+        http_ws_free(s->ws);
+        pthread_mutex_destroy(&s->stats_mu);
+        free(s);
+        mg_exit_library();
+        return NULL;
+    }
+    mg_set_request_handler(s->ctx, "/", on_request, s);
+    return s;
+}
+
+void http_stop(http_server_t *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    http_ws_stop(s->ws);
+    mg_stop(s->ctx);
+    http_ws_free(s->ws);
+    pthread_mutex_destroy(&s->stats_mu);
+    free(s);
+    mg_exit_library();
+}
+
+bool http_parse_spec(const char *spec, char *addr, size_t cap, int *port, bool *off)
+{
+    *off = strcmp(spec, "off") == 0;
+    if (*off) {
+        return true;
+    }
+    const char *colon = strrchr(spec, ':');
+    if (colon == NULL || colon == spec) {
+        return false;
+    }
+    const char *a = spec;
+    size_t alen = (size_t)(colon - spec);
+    if (spec[0] == '[') {
+        if (alen < 3 || spec[alen - 1] != ']') {
+            return false;
+        }
+        a = spec + 1;
+        alen -= 2;
+    }
+    if (alen + 1 > cap) {
+        return false;
+    }
+    char *end = NULL;
+    long p = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end != '\0' || p < 1 || p > 65535) {
+        return false;
+    }
+    memcpy(addr, a, alen);
+    addr[alen] = '\0';
+    *port = (int)p;
+    return true;
+}
+
+http_server_t *http_start_for_daemon(const char *spec, const cfg_t *cfg, hub_t *hub,
+                                     const char *config_path, const char *version)
+{
+    char addr[CFG_NAME_LEN];
+    int port = cfg->web_server.port;
+    snprintf(addr, sizeof addr, "%s", cfg->web_server.bind_address);
+    if (spec != NULL) {
+        bool off = false;
+        if (!http_parse_spec(spec, addr, sizeof addr, &port, &off)) {
+            log_error("--http %s: expected ADDR:PORT or off", spec);
+            return NULL;
+        }
+        if (off) {
+            log_info("web server disabled (--http off)");
+            return NULL;
+        }
+    }
+    http_opts_t o = {
+        .bind_address = addr,
+        .port = port,
+        .config_path = config_path,
+        .version = version,
+        .ws_max_clients = cfg->web_server.ws_max_clients,
+        .hub = hub,
+    };
+    char err[512];
+    http_server_t *s = http_start(&o, err, sizeof err);
+    if (s == NULL) {
+        log_error("web server not started: %s (the bridge runs on without it)", err);
+        return NULL;
+    }
+    bool creds = cfg->web_server.token[0] != '\0' ||
+                 (cfg->web_server.username[0] != '\0' && cfg->web_server.password[0] != '\0');
+    log_info("web UI and API on http://%s:%d/%s", strchr(addr, ':') ? "[::]" : addr, port,
+             creds ? "" : " (read-only: no web_server credentials configured)");
+    return s;
+}

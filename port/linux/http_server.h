@@ -1,0 +1,82 @@
+/*
+ * http_server.h - the HTTP + WebSocket server (civetweb): the REST API of
+ * docs/api.md, the WebSocket /ws and the embedded web UI.
+ *
+ * architecture.md: the server's threads never touch the bridge's live
+ * state; they read documents the loop published in the hub and hand
+ * requests (settings, TinyBMS writes) to the loop through the hub. The
+ * loop-side half of a TinyBMS write is http_write_step().
+ */
+#ifndef HTTP_SERVER_H
+#define HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bridge.h"
+#include "config.h"
+#include "hub.h"
+
+typedef struct {
+    const char *bind_address; /* IPv4/IPv6 literal */
+    int port;
+    const char *config_path;  /* where POST /api/settings saves */
+    const char *version;
+    int ws_max_clients;       /* WebSocket connections at once (threads) */
+    hub_t *hub;
+} http_opts_t;
+
+typedef struct http_server http_server_t;
+
+/* Starts listening and the server threads. NULL on failure with the
+ * reason in err[cap] (e.g. the port is in use). */
+http_server_t *http_start(const http_opts_t *opts, char *err, size_t cap);
+
+/*
+ * Parses a --http argument: "ADDR:PORT", "[IPv6]:PORT" or "off". Returns
+ * false when malformed; *off tells "off" apart. addr gets the address.
+ */
+bool http_parse_spec(const char *spec, char *addr, size_t cap, int *port, bool *off);
+
+/*
+ * For the daemon: starts the server on spec (a --http argument, or NULL
+ * for web_server.bind_address/port of cfg). Returns NULL when disabled or
+ * when it cannot start (logged: the bridge runs on without a web server).
+ */
+http_server_t *http_start_for_daemon(const char *spec, const cfg_t *cfg, hub_t *hub,
+                                     const char *config_path, const char *version);
+
+/* Closes every connection and joins the threads; NULL is allowed. */
+void http_stop(http_server_t *s);
+
+/* Outcome codes of a TinyBMS write (hub_write_result_t.status). */
+enum {
+    HTTP_WRITE_OK = 0,          /* written, read back equal */
+    HTTP_WRITE_UNVERIFIABLE,    /* written; the register reads back 0xFFFF by design */
+    HTTP_WRITE_RANGE,           /* rejected before sending: range/reserved */
+    HTTP_WRITE_READ_ONLY,       /* rejected: not a writable settings register */
+    HTTP_WRITE_INTERLOCK,       /* rejected: breaks an interlock */
+    HTTP_WRITE_NO_SETTINGS,     /* rejected: the BMS settings are not known yet */
+    HTTP_WRITE_NACK,            /* the BMS refused it */
+    HTTP_WRITE_TIMEOUT,         /* no answer to the write or its read-back */
+    HTTP_WRITE_MISMATCH,        /* read back a different value */
+};
+
+/*
+ * Loop side of POST /api/tinybms/write, called on every loop turn: takes a
+ * posted write from the hub, checks it against the settings the bridge
+ * holds (tbms_reg_check_write, in order), queues it on the bridge's
+ * poller, and when the poller has written and read back, reports through
+ * hub_finish_write. Cheap when idle; never blocks.
+ */
+void http_write_step(hub_t *hub, brg_t *brg, uint64_t now_us);
+
+/*
+ * Loop side of the register view and the chart history: publishes
+ * HUB_DOC_REGISTERS every 2 s and HUB_DOC_HISTORY with each 10 s sample.
+ * Cost: a few ms of JSON building every 10 s at most; no blocking.
+ */
+void http_publish_step(hub_t *hub, const brg_t *brg, uint64_t now_us);
+
+#endif /* HTTP_SERVER_H */
