@@ -1,10 +1,29 @@
 /*
- * log.h - leveled log lines on stderr: "2026-11-24T05:30:01.123Z INFO  message".
- * One process-wide level; lines are written whole (one write() each).
+ * log.h - leveled log lines: "2026-11-24T05:30:01.123Z INFO  message".
+ *
+ * Sinks (all written under one lock, a line at a time, one write() each):
+ *   - stderr, always. When stderr is the systemd journal (JOURNAL_STREAM
+ *     names it, see systemd.exec(5)) the line is "<N>message" instead: the
+ *     journal adds its own time stamp and takes the level from <N>
+ *     (sd-daemon(3) prefixes: ERROR 3, WARNING 4, INFO 6, DEBUG 7).
+ *   - an optional size-capped rotating file set, DIR/bridge.log with
+ *     bridge.log.1 .. bridge.log.(files-1) (log_open_file). This is what
+ *     survives a restart: the files are appended to, never truncated at start.
+ *   - an in-memory ring of the last LOG_RING_LINES lines (GET /api/logs),
+ *     and a smaller ring of the last ERROR/WARNING lines (diagnostics).
+ *
+ * No log storm: a line at ERROR, WARNING or INFO identical to one written
+ * less than LOG_REPEAT_WINDOW_MS ago is not written again; when the window
+ * closes (log_flush_repeats, or the next copy after it) one line
+ * "last message repeated N times in 10 s: <text>" replaces the copies.
+ * DEBUG lines are never suppressed (traffic dumps repeat on purpose).
+ *
+ * Thread-safe; every function may be called from any thread.
  */
 #ifndef LOG_H
 #define LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +55,45 @@ uint64_t log_last_seq(void);
 void log_clear_recent(void);
 /* Static upper-case name: "ERROR", "WARNING", "INFO", "DEBUG". */
 const char *log_level_name(log_level_t level);
+
+/* The last ERROR and WARNING lines (newest last), for the diagnostics. */
+#define LOG_PROBLEM_LINES 10u
+/* Copies up to cap of them into out; returns the count. */
+size_t log_recent_problems(log_entry_t *out, size_t cap);
+
+/* ---- rotating file ---- */
+
+#define LOG_FILE_NAME        "bridge.log"
+#define LOG_REPEAT_WINDOW_MS 10000u
+
+/*
+ * Starts (or re-starts with new limits) writing to DIR/bridge.log; when a
+ * line would take the file past max_bytes it is renamed to bridge.log.1
+ * (.1 to .2 and so on; the oldest of `files` is dropped) and a new file is
+ * begun. files counts every file of the set (1 = bridge.log only, which is
+ * then emptied when full). max_bytes 0 closes the file and writes none.
+ * Returns 0, or -1 with errno set (the reason is also logged to stderr).
+ * Cost: open() and fstat(); rotation is rename() calls.
+ */
+int log_open_file(const char *dir, size_t max_bytes, unsigned files);
+/* Writes the pending "repeated N times" lines, then stops writing the file
+ * (lines keep going to stderr and the ring). Call it at exit. */
+void log_close_file(void);
+
+/* Writes the "repeated N times" lines of the windows that have closed.
+ * Call it about once a second (the watchdog thread does). */
+void log_flush_repeats(void);
+
+/* Counters since the start. */
+typedef struct {
+    uint64_t lines[4];      /* written, per level */
+    uint64_t suppressed;    /* identical lines not written (storm guard) */
+    uint64_t file_rotations;
+    uint64_t file_errors;   /* failed writes/renames/opens of the log file */
+    bool file_open;
+    bool journal;           /* stderr is the systemd journal */
+} log_stats_t;
+void log_get_stats(log_stats_t *out);
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARNING, __VA_ARGS__)

@@ -1,0 +1,456 @@
+/*
+ * Prometheus text exposition, format 0.0.4:
+ * https://prometheus.io/docs/instrumenting/exposition_formats/
+ * Base units (volts, amperes, seconds, bytes) in the names, as the
+ * Prometheus naming guide asks; the state of charge stays in percent, the
+ * unit every battery tool shows.
+ */
+#include "metrics.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char *buf;
+    size_t len;
+    size_t cap;
+    bool failed; /* out of memory at some point: the text is dropped */
+} sb_t;
+
+static void sb_printf(sb_t *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sb_t *sb, const char *fmt, ...)
+{
+    if (sb->failed) {
+        return;
+    }
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            sb->failed = true;
+            return;
+        }
+        if ((size_t)n < sb->cap - sb->len) {
+            sb->len += (size_t)n;
+            return;
+        }
+        size_t cap = sb->cap * 2u + (size_t)n;
+        char *b = realloc(sb->buf, cap);
+        if (b == NULL) {
+            sb->failed = true;
+            return;
+        }
+        sb->buf = b;
+        sb->cap = cap;
+    }
+}
+
+/* Go's float syntax as Prometheus reads it: integers plainly, else %g. */
+static void fmt_value(double v, char *out, size_t cap)
+{
+    if (isnan(v)) {
+        (void)snprintf(out, cap, "NaN");
+    } else if (isinf(v)) {
+        (void)snprintf(out, cap, v > 0 ? "+Inf" : "-Inf");
+    } else if (v > -9007199254740992.0 && v < 9007199254740992.0 &&
+               v == (double)(long long)v) {
+        (void)snprintf(out, cap, "%.0f", v == 0.0 ? 0.0 : v);
+    } else {
+        /* The shortest of 15..17 significant digits that reads back exactly. */
+        for (int prec = 15; prec <= 17; prec++) {
+            (void)snprintf(out, cap, "%.*g", prec, v);
+            if (strtod(out, NULL) == v) {
+                break;
+            }
+        }
+    }
+}
+
+static void family(sb_t *sb, const char *name, const char *type, const char *help)
+{
+    sb_printf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* labels: NULL or the inside of {...}, already escaped. */
+static void sample(sb_t *sb, const char *name, const char *labels, double v)
+{
+    char num[40];
+    fmt_value(v, num, sizeof num);
+    if (labels != NULL) {
+        sb_printf(sb, "%s{%s} %s\n", name, labels, num);
+    } else {
+        sb_printf(sb, "%s %s\n", name, num);
+    }
+}
+
+static void metric(sb_t *sb, const char *name, const char *type, const char *help, double v)
+{
+    family(sb, name, type, help);
+    sample(sb, name, NULL, v);
+}
+
+/* Label value escaping: backslash, double quote and newline. */
+static void escape_label(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *in != '\0' && n + 3u < cap; in++) {
+        if (*in == '\\' || *in == '"') {
+            out[n++] = '\\';
+            out[n++] = *in;
+        } else if (*in == '\n') {
+            out[n++] = '\\';
+            out[n++] = 'n';
+        } else {
+            out[n++] = *in;
+        }
+    }
+    out[n] = '\0';
+}
+
+static const cJSON *at(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
+    return b != NULL ? cJSON_GetObjectItemCaseSensitive(x, b) : x;
+}
+
+/* A metric from a number in the document (times scale); nothing if absent. */
+static void doc_metric(sb_t *sb, const cJSON *item, const char *name, const char *type,
+                       const char *help, double scale)
+{
+    if (cJSON_IsNumber(item)) {
+        /* Dividing by 1000 rather than multiplying by 0.001 keeps 3320 mV
+         * at 3.32 V instead of 3.3200000000000003. */
+        double v = scale < 1.0 ? item->valuedouble / (1.0 / scale) : item->valuedouble * scale;
+        metric(sb, name, type, help, v);
+    }
+}
+
+static double level_value(const char *level)
+{
+    if (strcmp(level, "alarm") == 0) {
+        return 2.0;
+    }
+    return strcmp(level, "warning") == 0 ? 1.0 : 0.0;
+}
+
+static void battery(sb_t *sb, const cJSON *doc)
+{
+    doc_metric(sb, at(doc, "voltage", NULL), "tinybms_pack_voltage_volts", "gauge",
+               "Battery pack voltage.", 1.0);
+    doc_metric(sb, at(doc, "current", NULL), "tinybms_pack_current_amperes", "gauge",
+               "Battery pack current (positive = charging).", 1.0);
+    doc_metric(sb, at(doc, "power_w", NULL), "tinybms_pack_power_watts", "gauge",
+               "Battery pack power (positive = charging).", 1.0);
+    doc_metric(sb, at(doc, "soc_percent", NULL), "tinybms_state_of_charge_percent", "gauge",
+               "State of charge.", 1.0);
+    doc_metric(sb, at(doc, "soh_percent", NULL), "tinybms_state_of_health_percent", "gauge",
+               "State of health.", 1.0);
+
+    static const struct {
+        const char *sensor, *a, *b;
+    } temps[] = {
+        {"battery", "temperature", NULL},
+        {"external_1", "temperatures", "external_1_c"},
+        {"external_2", "temperatures", "external_2_c"},
+        {"internal", "temperatures", "internal_c"},
+    };
+    bool header = false;
+    for (size_t i = 0; i < sizeof temps / sizeof temps[0]; i++) {
+        const cJSON *t = at(doc, temps[i].a, temps[i].b);
+        if (!cJSON_IsNumber(t)) {
+            continue;
+        }
+        if (!header) {
+            family(sb, "tinybms_temperature_celsius", "gauge",
+                   "Temperatures (battery = the one sent to the GX in 0x356).");
+            header = true;
+        }
+        char labels[48];
+        (void)snprintf(labels, sizeof labels, "sensor=\"%s\"", temps[i].sensor);
+        sample(sb, "tinybms_temperature_celsius", labels, t->valuedouble);
+    }
+
+    doc_metric(sb, at(doc, "cell_count", NULL), "tinybms_cell_count", "gauge",
+               "Cells in series.", 1.0);
+    const cJSON *cells = at(doc, "cells", NULL);
+    if (cJSON_GetArraySize(cells) > 0) {
+        const char *const names[] = {"tinybms_cell_voltage_volts", "tinybms_cell_balancing"};
+        const char *const helps[] = {"Cell voltage.", "1 while the cell is being balanced."};
+        for (int pass = 0; pass < 2; pass++) {
+            family(sb, names[pass], "gauge", helps[pass]);
+            const cJSON *c;
+            cJSON_ArrayForEach(c, cells)
+            {
+                const cJSON *idx = cJSON_GetObjectItemCaseSensitive(c, "index");
+                const cJSON *mv = cJSON_GetObjectItemCaseSensitive(c, "mv");
+                if (!cJSON_IsNumber(idx) || !cJSON_IsNumber(mv)) {
+                    continue;
+                }
+                char labels[32];
+                (void)snprintf(labels, sizeof labels, "cell=\"%d\"", idx->valueint);
+                double v = pass == 0
+                               ? mv->valuedouble / 1000.0
+                               : (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "balancing"))
+                                      ? 1.0
+                                      : 0.0);
+                sample(sb, names[pass], labels, v);
+            }
+        }
+    }
+    doc_metric(sb, at(doc, "min_cell_mv", NULL), "tinybms_cell_voltage_min_volts", "gauge",
+               "Lowest cell voltage.", 0.001);
+    doc_metric(sb, at(doc, "max_cell_mv", NULL), "tinybms_cell_voltage_max_volts", "gauge",
+               "Highest cell voltage.", 0.001);
+    doc_metric(sb, at(doc, "cell_imbalance_mv", NULL), "tinybms_cell_imbalance_volts", "gauge",
+               "Highest minus lowest cell voltage.", 0.001);
+    doc_metric(sb, at(doc, "online_status", NULL), "tinybms_bms_status_code", "gauge",
+               "TinyBMS online status register (0x91 charging ... 0x9B fault).", 1.0);
+
+    doc_metric(sb, at(doc, "limits", "cvl_v"), "tinybms_charge_voltage_limit_volts", "gauge",
+               "Charge voltage limit sent to the GX (CVL, 0x351).", 1.0);
+    doc_metric(sb, at(doc, "limits", "ccl_a"), "tinybms_charge_current_limit_amperes", "gauge",
+               "Charge current limit sent to the GX (CCL, 0x351).", 1.0);
+    doc_metric(sb, at(doc, "limits", "dcl_a"), "tinybms_discharge_current_limit_amperes", "gauge",
+               "Discharge current limit sent to the GX (DCL, 0x351).", 1.0);
+    doc_metric(sb, at(doc, "limits", "dvl_v"), "tinybms_discharge_voltage_limit_volts", "gauge",
+               "Discharge voltage limit sent to the GX (DVL, 0x351).", 1.0);
+    const cJSON *cvl = at(at(doc, "stats", "cvl"), "state", NULL);
+    if (cJSON_IsString(cvl) && cvl->valuestring != NULL) {
+        char esc[96], labels[120];
+        escape_label(cvl->valuestring, esc, sizeof esc);
+        (void)snprintf(labels, sizeof labels, "state=\"%s\"", esc);
+        family(sb, "tinybms_cvl_state", "gauge", "Charge controller state (the one set to 1).");
+        sample(sb, "tinybms_cvl_state", labels, 1.0);
+    }
+}
+
+static void alarms(sb_t *sb, const cJSON *doc)
+{
+    const cJSON *conds = at(doc, "alarms", "conditions");
+    if (cJSON_GetArraySize(conds) > 0) {
+        family(sb, "tinybms_alarm_level", "gauge",
+               "Alarm level per 0x35A condition: 0 ok, 1 warning, 2 alarm.");
+        const cJSON *c;
+        cJSON_ArrayForEach(c, conds)
+        {
+            if (c->string == NULL || !cJSON_IsString(c)) {
+                continue;
+            }
+            char esc[96], labels[120];
+            escape_label(c->string, esc, sizeof esc);
+            (void)snprintf(labels, sizeof labels, "condition=\"%s\"", esc);
+            sample(sb, "tinybms_alarm_level", labels, level_value(c->valuestring));
+        }
+    }
+    const cJSON *worst = at(doc, "alarms", "worst");
+    if (cJSON_IsString(worst)) {
+        metric(sb, "tinybms_alarm_worst_level", "gauge",
+               "Highest alarm level over all conditions: 0 ok, 1 warning, 2 alarm.",
+               level_value(worst->valuestring));
+    }
+}
+
+typedef struct {
+    const char *key;
+    const char *name;
+    const char *type;
+    const char *help;
+    double scale;
+} map_t;
+
+static void mapped(sb_t *sb, const cJSON *obj, const map_t *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, m[i].key);
+        if (cJSON_IsBool(v)) {
+            metric(sb, m[i].name, m[i].type, m[i].help, cJSON_IsTrue(v) ? 1.0 : 0.0);
+        } else {
+            doc_metric(sb, v, m[i].name, m[i].type, m[i].help, m[i].scale);
+        }
+    }
+}
+
+static void counters(sb_t *sb, const cJSON *doc)
+{
+    static const map_t uart[] = {
+        {"polls", "tinybms_uart_polls_total", "counter", "TinyBMS requests sent.", 1.0},
+        {"success", "tinybms_uart_polls_success_total", "counter",
+         "TinyBMS requests answered correctly.", 1.0},
+        {"errors", "tinybms_uart_errors_total", "counter",
+         "TinyBMS failed requests, CRC errors, NACKs and malformed answers.", 1.0},
+        {"timeouts", "tinybms_uart_timeouts_total", "counter", "TinyBMS response timeouts.", 1.0},
+        {"crc_errors", "tinybms_uart_crc_errors_total", "counter", "TinyBMS CRC errors.", 1.0},
+        {"retries", "tinybms_uart_retries_total", "counter", "TinyBMS request resends.", 1.0},
+        {"nacks", "tinybms_uart_nacks_total", "counter", "TinyBMS error frames (NACK).", 1.0},
+        {"garbage_bytes", "tinybms_uart_garbage_bytes_total", "counter",
+         "UART bytes skipped while resynchronising.", 1.0},
+        {"latency_last_ms", "tinybms_uart_latency_last_seconds", "gauge",
+         "Last TinyBMS response time.", 0.001},
+        {"latency_avg_ms", "tinybms_uart_latency_avg_seconds", "gauge",
+         "Mean TinyBMS response time.", 0.001},
+        {"latency_max_ms", "tinybms_uart_latency_max_seconds", "gauge",
+         "Longest TinyBMS response time.", 0.001},
+        {"open", "tinybms_uart_open", "gauge", "1 while the TinyBMS serial port is open.", 1.0},
+    };
+    static const map_t can[] = {
+        {"tx_count", "tinybms_can_frames_sent_total", "counter", "CAN frames sent.", 1.0},
+        {"rx_count", "tinybms_can_frames_received_total", "counter", "CAN frames received.",
+         1.0},
+        {"tx_errors", "tinybms_can_tx_errors_total", "counter", "CAN send errors.", 1.0},
+        {"tx_drops", "tinybms_can_tx_drops_total", "counter",
+         "CAN frames dropped (interface down or queue full).", 1.0},
+        {"rx_errors", "tinybms_can_rx_errors_total", "counter", "CAN receive errors.", 1.0},
+        {"reconnects", "tinybms_can_reconnects_total", "counter", "CAN interface reopenings.",
+         1.0},
+        {"bus_off_count", "tinybms_can_bus_off_total", "counter", "CAN bus-off events.", 1.0},
+        {"tx_error_counter", "tinybms_can_tx_error_counter", "gauge",
+         "CAN controller transmit error counter.", 1.0},
+        {"rx_error_counter", "tinybms_can_rx_error_counter", "gauge",
+         "CAN controller receive error counter.", 1.0},
+        {"connected", "tinybms_can_connected", "gauge", "1 while the CAN interface is up.", 1.0},
+    };
+    static const map_t bridge[] = {
+        {"frames", "tinybms_bridge_frames_total", "counter",
+         "Victron frames handed to the CAN port.", 1.0},
+        {"stale_events", "tinybms_bridge_stale_events_total", "counter",
+         "Times the TinyBMS data went stale (battery frames stopped).", 1.0},
+        {"decode_errors", "tinybms_bridge_decode_errors_total", "counter",
+         "TinyBMS register blocks rejected by a decoder.", 1.0},
+        {"keepalive_rx", "tinybms_gx_keepalive_received_total", "counter",
+         "GX keepalive frames (0x305) received.", 1.0},
+    };
+    const cJSON *stats = at(doc, "stats", NULL);
+    mapped(sb, at(stats, "uart", NULL), uart, sizeof uart / sizeof uart[0]);
+    mapped(sb, at(stats, "can", NULL), can, sizeof can / sizeof can[0]);
+    mapped(sb, at(stats, "bridge", NULL), bridge, sizeof bridge / sizeof bridge[0]);
+
+    const cJSON *ka = at(doc, "gx", "keepalive_ok");
+    if (cJSON_IsBool(ka)) {
+        metric(sb, "tinybms_gx_keepalive_ok", "gauge", "1 while the GX keepalive (0x305) is seen.",
+               cJSON_IsTrue(ka) ? 1.0 : 0.0);
+    }
+    doc_metric(sb, at(doc, "energy", "charged_kwh"), "tinybms_energy_charged_watthours_total",
+               "counter", "Energy into the battery since the bridge started.", 1000.0);
+    doc_metric(sb, at(doc, "energy", "discharged_kwh"),
+               "tinybms_energy_discharged_watthours_total", "counter",
+               "Energy out of the battery since the bridge started.", 1000.0);
+}
+
+static void from_status(sb_t *sb, const cJSON *doc)
+{
+    const cJSON *version = at(doc, "version", NULL);
+    if (cJSON_IsString(version) && version->valuestring != NULL) {
+        char esc[96], labels[120];
+        escape_label(version->valuestring, esc, sizeof esc);
+        (void)snprintf(labels, sizeof labels, "version=\"%s\"", esc);
+        family(sb, "tinybms_build_info", "gauge", "Bridge version (always 1).");
+        sample(sb, "tinybms_build_info", labels, 1.0);
+    }
+    doc_metric(sb, at(doc, "uptime_ms", NULL), "tinybms_uptime_seconds", "gauge",
+               "Time since the bridge started.", 0.001);
+    bool valid = cJSON_IsTrue(at(doc, "data_valid", NULL));
+    metric(sb, "tinybms_data_valid", "gauge",
+           "1 while TinyBMS data is fresh and battery frames are sent.", valid ? 1.0 : 0.0);
+    doc_metric(sb, at(doc, "data_age_ms", NULL), "tinybms_data_age_seconds", "gauge",
+               "Age of the last valid TinyBMS reading.", 0.001);
+    if (valid) {
+        battery(sb, doc);
+    }
+    alarms(sb, doc);
+    counters(sb, doc);
+}
+
+static void from_extra(sb_t *sb, const metrics_extra_t *x)
+{
+    if (x->have_process) {
+        metric(sb, "process_resident_memory_bytes", "gauge", "Resident memory size.",
+               (double)x->rss_bytes);
+        metric(sb, "process_open_fds", "gauge", "Open file descriptors.", (double)x->open_fds);
+        metric(sb, "process_start_time_seconds", "gauge",
+               "Start time of the process since the epoch.", x->start_time_s);
+    }
+    if (x->have_loop) {
+        metric(sb, "tinybms_loop_iterations_total", "counter", "Event loop iterations.",
+               (double)x->loop_iterations);
+        metric(sb, "tinybms_loop_lag_last_seconds", "gauge",
+               "How late the event loop last woke against its planned deadline.",
+               x->loop_lag_last_s);
+        metric(sb, "tinybms_loop_lag_max_seconds", "gauge", "Largest event loop wake-up lag.",
+               x->loop_lag_max_s);
+        metric(sb, "tinybms_loop_lag_avg_seconds", "gauge", "Mean event loop wake-up lag.",
+               x->loop_lag_avg_s);
+        metric(sb, "tinybms_loop_busy_max_seconds", "gauge",
+               "Longest event loop iteration (work between two waits).", x->loop_busy_max_s);
+        metric(sb, "tinybms_loop_stalls_total", "counter",
+               "Times the watchdog saw the event loop stopped for too long.",
+               (double)x->loop_stalls);
+    }
+    if (x->have_mqtt) {
+        metric(sb, "tinybms_mqtt_connected", "gauge", "1 while connected to the MQTT broker.",
+               x->mqtt_connected ? 1.0 : 0.0);
+        metric(sb, "tinybms_mqtt_messages_published_total", "counter",
+               "MQTT messages handed to the client library.", (double)x->mqtt_published);
+        metric(sb, "tinybms_mqtt_publish_errors_total", "counter",
+               "MQTT messages the client library refused.", (double)x->mqtt_publish_errors);
+        metric(sb, "tinybms_mqtt_connects_total", "counter", "Successful MQTT connections.",
+               (double)x->mqtt_connects);
+        metric(sb, "tinybms_mqtt_connect_failures_total", "counter",
+               "MQTT connection attempts that failed.", (double)x->mqtt_connect_failures);
+        metric(sb, "tinybms_mqtt_disconnects_total", "counter", "MQTT connections lost.",
+               (double)x->mqtt_disconnects);
+    }
+    if (x->have_ws) {
+        metric(sb, "tinybms_websocket_clients", "gauge", "Connected WebSocket clients.",
+               (double)x->ws_clients);
+        metric(sb, "tinybms_websocket_messages_sent_total", "counter",
+               "WebSocket messages sent.", (double)x->ws_sent);
+        metric(sb, "tinybms_websocket_messages_dropped_total", "counter",
+               "WebSocket messages dropped (slow clients).", (double)x->ws_dropped);
+    }
+    if (x->have_log) {
+        static const char *const levels[] = {"error", "warning", "info", "debug"};
+        family(sb, "tinybms_log_lines_total", "counter", "Log lines written, per level.");
+        for (size_t i = 0; i < 4u; i++) {
+            char labels[32];
+            (void)snprintf(labels, sizeof labels, "level=\"%s\"", levels[i]);
+            sample(sb, "tinybms_log_lines_total", labels, (double)x->log_lines[i]);
+        }
+        metric(sb, "tinybms_log_suppressed_total", "counter",
+               "Repeated log lines not written (storm guard).", (double)x->log_suppressed);
+    }
+}
+
+char *metrics_text(const char *status_json, const metrics_extra_t *extra)
+{
+    sb_t sb = {.cap = 8192u};
+    sb.buf = malloc(sb.cap);
+    if (sb.buf == NULL) {
+        return NULL;
+    }
+    sb.buf[0] = '\0';
+    metric(&sb, "tinybms_up", "gauge", "1 while the bridge runs.", 1.0);
+    if (status_json != NULL) {
+        cJSON *doc = cJSON_Parse(status_json);
+        if (!cJSON_IsObject(doc)) {
+            cJSON_Delete(doc);
+            free(sb.buf);
+            return NULL;
+        }
+        from_status(&sb, doc);
+        cJSON_Delete(doc);
+    }
+    if (extra != NULL) {
+        from_extra(&sb, extra);
+    }
+    if (sb.failed) {
+        free(sb.buf);
+        return NULL;
+    }
+    return sb.buf;
+}

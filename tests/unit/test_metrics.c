@@ -1,0 +1,421 @@
+/* Tests of metrics.h: the Prometheus text exposition format 0.0.4, checked line by line, and
+ * the values it carries from the status document and the platform figures. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge_config.h"
+#include "config.h"
+#include "metrics.h"
+#include "status_json.h"
+
+static const char valid_status[] =
+    "{\"voltage\":53.176,\"current\":-12.5,\"power_w\":-664.7,\"soc_percent\":55.01,"
+    "\"soh_percent\":99,\"temperature\":21.9,\"min_cell_mv\":3320,\"max_cell_mv\":3326,"
+    "\"cell_imbalance_mv\":6,\"online_status\":147,\"online_status_name\":\"discharging\","
+    "\"uptime_ms\":2038,\"data_valid\":true,\"data_state\":\"valid\",\"data_age_ms\":93,"
+    "\"cell_count\":3,\"cells\":["
+    "{\"index\":1,\"mv\":3323.7,\"balancing\":false,\"needs_balancing\":false},"
+    "{\"index\":2,\"mv\":3326,\"balancing\":true,\"needs_balancing\":true},"
+    "{\"index\":3,\"mv\":3320.5,\"balancing\":false,\"needs_balancing\":false}],"
+    "\"temperatures\":{\"external_1_c\":22,\"external_2_c\":null,\"internal_c\":26},"
+    "\"limits\":{\"cvl_v\":55.2,\"ccl_a\":50,\"dcl_a\":100,\"dvl_v\":46.4,\"sent\":true},"
+    "\"alarms\":{\"active\":[{\"condition\":\"high_voltage\",\"level\":\"warning\"}],"
+    "\"conditions\":{\"general\":\"ok\",\"high_voltage\":\"warning\",\"low_voltage\":\"alarm\"},"
+    "\"worst\":\"alarm\"},"
+    "\"gx\":{\"keepalive_ok\":true,\"keepalive_age_ms\":120,\"victron_handshake\":true},"
+    "\"energy\":{\"charged_kwh\":1.25,\"discharged_kwh\":0.5},"
+    "\"stats\":{\"uart\":{\"polls\":120,\"success\":118,\"errors\":1,\"timeouts\":1,"
+    "\"crc_errors\":1,\"retries\":1,\"nacks\":0,\"garbage_bytes\":3,\"latency_avg_ms\":0.5,"
+    "\"latency_last_ms\":0.25,\"latency_max_ms\":2,\"open\":true,\"device\":\"simulator\"},"
+    "\"can\":{\"tx_count\":300,\"tx_errors\":0,\"tx_drops\":2,\"rx_count\":40,\"rx_errors\":0,"
+    "\"reconnects\":0,\"bus_off_count\":0,\"bus_state\":\"active\",\"tx_error_counter\":0,"
+    "\"rx_error_counter\":0,\"connected\":true},"
+    "\"cvl\":{\"state\":\"FLOAT\",\"cvl_voltage_v\":55.2},"
+    "\"bridge\":{\"frames\":300,\"stale_events\":1,\"decode_errors\":0,\"keepalive_rx\":40}},"
+    "\"version\":\"0.1.0\"}";
+
+/* ---- a checker of the text format ---- */
+
+#define MAX_FAMILIES 200
+
+typedef struct {
+    char help[MAX_FAMILIES][96];
+    size_t n_help;
+    char type[MAX_FAMILIES][96];
+    char kind[MAX_FAMILIES][16];
+    size_t n_type;
+    char sampled[MAX_FAMILIES][96];
+    size_t n_sampled;
+    size_t samples;
+} expo_t;
+
+static bool in(char list[][96], size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(list[i], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Reads a metric name at *p; false when there is none. */
+static bool read_name(const char **p, char *out, size_t cap, bool metric)
+{
+    const char *s = *p;
+    size_t n = 0;
+    if (!(isalpha((unsigned char)*s) || *s == '_' || (metric && *s == ':'))) {
+        return false;
+    }
+    while (isalnum((unsigned char)*s) || *s == '_' || (metric && *s == ':')) {
+        if (n + 1 >= cap) {
+            return false;
+        }
+        out[n++] = *s++;
+    }
+    out[n] = '\0';
+    *p = s;
+    return true;
+}
+
+static bool read_labels(const char **p)
+{
+    const char *s = *p;
+    if (*s != '{') {
+        return true;
+    }
+    s++;
+    for (;;) {
+        char label[64];
+        if (!read_name(&s, label, sizeof label, false) || *s++ != '=' || *s++ != '"') {
+            return false;
+        }
+        while (*s != '"') {
+            if (*s == '\0' || *s == '\n') {
+                return false;
+            }
+            if (*s == '\\') {
+                s++;
+                if (*s != '\\' && *s != '"' && *s != 'n') {
+                    return false;
+                }
+            }
+            s++;
+        }
+        s++;
+        if (*s == ',') {
+            s++;
+            continue;
+        }
+        if (*s++ != '}') {
+            return false;
+        }
+        *p = s;
+        return true;
+    }
+}
+
+static bool read_value(const char *s)
+{
+    if (strcmp(s, "NaN") == 0 || strcmp(s, "+Inf") == 0 || strcmp(s, "-Inf") == 0) {
+        return true;
+    }
+    char *end = NULL;
+    (void)strtod(s, &end);
+    return end != s && *end == '\0';
+}
+
+/* Fails the test on the first line that breaks the format. */
+static void check_exposition(const char *text, expo_t *e)
+{
+    memset(e, 0, sizeof *e);
+    size_t len = strlen(text);
+    assert_true(len > 0 && text[len - 1] == '\n');
+    const char *line = text;
+    while (*line != '\0') {
+        const char *nl = strchr(line, '\n');
+        assert_non_null(nl);
+        char buf[512];
+        size_t n = (size_t)(nl - line);
+        assert_true(n < sizeof buf);
+        memcpy(buf, line, n);
+        buf[n] = '\0';
+        line = nl + 1;
+        char name[96];
+        if (strncmp(buf, "# HELP ", 7) == 0) {
+            const char *p = buf + 7;
+            assert_true(read_name(&p, name, sizeof name, true));
+            assert_true(*p == ' ' && p[1] != '\0');
+            if (in(e->help, e->n_help, name)) {
+                fail_msg("second HELP for %s", name);
+            }
+            snprintf(e->help[e->n_help++], 96, "%s", name);
+        } else if (strncmp(buf, "# TYPE ", 7) == 0) {
+            const char *p = buf + 7;
+            assert_true(read_name(&p, name, sizeof name, true));
+            assert_true(*p++ == ' ');
+            if (strcmp(p, "gauge") != 0 && strcmp(p, "counter") != 0) {
+                fail_msg("TYPE %s: kind '%s'", name, p);
+            }
+            if (in(e->type, e->n_type, name) || in(e->sampled, e->n_sampled, name)) {
+                fail_msg("TYPE for %s repeated or after its samples", name);
+            }
+            snprintf(e->kind[e->n_type], 16, "%s", p);
+            snprintf(e->type[e->n_type++], 96, "%s", name);
+        } else {
+            const char *p = buf;
+            if (!read_name(&p, name, sizeof name, true) || !read_labels(&p) || *p++ != ' ' ||
+                !read_value(p)) {
+                fail_msg("not a sample line: '%s'", buf);
+            }
+            if (!in(e->type, e->n_type, name) || !in(e->help, e->n_help, name)) {
+                fail_msg("sample without HELP/TYPE: '%s'", buf);
+            }
+            for (size_t i = 0; i < e->n_type; i++) {
+                size_t nl_ = strlen(name);
+                if (strcmp(e->type[i], name) == 0 && strcmp(e->kind[i], "counter") == 0 &&
+                    (nl_ < 6 || strcmp(name + nl_ - 6, "_total") != 0)) {
+                    fail_msg("counter %s does not end in _total", name);
+                }
+            }
+            if (!in(e->sampled, e->n_sampled, name)) {
+                snprintf(e->sampled[e->n_sampled++], 96, "%s", name);
+            }
+            e->samples++;
+        }
+    }
+}
+
+/* True when text holds this exact line. */
+static bool has_line(const char *text, const char *line)
+{
+    size_t n = strlen(line);
+    for (const char *p = strstr(text, line); p != NULL; p = strstr(p + 1, line)) {
+        if ((p == text || p[-1] == '\n') && p[n] == '\n') {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void test_valid_status_is_well_formed_with_units_in_names(void **state)
+{
+    (void)state;
+    char *t = metrics_text(valid_status, NULL);
+    assert_non_null(t);
+    expo_t e;
+    check_exposition(t, &e);
+    static const char *const lines[] = {
+        "tinybms_up 1",
+        "tinybms_build_info{version=\"0.1.0\"} 1",
+        "tinybms_data_valid 1",
+        "tinybms_data_age_seconds 0.093",
+        "tinybms_pack_voltage_volts 53.176",
+        "tinybms_pack_current_amperes -12.5",
+        "tinybms_pack_power_watts -664.7",
+        "tinybms_state_of_charge_percent 55.01",
+        "tinybms_temperature_celsius{sensor=\"battery\"} 21.9",
+        "tinybms_temperature_celsius{sensor=\"external_1\"} 22",
+        "tinybms_temperature_celsius{sensor=\"internal\"} 26",
+        "tinybms_cell_voltage_volts{cell=\"3\"} 3.3205",
+        "tinybms_cell_voltage_volts{cell=\"2\"} 3.326",
+        "tinybms_cell_balancing{cell=\"2\"} 1",
+        "tinybms_cell_balancing{cell=\"1\"} 0",
+        "tinybms_cell_voltage_min_volts 3.32",
+        "tinybms_cell_imbalance_volts 0.006",
+        "tinybms_charge_voltage_limit_volts 55.2",
+        "tinybms_charge_current_limit_amperes 50",
+        "tinybms_discharge_current_limit_amperes 100",
+        "tinybms_discharge_voltage_limit_volts 46.4",
+        "tinybms_cvl_state{state=\"FLOAT\"} 1",
+        "tinybms_alarm_level{condition=\"general\"} 0",
+        "tinybms_alarm_level{condition=\"high_voltage\"} 1",
+        "tinybms_alarm_level{condition=\"low_voltage\"} 2",
+        "tinybms_alarm_worst_level 2",
+        "tinybms_uart_polls_total 120",
+        "tinybms_uart_timeouts_total 1",
+        "tinybms_uart_latency_max_seconds 0.002",
+        "tinybms_uart_open 1",
+        "tinybms_can_frames_sent_total 300",
+        "tinybms_can_tx_drops_total 2",
+        "tinybms_can_connected 1",
+        "tinybms_bridge_stale_events_total 1",
+        "tinybms_gx_keepalive_received_total 40",
+        "tinybms_gx_keepalive_ok 1",
+        "tinybms_energy_charged_watthours_total 1250",
+        "tinybms_energy_discharged_watthours_total 500",
+        "# TYPE tinybms_uart_polls_total counter",
+        "# TYPE tinybms_pack_voltage_volts gauge",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        if (!has_line(t, lines[i])) {
+            fail_msg("missing line '%s' in:\n%s", lines[i], t);
+        }
+    }
+    /* Absent values are absent, not zero. */
+    assert_null(strstr(t, "external_2"));
+    assert_null(strstr(t, "process_"));
+    free(t);
+}
+
+static void test_stale_data_exposes_no_battery_values(void **state)
+{
+    (void)state;
+    const char *from = "\"data_valid\":true";
+    const char *at = strstr(valid_status, from);
+    char doc[sizeof valid_status + 64];
+    snprintf(doc, sizeof doc, "%.*s\"data_valid\":false%s", (int)(at - valid_status),
+             valid_status, at + strlen(from));
+    char *t = metrics_text(doc, NULL);
+    assert_non_null(t);
+    expo_t e;
+    check_exposition(t, &e);
+    assert_true(has_line(t, "tinybms_data_valid 0"));
+    assert_null(strstr(t, "tinybms_pack_voltage_volts"));
+    assert_null(strstr(t, "tinybms_cell_voltage_volts"));
+    assert_null(strstr(t, "tinybms_charge_voltage_limit_volts"));
+    assert_true(has_line(t, "tinybms_uart_polls_total 120")); /* counters stay */
+    assert_true(has_line(t, "tinybms_alarm_worst_level 2"));
+    free(t);
+}
+
+static void test_platform_figures(void **state)
+{
+    (void)state;
+    metrics_extra_t x = {
+        .have_process = true,
+        .rss_bytes = 12345678,
+        .open_fds = 9,
+        .start_time_s = 1700000000.5,
+        .have_loop = true,
+        .loop_iterations = 4242,
+        .loop_lag_last_s = 0.00025,
+        .loop_lag_max_s = 0.004,
+        .loop_lag_avg_s = 0.0003,
+        .loop_busy_max_s = 0.0015,
+        .loop_stalls = 0,
+        .have_mqtt = true,
+        .mqtt_connected = true,
+        .mqtt_published = 1000,
+        .mqtt_publish_errors = 1,
+        .mqtt_connects = 2,
+        .mqtt_connect_failures = 3,
+        .mqtt_disconnects = 1,
+        .have_ws = true,
+        .ws_clients = 2,
+        .ws_sent = 77,
+        .ws_dropped = 1,
+        .have_log = true,
+        .log_lines = {1, 2, 30, 0},
+        .log_suppressed = 5,
+    };
+    char *t = metrics_text(valid_status, &x);
+    assert_non_null(t);
+    expo_t e;
+    check_exposition(t, &e);
+    static const char *const lines[] = {
+        "process_resident_memory_bytes 12345678",
+        "process_open_fds 9",
+        "process_start_time_seconds 1700000000.5",
+        "tinybms_loop_iterations_total 4242",
+        "tinybms_loop_lag_last_seconds 0.00025",
+        "tinybms_loop_lag_max_seconds 0.004",
+        "tinybms_loop_busy_max_seconds 0.0015",
+        "tinybms_loop_stalls_total 0",
+        "tinybms_mqtt_connected 1",
+        "tinybms_mqtt_messages_published_total 1000",
+        "tinybms_mqtt_connect_failures_total 3",
+        "tinybms_websocket_clients 2",
+        "tinybms_websocket_messages_sent_total 77",
+        "tinybms_log_lines_total{level=\"error\"} 1",
+        "tinybms_log_lines_total{level=\"info\"} 30",
+        "tinybms_log_suppressed_total 5",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        if (!has_line(t, lines[i])) {
+            fail_msg("missing line '%s'", lines[i]);
+        }
+    }
+    free(t);
+
+    /* Without a status document: the platform figures alone, still well formed. */
+    t = metrics_text(NULL, &x);
+    assert_non_null(t);
+    check_exposition(t, &e);
+    assert_true(has_line(t, "tinybms_up 1"));
+    assert_null(strstr(t, "tinybms_data_valid"));
+    free(t);
+}
+
+static void test_label_values_are_escaped(void **state)
+{
+    (void)state;
+    char *t = metrics_text("{\"version\":\"1.0 \\\"x\\\" \\\\ \\n\",\"data_valid\":false}", NULL);
+    assert_non_null(t);
+    expo_t e;
+    check_exposition(t, &e);
+    assert_true(has_line(t, "tinybms_build_info{version=\"1.0 \\\"x\\\" \\\\ \\n\"} 1"));
+    free(t);
+}
+
+static void test_bad_documents_give_null(void **state)
+{
+    (void)state;
+    assert_null(metrics_text("not json", NULL));
+    assert_null(metrics_text("[1]", NULL));
+    assert_null(metrics_text("", NULL));
+    char *t = metrics_text("{}", NULL);
+    assert_non_null(t);
+    expo_t e;
+    check_exposition(t, &e);
+    assert_true(has_line(t, "tinybms_data_valid 0"));
+    free(t);
+}
+
+/* The real document of a bridge still waiting for data. */
+static void test_real_status_document_while_waiting(void **state)
+{
+    (void)state;
+    cfg_t cfg;
+    cfg_defaults(&cfg);
+    brg_config_t bc;
+    bridge_config_from_cfg(&cfg, &bc);
+    static brg_t b;
+    assert_int_equal(brg_init(&b, &bc, 1000u), TBMS_OK);
+    status_input_t in = {.bridge = &b, .now_us = 2000u, .version = "0.1.0",
+                         .can = {.connected = true, .tx_frames = 7}};
+    char *doc = status_json(&in);
+    assert_non_null(doc);
+    char *t = metrics_text(doc, NULL);
+    assert_non_null(t);
+    expo_t e;
+    check_exposition(t, &e);
+    assert_true(has_line(t, "tinybms_data_valid 0"));
+    assert_true(has_line(t, "tinybms_can_frames_sent_total 7"));
+    assert_true(has_line(t, "tinybms_uart_polls_total 0"));
+    assert_null(strstr(t, "tinybms_pack_voltage_volts"));
+    free(t);
+    free(doc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_status_is_well_formed_with_units_in_names),
+        cmocka_unit_test(test_stale_data_exposes_no_battery_values),
+        cmocka_unit_test(test_platform_figures),
+        cmocka_unit_test(test_label_values_are_escaped),
+        cmocka_unit_test(test_bad_documents_give_null),
+        cmocka_unit_test(test_real_status_document_while_waiting),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

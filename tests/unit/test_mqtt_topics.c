@@ -1,0 +1,443 @@
+/* Tests of mqtt_topics.h: the topic tree, stale handling, alarms on change and the Home
+ * Assistant discovery documents, from status documents shaped like status_json.h's. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge_config.h"
+#include "config.h"
+#include "mqtt_topics.h"
+#include "status_json.h"
+
+/* A trimmed /api/status of the simulator (4 cells), one warning raised. */
+static const char valid_status[] =
+    "{\"voltage\":53.176,\"current\":-12.5,\"power_w\":-664.7,\"soc_percent\":55.01,"
+    "\"soh_percent\":99,\"temperature\":21.9,\"min_cell_mv\":3321,\"max_cell_mv\":3326,"
+    "\"cell_imbalance_mv\":5,\"online_status\":147,\"online_status_name\":\"discharging\","
+    "\"uptime_ms\":2038,\"data_valid\":true,\"data_state\":\"valid\",\"data_age_ms\":93,"
+    "\"cell_count\":4,\"cells\":["
+    "{\"index\":1,\"mv\":3323.7,\"balancing\":false,\"needs_balancing\":false},"
+    "{\"index\":2,\"mv\":3326,\"balancing\":true,\"needs_balancing\":true},"
+    "{\"index\":3,\"mv\":3320.5,\"balancing\":false,\"needs_balancing\":false},"
+    "{\"index\":4,\"mv\":3321,\"balancing\":false,\"needs_balancing\":false}],"
+    "\"temperatures\":{\"external_1_c\":22,\"external_2_c\":null,\"internal_c\":26},"
+    "\"limits\":{\"cvl_v\":55.2,\"ccl_a\":50,\"dcl_a\":100,\"dvl_v\":46.4,\"sent\":true},"
+    "\"alarms\":{\"active\":[{\"condition\":\"high_voltage\",\"level\":\"warning\"}],"
+    "\"conditions\":{\"general\":\"ok\",\"high_voltage\":\"warning\",\"low_voltage\":\"ok\"},"
+    "\"worst\":\"warning\"},"
+    "\"gx\":{\"keepalive_ok\":true,\"keepalive_age_ms\":120,\"victron_handshake\":true},"
+    "\"energy\":{\"charged_kwh\":1.25,\"discharged_kwh\":0.5},"
+    "\"stats\":{\"cvl\":{\"state\":\"BULK\",\"cvl_voltage_v\":55.2}},"
+    "\"bms\":{\"hardware\":\"2.1\"},\"version\":\"0.1.0\"}";
+
+static const mqtt_topics_cfg_t tcfg = {
+    .root = "victron/tinybms",
+    .discovery_prefix = "homeassistant",
+    .node_id = "tinybms-victron",
+    .device_name = "House battery",
+    .sw_version = "0.1.0",
+    .retain = false,
+};
+
+/* The status with `from` replaced by `to` once (the fixture must contain it). */
+static char *variant(const char *from, const char *to)
+{
+    const char *at = strstr(valid_status, from);
+    assert_non_null(at);
+    size_t n = strlen(valid_status) - strlen(from) + strlen(to) + 1u;
+    char *s = malloc(n);
+    assert_non_null(s);
+    snprintf(s, n, "%.*s%s%s", (int)(at - valid_status), valid_status, to, at + strlen(from));
+    return s;
+}
+
+static const mqtt_topics_msg_t *find(const mqtt_topics_list_t *l, const char *topic)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        if (strcmp(l->items[i].topic, topic) == 0) {
+            return &l->items[i];
+        }
+    }
+    return NULL;
+}
+
+static const char *payload(const mqtt_topics_list_t *l, const char *topic)
+{
+    const mqtt_topics_msg_t *m = find(l, topic);
+    return m ? m->payload : NULL;
+}
+
+static void test_valid_status_gives_readable_value_topics(void **state)
+{
+    (void)state;
+    mqtt_topics_list_t l = {0};
+    assert_int_equal(mqtt_topics_from_status(&tcfg, valid_status, true, 1700000000123u, &l),
+                     MQTT_TOPICS_OK);
+    assert_string_equal(payload(&l, "victron/tinybms/voltage"), "53.176");
+    assert_string_equal(payload(&l, "victron/tinybms/current"), "-12.5");
+    assert_string_equal(payload(&l, "victron/tinybms/power_w"), "-664.7");
+    assert_string_equal(payload(&l, "victron/tinybms/soc_percent"), "55.01");
+    assert_string_equal(payload(&l, "victron/tinybms/temperature"), "21.9");
+    assert_string_equal(payload(&l, "victron/tinybms/temperatures/external_1"), "22");
+    assert_null(find(&l, "victron/tinybms/temperatures/external_2")); /* null: no probe */
+    assert_string_equal(payload(&l, "victron/tinybms/cells/count"), "4");
+    assert_string_equal(payload(&l, "victron/tinybms/cells/1"), "3323.7");
+    assert_string_equal(payload(&l, "victron/tinybms/cells/2"), "3326");
+    assert_string_equal(payload(&l, "victron/tinybms/cells/4"), "3321");
+    assert_null(find(&l, "victron/tinybms/cells/5"));
+    assert_string_equal(payload(&l, "victron/tinybms/cells/imbalance_mv"), "5");
+    assert_string_equal(payload(&l, "victron/tinybms/limits/cvl_v"), "55.2");
+    assert_string_equal(payload(&l, "victron/tinybms/limits/dcl_a"), "100");
+    assert_string_equal(payload(&l, "victron/tinybms/cvl/state"), "BULK");
+    assert_string_equal(payload(&l, "victron/tinybms/bms/status"), "discharging");
+    assert_string_equal(payload(&l, "victron/tinybms/energy/charged_kwh"), "1.25");
+    assert_string_equal(payload(&l, "victron/tinybms/gx/keepalive_ok"), "true");
+
+    const mqtt_topics_msg_t *v = find(&l, "victron/tinybms/voltage");
+    assert_int_equal(v->when, MQTT_TOPICS_PERIODIC);
+    assert_false(v->retain); /* mqtt.retain false */
+    const mqtt_topics_msg_t *dv = find(&l, "victron/tinybms/data_valid");
+    assert_string_equal(dv->payload, "true");
+    assert_int_equal(dv->when, MQTT_TOPICS_ON_CHANGE);
+    assert_true(dv->retain);
+    assert_string_equal(payload(&l, "victron/tinybms/data_state"), "valid");
+
+    cJSON *st = cJSON_Parse(payload(&l, "victron/tinybms/state"));
+    assert_non_null(st);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(st, "data_valid")));
+    assert_float_equal(cJSON_GetObjectItem(st, "voltage")->valuedouble, 53.176, 1e-9);
+    assert_float_equal(cJSON_GetObjectItem(st, "ts")->valuedouble, 1700000000123.0, 0.5);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(st, "cells")), 4);
+    assert_string_equal(cJSON_GetObjectItem(st, "cvl_state")->valuestring, "BULK");
+    assert_string_equal(cJSON_GetObjectItem(st, "alarm")->valuestring, "warning");
+    cJSON_Delete(st);
+    mqtt_topics_list_free(&l);
+    assert_int_equal(l.count, 0);
+}
+
+static void test_retain_setting_applies_to_value_topics(void **state)
+{
+    (void)state;
+    mqtt_topics_cfg_t c = tcfg;
+    c.retain = true;
+    c.root = "home/battery";
+    mqtt_topics_list_t l = {0};
+    assert_int_equal(mqtt_topics_from_status(&c, valid_status, true, 0, &l), MQTT_TOPICS_OK);
+    assert_true(find(&l, "home/battery/voltage")->retain);
+    assert_true(find(&l, "home/battery/state")->retain);
+    assert_null(find(&l, "victron/tinybms/voltage"));
+    mqtt_topics_list_free(&l);
+}
+
+static void test_stale_data_publishes_no_values_and_a_null_state(void **state)
+{
+    (void)state;
+    char *a = variant("\"data_valid\":true,\"data_state\":\"valid\"",
+                      "\"data_valid\":false,\"data_state\":\"stale\"");
+    mqtt_topics_list_t l = {0};
+    assert_int_equal(mqtt_topics_from_status(&tcfg, a, true, 5, &l), MQTT_TOPICS_OK);
+    assert_null(find(&l, "victron/tinybms/voltage"));
+    assert_null(find(&l, "victron/tinybms/cells/1"));
+    assert_null(find(&l, "victron/tinybms/limits/cvl_v"));
+    assert_string_equal(payload(&l, "victron/tinybms/data_valid"), "false");
+    assert_string_equal(payload(&l, "victron/tinybms/data_state"), "stale");
+    cJSON *st = cJSON_Parse(payload(&l, "victron/tinybms/state"));
+    assert_non_null(st);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(st, "data_valid")));
+    assert_string_equal(cJSON_GetObjectItem(st, "data_state")->valuestring, "stale");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(st, "voltage")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(st, "limits"), "cvl_v")));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(st, "cells")), 0);
+    assert_float_equal(cJSON_GetObjectItem(st, "data_age_ms")->valuedouble, 93, 0);
+    cJSON_Delete(st);
+    /* The alarms are still reported (on change). */
+    assert_string_equal(payload(&l, "victron/tinybms/alarms/high_voltage"), "warning");
+    mqtt_topics_list_free(&l);
+    free(a);
+}
+
+static void test_an_old_document_counts_as_stale_whatever_it_says(void **state)
+{
+    (void)state;
+    mqtt_topics_list_t l = {0};
+    assert_int_equal(mqtt_topics_from_status(&tcfg, valid_status, false, 0, &l), MQTT_TOPICS_OK);
+    assert_null(find(&l, "victron/tinybms/voltage"));
+    assert_string_equal(payload(&l, "victron/tinybms/data_valid"), "false");
+    assert_string_equal(payload(&l, "victron/tinybms/data_state"), "stale");
+    assert_string_equal(payload(&l, "victron/tinybms/gx/keepalive_ok"), "false");
+    mqtt_topics_list_free(&l);
+}
+
+static void test_alarms_are_on_change_topics_with_one_per_condition(void **state)
+{
+    (void)state;
+    mqtt_topics_list_t l = {0};
+    assert_int_equal(mqtt_topics_from_status(&tcfg, valid_status, true, 0, &l), MQTT_TOPICS_OK);
+    const mqtt_topics_msg_t *a = find(&l, "victron/tinybms/alarms");
+    assert_non_null(a);
+    assert_int_equal(a->when, MQTT_TOPICS_ON_CHANGE);
+    assert_true(a->retain);
+    cJSON *j = cJSON_Parse(a->payload);
+    assert_string_equal(cJSON_GetObjectItem(j, "worst")->valuestring, "warning");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "active")), 1);
+    cJSON_Delete(j);
+    const mqtt_topics_msg_t *hv = find(&l, "victron/tinybms/alarms/high_voltage");
+    assert_string_equal(hv->payload, "warning");
+    assert_int_equal(hv->when, MQTT_TOPICS_ON_CHANGE);
+    assert_true(hv->retain);
+    assert_string_equal(payload(&l, "victron/tinybms/alarms/low_voltage"), "ok");
+    assert_null(find(&l, "victron/tinybms/alarms/high_temperature")); /* not supported */
+
+    /* The cache decides "changed": once per new payload, again after a clear. */
+    mqtt_topics_cache_t c = {0};
+    assert_true(mqtt_topics_cache_changed(&c, hv->topic, hv->payload));
+    assert_false(mqtt_topics_cache_changed(&c, hv->topic, hv->payload));
+    assert_false(mqtt_topics_cache_changed(&c, hv->topic, "warning"));
+    assert_true(mqtt_topics_cache_changed(&c, hv->topic, "alarm"));
+    assert_false(mqtt_topics_cache_changed(&c, hv->topic, "alarm"));
+    assert_true(mqtt_topics_cache_changed(&c, "victron/tinybms/alarms/low_voltage", "ok"));
+    mqtt_topics_cache_clear(&c);
+    assert_true(mqtt_topics_cache_changed(&c, hv->topic, "alarm"));
+    assert_true(mqtt_topics_cache_changed(NULL, "t", "p"));
+    mqtt_topics_cache_clear(&c);
+    mqtt_topics_list_free(&l);
+}
+
+static const char *str_of(const cJSON *o, const char *k)
+{
+    const cJSON *s = cJSON_GetObjectItem(o, k);
+    return cJSON_IsString(s) ? s->valuestring : NULL;
+}
+
+/* Every document: valid JSON, the keys Home Assistant needs, device info, retained. */
+static void check_discovery_doc(const mqtt_topics_msg_t *m)
+{
+    assert_true(m->retain);
+    assert_true(strncmp(m->topic, "homeassistant/sensor/tinybms-victron/", 37) == 0 ||
+                strncmp(m->topic, "homeassistant/binary_sensor/tinybms-victron/", 44) == 0);
+    size_t n = strlen(m->topic);
+    assert_true(n > 7 && strcmp(m->topic + n - 7, "/config") == 0);
+    cJSON *d = cJSON_Parse(m->payload);
+    assert_non_null(d);
+    assert_non_null(str_of(d, "name"));
+    assert_non_null(str_of(d, "unique_id"));
+    assert_true(strncmp(str_of(d, "unique_id"), "tinybms-victron_", 16) == 0);
+    assert_true(strncmp(str_of(d, "state_topic"), "victron/tinybms/", 16) == 0);
+    const cJSON *av = cJSON_GetObjectItem(d, "availability");
+    assert_true(cJSON_GetArraySize(av) >= 1);
+    assert_string_equal(str_of(cJSON_GetArrayItem(av, 0), "topic"),
+                        "victron/tinybms/availability");
+    const cJSON *dev = cJSON_GetObjectItem(d, "device");
+    assert_string_equal(str_of(dev, "manufacturer"), "tinybms-victron-bridge");
+    assert_string_equal(str_of(dev, "name"), "House battery");
+    assert_string_equal(str_of(dev, "sw_version"), "0.1.0");
+    assert_string_equal(str_of(dev, "hw_version"), "2.1");
+    assert_non_null(str_of(dev, "model"));
+    assert_string_equal(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(dev, "identifiers"), 0)->valuestring,
+        "tinybms_victron_bridge_tinybms-victron");
+    cJSON_Delete(d);
+}
+
+static cJSON *doc_for(const mqtt_topics_list_t *l, const char *topic)
+{
+    const char *p = payload(l, topic);
+    assert_non_null(p);
+    return cJSON_Parse(p);
+}
+
+static void test_discovery_documents_are_complete(void **state)
+{
+    (void)state;
+    mqtt_topics_list_t l = {0};
+    assert_int_equal(mqtt_topics_discovery(&tcfg, valid_status, &l), MQTT_TOPICS_OK);
+    assert_true(l.count > 20);
+    for (size_t i = 0; i < l.count; i++) {
+        check_discovery_doc(&l.items[i]);
+        for (size_t k = 0; k < i; k++) {
+            assert_string_not_equal(l.items[i].topic, l.items[k].topic);
+        }
+    }
+    cJSON *v = doc_for(&l, "homeassistant/sensor/tinybms-victron/voltage/config");
+    assert_string_equal(str_of(v, "device_class"), "voltage");
+    assert_string_equal(str_of(v, "unit_of_measurement"), "V");
+    assert_string_equal(str_of(v, "state_class"), "measurement");
+    assert_string_equal(str_of(v, "state_topic"), "victron/tinybms/voltage");
+    assert_string_equal(str_of(v, "availability_mode"), "all");
+    const cJSON *av = cJSON_GetObjectItem(v, "availability");
+    assert_int_equal(cJSON_GetArraySize(av), 2); /* bridge online and data valid */
+    assert_string_equal(str_of(cJSON_GetArrayItem(av, 1), "topic"), "victron/tinybms/data_valid");
+    assert_string_equal(str_of(cJSON_GetArrayItem(av, 1), "payload_available"), "true");
+    cJSON_Delete(v);
+
+    static const struct {
+        const char *object, *dev_class, *unit, *state_class;
+    } want[] = {
+        {"current", "current", "A", "measurement"},
+        {"power", "power", "W", "measurement"},
+        {"soc", "battery", "%", "measurement"},
+        {"temperature", "temperature", "\xC2\xB0" "C", "measurement"},
+        {"cell_3", "voltage", "mV", "measurement"},
+        {"energy_charged", "energy", "kWh", "total_increasing"},
+        {"energy_discharged", "energy", "kWh", "total_increasing"},
+        {"ccl", "current", "A", "measurement"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char topic[128];
+        snprintf(topic, sizeof topic, "homeassistant/sensor/tinybms-victron/%s/config",
+                 want[i].object);
+        cJSON *d = doc_for(&l, topic);
+        assert_string_equal(str_of(d, "device_class"), want[i].dev_class);
+        assert_string_equal(str_of(d, "unit_of_measurement"), want[i].unit);
+        assert_string_equal(str_of(d, "state_class"), want[i].state_class);
+        cJSON_Delete(d);
+    }
+    /* No sensor for an absent probe; one per cell. */
+    assert_null(find(&l, "homeassistant/sensor/tinybms-victron/temperature_external_2/config"));
+    assert_non_null(find(&l, "homeassistant/sensor/tinybms-victron/cell_4/config"));
+    assert_null(find(&l, "homeassistant/sensor/tinybms-victron/cell_5/config"));
+
+    cJSON *hv = doc_for(&l, "homeassistant/binary_sensor/tinybms-victron/alarm_high_voltage/config");
+    assert_string_equal(str_of(hv, "device_class"), "problem");
+    assert_string_equal(str_of(hv, "state_topic"), "victron/tinybms/alarms/high_voltage");
+    assert_string_equal(str_of(hv, "name"), "High voltage alarm");
+    assert_non_null(str_of(hv, "value_template"));
+    cJSON_Delete(hv);
+    cJSON *gx = doc_for(&l, "homeassistant/binary_sensor/tinybms-victron/gx_link/config");
+    assert_string_equal(str_of(gx, "device_class"), "connectivity");
+    assert_string_equal(str_of(gx, "payload_on"), "true");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(gx, "availability")), 1);
+    cJSON_Delete(gx);
+    assert_non_null(find(&l, "homeassistant/binary_sensor/tinybms-victron/data_valid/config"));
+    assert_non_null(find(&l, "homeassistant/binary_sensor/tinybms-victron/alarm/config"));
+    mqtt_topics_list_free(&l);
+}
+
+static void test_discovery_node_id_is_sanitised(void **state)
+{
+    (void)state;
+    mqtt_topics_cfg_t c = tcfg;
+    c.node_id = "my node/1";
+    c.discovery_prefix = "ha";
+    mqtt_topics_list_t l = {0};
+    assert_int_equal(mqtt_topics_discovery(&c, valid_status, &l), MQTT_TOPICS_OK);
+    assert_non_null(find(&l, "ha/sensor/my_node_1/voltage/config"));
+    cJSON *v = doc_for(&l, "ha/sensor/my_node_1/voltage/config");
+    assert_string_equal(str_of(v, "unique_id"), "my_node_1_voltage");
+    cJSON_Delete(v);
+    mqtt_topics_list_free(&l);
+}
+
+static void test_discovery_key_follows_cells_and_conditions(void **state)
+{
+    (void)state;
+    uint32_t k = mqtt_topics_discovery_key(valid_status);
+    assert_int_not_equal(k, 0);
+    assert_int_equal(mqtt_topics_discovery_key(valid_status), k);
+    char *fewer = variant(",{\"index\":4,\"mv\":3321,\"balancing\":false,\"needs_balancing\":false}",
+                          "");
+    assert_int_not_equal(mqtt_topics_discovery_key(fewer), k);
+    free(fewer);
+    char *more = variant("\"low_voltage\":\"ok\"", "\"low_voltage\":\"ok\",\"contactor\":\"ok\"");
+    assert_int_not_equal(mqtt_topics_discovery_key(more), k);
+    free(more);
+    char *level = variant("\"high_voltage\":\"warning\"", "\"high_voltage\":\"alarm\"");
+    assert_int_equal(mqtt_topics_discovery_key(level), k); /* levels are not structure */
+    free(level);
+    assert_int_equal(mqtt_topics_discovery_key("nonsense"), 0);
+    assert_int_equal(mqtt_topics_discovery_key(NULL), 0);
+}
+
+static void test_bad_input_is_refused(void **state)
+{
+    (void)state;
+    mqtt_topics_list_t l = {0};
+    assert_int_equal(mqtt_topics_from_status(NULL, valid_status, true, 0, &l),
+                     MQTT_TOPICS_ERR_ARG);
+    assert_int_equal(mqtt_topics_from_status(&tcfg, NULL, true, 0, &l), MQTT_TOPICS_ERR_ARG);
+    assert_int_equal(mqtt_topics_from_status(&tcfg, valid_status, true, 0, NULL),
+                     MQTT_TOPICS_ERR_ARG);
+    assert_int_equal(mqtt_topics_from_status(&tcfg, "[1,2]", true, 0, &l), MQTT_TOPICS_ERR_JSON);
+    assert_int_equal(mqtt_topics_from_status(&tcfg, "{\"voltage\":", true, 0, &l),
+                     MQTT_TOPICS_ERR_JSON);
+    assert_int_equal(mqtt_topics_discovery(&tcfg, "", &l), MQTT_TOPICS_ERR_JSON);
+    mqtt_topics_cfg_t c = tcfg;
+    c.discovery_prefix = "";
+    assert_int_equal(mqtt_topics_discovery(&c, valid_status, &l), MQTT_TOPICS_ERR_ARG);
+    c = tcfg;
+    c.root = "";
+    assert_int_equal(mqtt_topics_from_status(&c, valid_status, true, 0, &l), MQTT_TOPICS_ERR_ARG);
+    char longroot[400];
+    memset(longroot, 'r', sizeof longroot - 1u);
+    longroot[sizeof longroot - 1u] = '\0';
+    c.root = longroot;
+    assert_int_equal(mqtt_topics_from_status(&c, valid_status, true, 0, &l), MQTT_TOPICS_ERR_ARG);
+    mqtt_topics_list_free(&l);
+    mqtt_topics_list_free(NULL);
+
+    char buf[64];
+    assert_true(mqtt_topics_availability(&tcfg, buf, sizeof buf));
+    assert_string_equal(buf, "victron/tinybms/availability");
+    assert_false(mqtt_topics_availability(&tcfg, buf, 10));
+    assert_false(mqtt_topics_availability(NULL, buf, sizeof buf));
+    for (int e = MQTT_TOPICS_OK; e <= MQTT_TOPICS_ERR_NOMEM; e++) {
+        assert_non_null(mqtt_topics_strerror((mqtt_topics_err_t)e));
+    }
+    assert_string_equal(mqtt_topics_strerror((mqtt_topics_err_t)99), "unknown error");
+}
+
+/* The real document of a bridge that has no TinyBMS data yet. */
+static void test_real_status_document_while_waiting(void **state)
+{
+    (void)state;
+    cfg_t cfg;
+    cfg_defaults(&cfg);
+    brg_config_t bc;
+    bridge_config_from_cfg(&cfg, &bc);
+    static brg_t b;
+    assert_int_equal(brg_init(&b, &bc, 1000u), TBMS_OK);
+    status_input_t in = {.bridge = &b, .now_us = 2000u, .version = "0.1.0"};
+    char *doc = status_json(&in);
+    assert_non_null(doc);
+    mqtt_topics_list_t l = {0};
+    assert_int_equal(mqtt_topics_from_status(&tcfg, doc, true, 0, &l), MQTT_TOPICS_OK);
+    assert_string_equal(payload(&l, "victron/tinybms/data_valid"), "false");
+    assert_string_equal(payload(&l, "victron/tinybms/data_state"), "waiting");
+    assert_null(find(&l, "victron/tinybms/voltage"));
+    assert_non_null(find(&l, "victron/tinybms/state"));
+    mqtt_topics_list_free(&l);
+    assert_int_equal(mqtt_topics_discovery(&tcfg, doc, &l), MQTT_TOPICS_OK);
+    assert_non_null(find(&l, "homeassistant/sensor/tinybms-victron/voltage/config"));
+    assert_null(find(&l, "homeassistant/sensor/tinybms-victron/cell_1/config"));
+    for (size_t i = 0; i < l.count; i++) {
+        cJSON *d = cJSON_Parse(l.items[i].payload);
+        assert_non_null(d);
+        cJSON_Delete(d);
+    }
+    mqtt_topics_list_free(&l);
+    free(doc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_status_gives_readable_value_topics),
+        cmocka_unit_test(test_retain_setting_applies_to_value_topics),
+        cmocka_unit_test(test_stale_data_publishes_no_values_and_a_null_state),
+        cmocka_unit_test(test_an_old_document_counts_as_stale_whatever_it_says),
+        cmocka_unit_test(test_alarms_are_on_change_topics_with_one_per_condition),
+        cmocka_unit_test(test_discovery_documents_are_complete),
+        cmocka_unit_test(test_discovery_node_id_is_sanitised),
+        cmocka_unit_test(test_discovery_key_follows_cells_and_conditions),
+        cmocka_unit_test(test_bad_input_is_refused),
+        cmocka_unit_test(test_real_status_document_while_waiting),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
