@@ -7,7 +7,7 @@ BUILD      ?= build
 TEST_BUILD ?= build/asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build test unit demo cross fuzz clean format
+.PHONY: all deps build test unit demo cross fuzz clean format sim-check
 
 all: build
 
@@ -23,16 +23,27 @@ unit: deps
 	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTBVB_SANITIZE=ON >/dev/null
 	@cmake --build $(TEST_BUILD) -j $(JOBS)
 
-test: unit build
+test: unit build node_modules/.package-lock.json
 	@scripts/run-tests $(TEST_BUILD) $(BUILD)
+
+# npm dependencies of the web UI and the browser tests (uPlot, playwright-core),
+# reinstalled from the lockfile when it changes.
+node_modules/.package-lock.json: package.json package-lock.json
+	@npm ci --no-audit --no-fund --loglevel=error
 
 # The bridge on its built-in TinyBMS simulator; CAN frames decoded on the terminal
 # and written in candump format to build/demo/can.log. Ctrl-C stops it.
 demo: build
 	@mkdir -p $(BUILD)/demo
 	@echo "tinybms-bridge on the built-in simulator; frames also in $(BUILD)/demo/can.log; Ctrl-C stops"
+	@echo "web UI: http://127.0.0.1:8080"
 	@$(BUILD)/tinybms-bridge --simulate --data-dir $(BUILD)/demo --config $(BUILD)/demo/config.json \
-		--can log:$(BUILD)/demo/can.log --print-frames $(DEMO_ARGS)
+		--can log:$(BUILD)/demo/can.log --http 127.0.0.1:8080 --print-frames $(DEMO_ARGS)
+
+# Closed loop: bridge + TinyBMS simulator + simulated Victron system, 30 days,
+# our configuration and the seed's side by side (docs/charge-control.md).
+sim-check: build
+	@$(BUILD)/sim-check --days 30 --config both $(SIM_ARGS)
 
 cross: deps
 	@scripts/cross-size

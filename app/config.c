@@ -508,12 +508,26 @@ static const key_def_t keys[] = {
        "Largest imbalance CVL reduction."),
     KI("cvl.update_interval_ms", cvl.update_interval_ms, 500, 60000, 0u, "ms", NULL,
        "Period of the CVL computation."),
+    /* Not in the seed: its missing hysteresis and anti-flapping (seed-system.md 9
+     * item 12; victron-can-bms.md C.1 hold 30 s / ramp). */
+    KD("cvl.soc_hysteresis_percent", cvl.soc_hysteresis_cpct, 0, 500, 100, 0u, "%", NULL,
+       "SOC a state change downwards needs below the threshold crossed going up."),
+    KB("cvl.derate_enabled", cvl.derate_enabled,
+       "Derate CCL/DCL by cell voltage and temperature (docs/charge-control.md)."),
+    KD("cvl.current_hold_s", cvl.current_hold_ms, 0, 600000, 1000, 0u, "s", NULL,
+       "After CCL or DCL fell, wait this long before it may rise again."),
+    KD("cvl.current_ramp_a_per_s", cvl.current_ramp_da_per_s, 0, 10000, 10, 0u, "A/s",
+       "or 0 = at once", "Then let CCL/DCL rise at most this fast."),
 
     KE("logging.log_level", logging.log_level, log_level_names, CFG_LOG_COUNT_,
        "Lowest level written to the log (input is case-insensitive)."),
     KB("logging.log_uart_traffic", logging.log_uart_traffic,
        "Log every TinyBMS request and response at DEBUG."),
     KB("logging.log_can_traffic", logging.log_can_traffic, "Log every CAN frame at DEBUG."),
+    KI("logging.file_size_kb", logging.file_size_kb, 1, 10240, KF_ZERO, "KiB", "or 0 = no file",
+       "Size at which DATA_DIR/bridge.log is rotated (bridge.log.1 ...); 0 = no log file."),
+    KI("logging.files", logging.files, 1, 10, 0u, "", NULL,
+       "Files kept in the rotating set, bridge.log included (the oldest is deleted)."),
 
     KI("web_server.port", web_server.port, 1, 65535, 0u, "", NULL, "HTTP port."),
     KS("web_server.bind_address", web_server.bind_address, 1, 0u, chk_ip_literal,
@@ -524,6 +538,12 @@ static const key_def_t keys[] = {
        "Password; empty = no password. Without password and token the API is read-only."),
     KS("web_server.token", web_server.token, 16, KF_SECRET | KF_EMPTY, chk_word,
        "Bearer token for API clients; empty = none."),
+    KB("web_server.auth_read", web_server.auth_read,
+       "Require the credentials for reads too (API, WebSocket, /metrics); the UI files stay open."),
+    KI("web_server.ws_interval_ms", web_server.ws_interval_ms, 1000, 60000, 0u, "ms", NULL,
+       "Shortest time between two status pushes to a WebSocket client."),
+    KI("web_server.ws_max_clients", web_server.ws_max_clients, 1, 1000, 0u, "", NULL,
+       "Most WebSocket clients at once (each holds a server thread); read at start."),
 
     KB("mqtt.enabled", mqtt.enabled, "Publish to an MQTT broker."),
     KS("mqtt.host", mqtt.host, 0, 0u, chk_host, "Broker host name or address (no URI)."),
@@ -537,6 +557,11 @@ static const key_def_t keys[] = {
     KI("mqtt.keepalive_s", mqtt.keepalive_s, 5, 3600, 0u, "s", NULL, "MQTT keepalive."),
     KS("mqtt.tls_ca_file", mqtt.tls_ca_file, 0, 0u, chk_abs_path,
        "CA certificate (PEM) file; set = connect with TLS, empty = plain TCP."),
+    KI("mqtt.interval_ms", mqtt.interval_ms, 1000, 3600000, 0u, "ms", NULL,
+       "Period of the state and value topics (alarms and validity go out on change)."),
+    KB("mqtt.discovery", mqtt.discovery, "Publish Home Assistant MQTT discovery documents."),
+    KS("mqtt.discovery_prefix", mqtt.discovery_prefix, 1, 0u, chk_topic,
+       "Home Assistant discovery prefix."),
 };
 
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
@@ -758,13 +783,22 @@ void cfg_defaults(cfg_t *out)
     out->cvl.imbalance_drop_uv_per_mv = 500;
     out->cvl.imbalance_drop_max_mv = 2000;
     out->cvl.update_interval_ms = 20000;
+    out->cvl.soc_hysteresis_cpct = 100;
+    out->cvl.derate_enabled = true;
+    out->cvl.current_hold_ms = 30000;
+    out->cvl.current_ramp_da_per_s = 50;
 
     out->logging.log_level = (uint8_t)CFG_LOG_INFO;
     out->logging.log_uart_traffic = false;
     out->logging.log_can_traffic = false;
+    out->logging.file_size_kb = 64;
+    out->logging.files = 4;
 
     out->web_server.port = 8080;
     set_str(out->web_server.bind_address, sizeof out->web_server.bind_address, "0.0.0.0");
+    out->web_server.auth_read = false;
+    out->web_server.ws_interval_ms = 1000;
+    out->web_server.ws_max_clients = 300;
 
     out->mqtt.enabled = false;
     set_str(out->mqtt.host, sizeof out->mqtt.host, "127.0.0.1");
@@ -774,6 +808,9 @@ void cfg_defaults(cfg_t *out)
     out->mqtt.qos = 0;
     out->mqtt.retain = false;
     out->mqtt.keepalive_s = 30;
+    out->mqtt.interval_ms = 5000;
+    out->mqtt.discovery = true;
+    set_str(out->mqtt.discovery_prefix, sizeof out->mqtt.discovery_prefix, "homeassistant");
 }
 
 const char *cfg_log_level_name(cfg_log_level_t level)

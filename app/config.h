@@ -173,11 +173,17 @@ typedef struct {
         int32_t imbalance_drop_uv_per_mv;   /* JSON imbalance_drop_per_mv (V per mV) */
         int32_t imbalance_drop_max_mv;      /* JSON imbalance_drop_max_v */
         int32_t update_interval_ms;
+        int32_t soc_hysteresis_cpct;     /* JSON soc_hysteresis_percent */
+        bool derate_enabled;             /* CCL/DCL derating by cell voltage and temperature */
+        int32_t current_hold_ms;         /* JSON current_hold_s */
+        int32_t current_ramp_da_per_s;   /* JSON current_ramp_a_per_s */
     } cvl;
     struct {
         uint8_t log_level; /* a cfg_log_level_t; JSON "ERROR".."DEBUG" */
         bool log_uart_traffic;
         bool log_can_traffic;
+        int32_t file_size_kb; /* rotating log file size; 0 = no log file */
+        int32_t files;        /* files in the rotating set (bridge.log + .1 ...) */
     } logging;
     struct {
         int32_t port;
@@ -185,6 +191,9 @@ typedef struct {
         char username[CFG_NAME_LEN];
         char password[CFG_SECRET_LEN]; /* secret; "" = none */
         char token[CFG_SECRET_LEN];    /* secret; "" = none */
+        bool auth_read;                /* credentials needed for reads too */
+        int32_t ws_interval_ms;        /* shortest WebSocket status period */
+        int32_t ws_max_clients;        /* WebSocket connections at once */
     } web_server;
     struct {
         bool enabled;
@@ -198,6 +207,9 @@ typedef struct {
         bool retain;
         int32_t keepalive_s;
         char tls_ca_file[CFG_FILE_LEN]; /* "" = plain TCP */
+        int32_t interval_ms;            /* period of the value topics */
+        bool discovery;                 /* Home Assistant discovery documents */
+        char discovery_prefix[CFG_NAME_LEN];
     } mqtt;
 } cfg_t;
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "http_server.h"
 
 #ifndef TBVB_VERSION
 #define TBVB_VERSION "dev"
@@ -37,6 +38,10 @@ static void usage(FILE *to)
             "  --duration SECONDS   run this long, then exit cleanly\n"
             "  --print-frames       print every CAN frame sent and received, decoded\n"
             "  --log-level LEVEL    ERROR, WARNING, INFO or DEBUG (default: logging.log_level)\n"
+            "  --http ADDR:PORT     web UI, REST API and WebSocket on this address (overrides\n"
+            "                       web_server.bind_address/port, default 0.0.0.0:8080),\n"
+            "                       e.g. 127.0.0.1:8080 or [::1]:8080; 'off' disables it.\n"
+            "                       See docs/api.md\n"
             "  --help               this text\n"
             "  --version            the version\n"
             "\n"
@@ -63,7 +68,7 @@ static int parse_level(const char *s)
 int main(int argc, char **argv)
 {
     enum { OPT_UART = 1, OPT_BAUD, OPT_CAN, OPT_SIM, OPT_CONFIG, OPT_DATA, OPT_DURATION,
-           OPT_PRINT, OPT_LEVEL, OPT_HELP, OPT_VERSION };
+           OPT_PRINT, OPT_LEVEL, OPT_HELP, OPT_VERSION, OPT_HTTP };
     static const struct option longopts[] = {
         {"uart", required_argument, NULL, OPT_UART},
         {"baud", required_argument, NULL, OPT_BAUD},
@@ -74,6 +79,7 @@ int main(int argc, char **argv)
         {"duration", required_argument, NULL, OPT_DURATION},
         {"print-frames", no_argument, NULL, OPT_PRINT},
         {"log-level", required_argument, NULL, OPT_LEVEL},
+        {"http", required_argument, NULL, OPT_HTTP},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -128,6 +134,17 @@ int main(int argc, char **argv)
                 return DAEMON_EXIT_USAGE;
             }
             break;
+        case OPT_HTTP: {
+            char addr[64];
+            int port = 0;
+            bool off = false;
+            if (!http_parse_spec(optarg, addr, sizeof addr, &port, &off)) {
+                fprintf(stderr, "tinybms-bridge: --http: '%s' is not ADDR:PORT or off\n", optarg);
+                return DAEMON_EXIT_USAGE;
+            }
+            o.http = optarg;
+            break;
+        }
         case OPT_HELP:
             usage(stdout);
             return 0;

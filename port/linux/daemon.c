@@ -23,8 +23,12 @@
 #include "can_text.h"
 #include "config.h"
 #include "config_store.h"
+#include "diag.h"
+#include "energy_store.h"
 #include "hub.h"
+#include "http_server.h"
 #include "log.h"
+#include "mqtt.h"
 #include "serial_port.h"
 #include "samples.h"
 #include "serial_sim.h"
@@ -107,12 +111,43 @@ typedef struct {
     bool last_can_connected;
     uint64_t next_status_us;
     hub_t *hub;
+    diag_t *diag; /* diagnostics, metrics, watchdog */
+    mqtt_t *mqtt;
     samples_t age_351;    /* data age of the values in each 0x351 when sent */
     samples_t period_351; /* time between two 0x351 */
     uint64_t last_351_us;
     uint64_t next_publish_us;
     char config_path[PATH_MAX];
+    const char *data_dir;
+    char energy_path[PATH_MAX]; /* <data dir>/energy.json (0x378 counters) */
+    uint64_t next_energy_save_us;
 } daemon_t;
+
+#define ENERGY_SAVE_PERIOD_US (300u * 1000000u) /* every 5 minutes, and at shutdown */
+
+static void energy_store_save(daemon_t *d)
+{
+    if (!energy_save(d->energy_path, d->brg.counters.charged_mwh,
+                     d->brg.counters.discharged_mwh)) {
+        log_warn("energy counters %s: %s", d->energy_path, strerror(errno));
+    }
+}
+
+/* One log line per alarm event of the core's stream (raised / cleared). */
+static void log_alarm_events(daemon_t *d)
+{
+    alm_event_t e;
+    while (alm_pop_event(&d->brg.alarms, &e)) {
+        const char *what = alm_condition_name(e.cond);
+        if (e.kind == ALM_EVENT_RAISED) {
+            log_warn("%s %s raised (value %" PRId32 ", was %s)", what, alm_level_name(e.to),
+                     e.value, alm_level_name(e.from));
+        } else {
+            log_info("%s %s cleared (value %" PRId32 ", now %s)", what, alm_level_name(e.from),
+                     e.value, alm_level_name(e.to));
+        }
+    }
+}
 
 static uint64_t wall_ms(void)
 {
@@ -148,7 +183,7 @@ static void publish_status(daemon_t *d, uint64_t now)
                 .interface = d->cfg.hardware.can.interface,
             },
         .version = TBVB_VERSION_STRING,
-        .cvl_state = NULL,
+        .cvl_state = brg_cvl_state_name(&d->brg),
     };
     char *json = status_json(&in);
     if (json != NULL) {
@@ -157,6 +192,13 @@ static void publish_status(daemon_t *d, uint64_t now)
 }
 
 /* A configuration a server validated and saved: applied without a restart. */
+/* DATA_DIR/bridge.log, rotated (logging.file_size_kb, logging.files). */
+static void open_log_file(daemon_t *d)
+{
+    (void)log_open_file(d->data_dir, (size_t)d->cfg.logging.file_size_kb * 1024u,
+                        (unsigned)d->cfg.logging.files);
+}
+
 static void apply_new_config(daemon_t *d, uint64_t now)
 {
     cfg_t c;
@@ -174,6 +216,8 @@ static void apply_new_config(daemon_t *d, uint64_t now)
     if (d->opts->log_level < 0) {
         log_set_level((log_level_t)c.logging.log_level);
     }
+    open_log_file(d);
+    mqtt_configure(d->mqtt, &c);
     log_info("configuration changed and applied");
 }
 
@@ -344,10 +388,11 @@ static void report_changes(daemon_t *d, uint64_t now)
         const tbms_live_t *l = &d->brg.live;
         tbms_poller_stats_t us = tbms_poller_stats(&d->brg.poller);
         if (d->brg.state == BRG_DATA_VALID) {
-            log_info("SOC %.2f %%  %.2f V  %.1f A  cells %u..%u mV  CVL %.1f V  CCL %.1f A  DCL "
-                     "%.1f A  GX %s  UART %" PRIu32 "/%" PRIu32 " ok, %" PRIu32 " timeouts",
+            log_info("SOC %.2f %%  %.2f V  %.1f A  cells %u..%u mV  CVL %.1f V (%s)  CCL %.1f A  "
+                     "DCL %.1f A  GX %s  UART %" PRIu32 "/%" PRIu32 " ok, %" PRIu32 " timeouts",
                      l->soc_cpct / 100.0, l->pack_mv / 1000.0, l->pack_ma / 1000.0,
                      l->cell_min_mv, l->cell_max_mv, d->brg.limits.cvl_mv / 1000.0,
+                     brg_cvl_state_name(&d->brg),
                      d->brg.limits.ccl_ma / 1000.0, d->brg.limits.dcl_ma / 1000.0,
                      ka ? "ok" : "not seen", us.success, us.polls, us.timeouts);
         } else {
@@ -466,18 +511,33 @@ static void loop(daemon_t *d)
         if (now >= end_us) {
             break;
         }
+        diag_at(d->diag, "uart step");
         uart_try_reopen(d, now);
         tbms_poll_tx_t tx;
         if (brg_uart_step(&d->brg, now, &tx)) {
             uart_send(d, &tx, now);
         }
+        diag_at(d->diag, "can send");
+        /* An answer may have arrived while this turn's other work ran: take
+         * it before the frames go out, so they carry the newest values. */
+        uart_receive(d, now);
         can_send_due(d, now);
         canport_tick(&d->can, now / 1000u);
+        diag_at(d->diag, "status and publishing");
         report_changes(d, now);
+        log_alarm_events(d);
+        if (now >= d->next_energy_save_us) {
+            energy_store_save(d);
+            d->next_energy_save_us = now + ENERGY_SAVE_PERIOD_US;
+        }
         if (now >= d->next_publish_us) {
             publish_status(d, now);
             d->next_publish_us = now + 1000000u;
         }
+        http_publish_step(d->hub, &d->brg, now);
+        http_write_step(d->hub, &d->brg, now);
+        diag_at(d->diag, "diagnostics");
+        diag_tick(d->diag, now, d->hub, d->mqtt);
 
         uint64_t next = brg_next_us(&d->brg);
         uint64_t wait_us = next > now ? next - now : 0u;
@@ -499,12 +559,15 @@ static void loop(daemon_t *d)
             pfd[n++] = (struct pollfd){.fd = cfd, .events = POLLIN};
         }
         int timeout_ms = (int)((wait_us + 999u) / 1000u);
+        uint64_t t_wait = mono_us();
+        diag_before_wait(d->diag, t_wait, t_wait + (uint64_t)timeout_ms * 1000u);
         int r = poll(pfd, n, timeout_ms);
         if (r < 0 && errno != EINTR) {
             log_error("poll: %s", strerror(errno));
             break;
         }
         now = mono_us();
+        diag_after_wait(d->diag, now, r == 0);
         if (pfd[0].revents & POLLIN) {
             hub_clear_wake(d->hub);
             apply_new_config(d, now);
@@ -536,6 +599,8 @@ int daemon_run(const daemon_opts_t *opts)
     if (opts->log_level < 0) {
         log_set_level((log_level_t)d.cfg.logging.log_level);
     }
+    d.data_dir = data_dir;
+    open_log_file(&d);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -566,20 +631,42 @@ int daemon_run(const daemon_opts_t *opts)
         serial_port_close(&d.uart);
         return DAEMON_EXIT_USAGE;
     }
+    snprintf(d.energy_path, sizeof d.energy_path, "%s/energy.json", data_dir);
+    uint64_t charged_mwh = 0;
+    uint64_t discharged_mwh = 0;
+    if (energy_load(d.energy_path, &charged_mwh, &discharged_mwh)) {
+        brg_set_energy(&d.brg, charged_mwh, discharged_mwh);
+        log_info("energy counters restored: in %.1f kWh, out %.1f kWh", (double)charged_mwh / 1e6,
+                 (double)discharged_mwh / 1e6);
+    }
+    d.next_energy_save_us = d.start_us + ENERGY_SAVE_PERIOD_US;
     d.last_state = BRG_DATA_WAITING;
     d.next_status_us = d.start_us + 5000000u;
     canport_stats_t cs;
     canport_get_stats(&d.can, &cs);
     d.last_can_connected = cs.connected;
     log_info("bridge running (data in %s)", data_dir);
+    http_server_t *http = http_start_for_daemon(opts->http, &d.cfg, d.hub, d.config_path,
+                                                TBVB_VERSION_STRING);
+    d.mqtt = mqtt_create(d.hub, TBVB_VERSION_STRING);
+    mqtt_configure(d.mqtt, &d.cfg);
+    d.diag = diag_create(TBVB_VERSION_STRING, mono_us());
+    diag_ready(d.diag);
 
     loop(&d);
+
+    http_stop(http);
+    mqtt_destroy(d.mqtt);
 
     uint64_t now = mono_us();
     log_info("stopping%s", stop_requested ? " on signal" : "");
     print_summary(&d, now);
+    log_alarm_events(&d);
+    energy_store_save(&d);
     canport_close(&d.can);
     serial_port_close(&d.uart);
+    diag_destroy(d.diag);
     hub_destroy(d.hub);
+    log_close_file();
     return DAEMON_EXIT_OK;
 }

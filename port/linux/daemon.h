@@ -19,6 +19,7 @@ typedef struct {
     double duration_s;       /* > 0: stop cleanly after this long */
     bool print_frames;       /* decoded CAN frames on stdout */
     int log_level;           /* -1: logging.level from the configuration */
+    const char *http;        /* --http "ADDR:PORT" or "off"; NULL: web_server.* */
 } daemon_opts_t;
 
 /* Exit codes. */

@@ -22,8 +22,9 @@
 typedef enum {
     HUB_DOC_STATUS = 0, /* GET /api/status, WebSocket push, MQTT state */
     HUB_DOC_REGISTERS,  /* GET /api/tinybms/registers */
-    HUB_DOC_DIAGNOSTICS,
+    HUB_DOC_DIAGNOSTICS, /* GET /api/diagnostics (JSON, port/linux/diag.h) */
     HUB_DOC_HISTORY,
+    HUB_DOC_METRICS,     /* GET /metrics: Prometheus text 0.0.4, not JSON (app/metrics.h) */
     HUB_DOC_COUNT_
 } hub_doc_t;
 
