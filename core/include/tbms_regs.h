@@ -79,7 +79,8 @@ typedef struct {
     int32_t max;
     const char *unit; /* ASCII, "" when none ("degC" for degrees Celsius) */
     const char *name; /* snake_case key, unique */
-    const char *desc; /* short English description */
+    const char *desc; /* short English description; "" in builds with
+                         TBMS_REGS_DESCRIPTIONS=0 (microcontrollers) */
 } tbms_reg_t;
 
 /* Number of catalog entries. */

@@ -15,20 +15,33 @@
 #include "tbms_regs.h"
 
 /* Read-only entry. */
+/* Descriptions cost about 8 KB of flash: a microcontroller build may leave
+ * them out with -DTBMS_REGS_DESCRIPTIONS=0 (names and units stay). */
+#ifndef TBMS_REGS_DESCRIPTIONS
+#define TBMS_REGS_DESCRIPTIONS 1
+#endif
+#if TBMS_REGS_DESCRIPTIONS
+#define TBMS_DESC(d) (d)
+#else
+#define TBMS_DESC(d) ""
+#endif
+
 #define RO(addr, words, type, num, den, unit, name, desc)                                          \
     {                                                                                              \
-        (addr), (words), (type), TBMS_REG_R, 0u, (num), (den), 0, 0, (unit), (name), (desc)        \
+        (addr), (words), (type), TBMS_REG_R, 0u, (num), (den), 0, 0, (unit), (name),               \
+            TBMS_DESC(desc)                                                                        \
     }
 /* Read-only entry with flags. */
 #define ROF(addr, words, type, flags, num, den, unit, name, desc)                                  \
     {                                                                                              \
-        (addr), (words), (type), TBMS_REG_R, (flags), (num), (den), 0, 0, (unit), (name), (desc)   \
+        (addr), (words), (type), TBMS_REG_R, (flags), (num), (den), 0, 0, (unit), (name),          \
+            TBMS_DESC(desc)                                                                        \
     }
 /* Writable setting with a documented range. */
 #define RW(addr, words, type, flags, num, den, lo, hi, unit, name, desc)                           \
     {                                                                                              \
         (addr), (words), (type), TBMS_REG_RW, (uint8_t)((flags) | TBMS_REG_F_RANGE), (num), (den), \
-            (lo), (hi), (unit), (name), (desc)                                                     \
+            (lo), (hi), (unit), (name), TBMS_DESC(desc)                                            \
     }
 
 #define CELL(addr, pos)                                                                            \
