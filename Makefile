@@ -7,7 +7,7 @@ BUILD      ?= build
 TEST_BUILD ?= build/asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build test unit demo cross fuzz clean format sim-check
+.PHONY: all deps build test unit demo cross fuzz bench clean format sim-check
 
 all: build
 
@@ -47,6 +47,10 @@ sim-check: build
 
 cross: deps
 	@scripts/cross-size
+
+# Performance figures (callgrind, data age, wrk, WebSocket fan-out, sizes): build/bench/results.md
+bench: build
+	@scripts/bench
 
 # libFuzzer targets (tests/fuzz/), FUZZ_SECONDS each (default 60), ASan+UBSan.
 FUZZ_SECONDS ?= 60

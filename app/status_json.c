@@ -152,6 +152,7 @@ char *status_json(const status_input_t *in)
         cJSON_AddNullToObject(root, "online_status_name");
     }
     cJSON_AddNumberToObject(root, "uptime_ms", (double)in->uptime_ms);
+    cJSON_AddNumberToObject(root, "time_ms", (double)in->time_ms);
     cJSON_AddBoolToObject(root, "data_valid", fresh);
     cJSON_AddStringToObject(root, "data_state", brg_data_state_name(b->state));
     add_num_or_null(root, "data_age_ms", have, (double)age_ms);

@@ -36,6 +36,7 @@ typedef struct {
     const brg_t *bridge;
     uint64_t now_us;    /* monotonic, same clock as the bridge */
     uint64_t uptime_ms; /* since the bridge started */
+    uint64_t time_ms;   /* wall clock (ms since the epoch) when the document was made */
     bool uart_open;
     const char *uart_device; /* path, or "simulator" */
     status_can_t can;

@@ -165,6 +165,7 @@ static void publish_status(daemon_t *d, uint64_t now)
         .bridge = &d->brg,
         .now_us = now,
         .uptime_ms = (now - d->start_us) / 1000u,
+        .time_ms = wall_ms(),
         .uart_open = d->uart_open,
         .uart_device = d->opts->simulate ? "simulator" : d->cfg.hardware.uart.device,
         .can =

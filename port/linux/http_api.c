@@ -233,6 +233,13 @@ static cJSON *http_stats_json(struct http_server *s)
     cJSON_AddNumberToObject(h, "ws_messages_sent", (double)sent);
     cJSON_AddNumberToObject(h, "ws_messages_skipped", (double)skipped);
     cJSON_AddNumberToObject(h, "ws_clients_dropped", (double)dropped);
+    uint32_t p50 = 0, p99 = 0, mx = 0;
+    uint64_t pushes = 0;
+    http_ws_fanout(s->ws, &p50, &p99, &mx, &pushes);
+    cJSON_AddNumberToObject(h, "ws_status_pushes", (double)pushes);
+    cJSON_AddNumberToObject(h, "ws_fanout_p50_ms", p50 / 1000.0);
+    cJSON_AddNumberToObject(h, "ws_fanout_p99_ms", p99 / 1000.0);
+    cJSON_AddNumberToObject(h, "ws_fanout_max_ms", mx / 1000.0);
     return h;
 }
 

@@ -50,6 +50,11 @@ http_ws_t *http_ws_start(struct http_server *s, int max_clients);
 void http_ws_stop(http_ws_t *ws);
 /* After mg_stop (no handler can run any more). */
 void http_ws_free(http_ws_t *ws);
+/* WebSocket status fan-out: from the push being made to the write to its
+ * last client finishing (the server's side of the lag), over the last
+ * pushes; milliseconds resolution, reported in microseconds. */
+void http_ws_fanout(http_ws_t *ws, uint32_t *p50_us, uint32_t *p99_us, uint32_t *max_us,
+                    uint64_t *pushes);
 void http_ws_stats(http_ws_t *ws, unsigned long *clients, unsigned long *sent,
                    unsigned long *skipped, unsigned long *dropped);
 

@@ -24,11 +24,26 @@ uint64_t http_mono_ms(void)
 int http_send_json(struct mg_connection *c, int status, const char *body, const char *headers)
 {
     size_t len = strlen(body);
-    mg_printf(c,
-              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-              "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s\r\n",
-              status, mg_get_response_code_text(c, status), len, headers != NULL ? headers : "");
-    mg_write(c, body, len);
+    char head[512];
+    int hn = snprintf(head, sizeof head,
+                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                      "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s\r\n",
+                      status, mg_get_response_code_text(c, status), len,
+                      headers != NULL ? headers : "");
+    if (hn < 0 || (size_t)hn >= sizeof head) {
+        return http_send_error(c, 500, "response header too long");
+    }
+    /* One write for header and body: one TCP segment train, no stall. */
+    char *all = malloc((size_t)hn + len);
+    if (all == NULL) {
+        mg_write(c, head, (size_t)hn);
+        mg_write(c, body, len);
+        return status;
+    }
+    memcpy(all, head, (size_t)hn);
+    memcpy(all + hn, body, len);
+    mg_write(c, all, (size_t)hn + len);
+    free(all);
     return status;
 }
 
@@ -215,6 +230,9 @@ http_server_t *http_start(const http_opts_t *o, char *err, size_t cap)
         "enable_keep_alive", "yes",
         "keep_alive_timeout_ms", "5000",
         "listen_backlog", "512",
+        /* Responses and WebSocket frames are small writes: without this,
+         * Nagle plus the client's delayed ACK stalls each one ~40 ms. */
+        "tcp_nodelay", "1",
         NULL,
     };
     struct mg_callbacks cb;

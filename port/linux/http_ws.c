@@ -16,6 +16,7 @@
 #include "http_auth.h"
 #include "http_internal.h"
 #include "log.h"
+#include "samples.h"
 
 #define SENDERS        6
 #define CAN_PERIOD_MS  250u
@@ -23,7 +24,10 @@
 #define STUCK_MS       5000u
 
 typedef struct {
-    int refs; /* guarded by ws->mu */
+    int refs;         /* guarded by ws->mu */
+    int pending;      /* deliveries not finished yet (status pushes), ws->mu */
+    uint64_t made_ms; /* when the broadcaster made it (monotonic) */
+    bool is_status;   /* a status push (its fan-out time is measured) */
     size_t len;
     char data[];
 } msg_t;
@@ -35,6 +39,7 @@ typedef struct client {
     int skipped_in_row;
     uint64_t busy_since_ms;
     msg_t *job;
+    bool job_counted; /* the job belongs to a status broadcast being timed */
     struct client *next_job;
 } client_t;
 
@@ -54,6 +59,7 @@ struct http_ws {
     bool broadcaster_started;
     msg_t *last_status; /* for clients that just connected */
     unsigned long sent, skipped, dropped;
+    samples_t fanout; /* status push: made -> written to the last client, us */
 };
 
 static msg_t *msg_new(const char *prefix, const char *body, const char *suffix)
@@ -64,6 +70,9 @@ static msg_t *msg_new(const char *prefix, const char *body, const char *suffix)
         return NULL;
     }
     m->refs = 1;
+    m->pending = 0;
+    m->made_ms = http_mono_ms();
+    m->is_status = false;
     m->len = a + b + c;
     memcpy(m->data, prefix, a);
     memcpy(m->data + a, body, b);
@@ -79,11 +88,11 @@ static void msg_unref(msg_t *m)
     }
 }
 
-/* Hands m to client cl (ws->mu held). */
-static void offer(struct http_ws *ws, client_t *cl, msg_t *m, uint64_t now)
+/* Hands m to client cl (ws->mu held); true when queued. */
+static bool offer(struct http_ws *ws, client_t *cl, msg_t *m, uint64_t now)
 {
     if (!cl->used || !cl->ready || cl->closing || cl->dead) {
-        return;
+        return false;
     }
     if (cl->busy) {
         ws->skipped++;
@@ -93,10 +102,11 @@ static void offer(struct http_ws *ws, client_t *cl, msg_t *m, uint64_t now)
             ws->dropped++;
             log_warn("WebSocket client dropped: it does not take its messages");
         }
-        return;
+        return false;
     }
     m->refs++;
     cl->job = m;
+    cl->job_counted = false;
     cl->busy = true;
     cl->busy_since_ms = now;
     cl->next_job = NULL;
@@ -107,16 +117,19 @@ static void offer(struct http_ws *ws, client_t *cl, msg_t *m, uint64_t now)
     }
     ws->queue_tail = cl;
     pthread_cond_signal(&ws->job_cond);
+    return true;
 }
 
 static void broadcast(struct http_ws *ws, msg_t *m, bool status)
 {
     uint64_t now = http_mono_ms();
     pthread_mutex_lock(&ws->mu);
+    m->is_status = status;
     for (int i = 0; i < ws->max_clients; i++) {
         client_t *cl = &ws->clients[i];
-        if (status ? cl->want_status : cl->want_can) {
-            offer(ws, cl, m, now);
+        if ((status ? cl->want_status : cl->want_can) && offer(ws, cl, m, now) && status) {
+            cl->job_counted = true; /* part of this push's fan-out */
+            m->pending++;
         }
     }
     if (status) {
@@ -158,6 +171,11 @@ static void *sender_main(void *arg)
         }
         cl->job = NULL;
         cl->busy = false;
+        if (cl->job_counted && --m->pending == 0 && m->is_status) {
+            /* the whole fan-out of this status push is done */
+            uint64_t d = (http_mono_ms() - m->made_ms) * 1000u;
+            samples_add(&ws->fanout, d > UINT32_MAX ? UINT32_MAX : (uint32_t)d);
+        }
         msg_unref(m);
         pthread_cond_broadcast(&ws->idle_cond);
     }
@@ -408,5 +426,16 @@ void http_ws_stats(http_ws_t *ws, unsigned long *clients, unsigned long *sent,
     *sent = ws->sent;
     *skipped = ws->skipped;
     *dropped = ws->dropped;
+    pthread_mutex_unlock(&ws->mu);
+}
+
+void http_ws_fanout(http_ws_t *ws, uint32_t *p50_us, uint32_t *p99_us, uint32_t *max_us,
+                    uint64_t *pushes)
+{
+    pthread_mutex_lock(&ws->mu);
+    *p50_us = samples_percentile(&ws->fanout, 50);
+    *p99_us = samples_percentile(&ws->fanout, 99);
+    *max_us = samples_max(&ws->fanout);
+    *pushes = ws->fanout.total;
     pthread_mutex_unlock(&ws->mu);
 }
