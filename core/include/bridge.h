@@ -125,6 +125,8 @@ void brg_uart_rx(brg_t *b, const uint8_t *data, size_t n, uint64_t now_us);
  * cap >= BRG_MAX_FRAMES_PER_TICK never truncates a burst.
  */
 #define BRG_MAX_FRAMES_PER_TICK 20u
+/* Longest delay of 0x351 waiting for a live read already on the wire. */
+#define BRG_FAST_DEFER_MAX_US 20000u
 size_t brg_can_tx(brg_t *b, uint64_t now_us, vcan_frame_t *out, size_t cap);
 void brg_can_rx(brg_t *b, const vcan_frame_t *f, uint64_t now_us);
 

@@ -184,6 +184,9 @@ void tbms_poller_request(tbms_poller_t *p, tbms_block_t b, uint64_t now_us);
  */
 void tbms_poller_align_live(tbms_poller_t *p, uint64_t target_us, uint64_t now_us);
 
+/* True while a LIVE read is waiting for its answer. */
+bool tbms_poller_live_in_flight(const tbms_poller_t *p);
+
 /*
  * Queues a write of values[0..count) to registers addr..addr+count-1 with
  * Modbus 0x10 (1 <= count <= TBMS_POLL_WRITE_MAX). It is sent at the next

@@ -465,7 +465,11 @@ size_t brg_can_tx(brg_t *b, uint64_t now_us, vcan_frame_t *out, size_t cap)
         return 0u;
     }
     sink_t s = {out, cap, 0u};
-    if (now_us >= b->next_fast_us) {
+    /* A live read still on the wire when 0x351 is due: wait for it (at most
+     * BRG_FAST_DEFER_MAX_US) so the frames carry the values it brings. */
+    bool defer = now_us >= b->next_fast_us && tbms_poller_live_in_flight(&b->poller) &&
+                 now_us < b->next_fast_us + BRG_FAST_DEFER_MAX_US;
+    if (now_us >= b->next_fast_us && !defer) {
         build_fast(b, &s);
         b->next_fast_us = next_period(b->next_fast_us, b->cfg.fast_period_us, now_us);
         /* Have the next live read finish just before the next 0x351/0x356:
@@ -522,7 +526,11 @@ uint64_t brg_next_us(const brg_t *b)
     }
     uint64_t next = tbms_poller_next_us(&b->poller);
     if (b->state == BRG_DATA_VALID) {
-        uint64_t cands[4] = {b->next_fast_us, b->next_detail_us, b->next_identity_us,
+        uint64_t fast = b->next_fast_us;
+        if (tbms_poller_live_in_flight(&b->poller) && fast < UINT64_MAX - BRG_FAST_DEFER_MAX_US) {
+            fast += BRG_FAST_DEFER_MAX_US; /* the answer wakes the caller first */
+        }
+        uint64_t cands[4] = {fast, b->next_detail_us, b->next_identity_us,
                              b->last_valid_us + b->cfg.bms_timeout_us + 1u};
         for (unsigned i = 0; i < 4u; i++) {
             next = cands[i] < next ? cands[i] : next;

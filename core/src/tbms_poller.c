@@ -498,3 +498,8 @@ void tbms_poller_align_live(tbms_poller_t *p, uint64_t target_us, uint64_t now_u
     }
     p->due_us[TBMS_BLOCK_LIVE] = next;
 }
+
+bool tbms_poller_live_in_flight(const tbms_poller_t *p)
+{
+    return p != NULL && p->busy && p->op == OP_READ && p->block == TBMS_BLOCK_LIVE;
+}

@@ -334,6 +334,65 @@ static void test_bridge_settings_rejected_means_no_frames(void **state)
     assert_true(brg.counters.decode_errors > 0);
 }
 
+/* Answers pending requests only when told to, for timing tests. */
+static void run_uart_quiet(uint64_t until, bool answer)
+{
+    while (now <= until) {
+        tbms_poll_tx_t tx;
+        if (brg_uart_step(&brg, now, &tx) && answer) {
+            tbms_frame_t req;
+            assert_int_equal(tbms_parse(TBMS_DIR_REQUEST, tx.bytes, tx.len, &req), TBMS_OK);
+            uint8_t out[TBMS_FRAME_MAX];
+            size_t n;
+            assert_int_equal(tbms_build_read_response(&regs[req.addr], req.count, out, sizeof out,
+                                                      &n),
+                             TBMS_OK);
+            brg_uart_rx(&brg, out, n, now + 1 * MS); /* 1 ms round trip */
+        }
+        now += 1 * MS;
+    }
+}
+
+static void test_bridge_values_in_0x351_are_fresh_when_sent(void **state)
+{
+    (void)state;
+    vcan_frame_t f[BRG_MAX_FRAMES_PER_TICK];
+    uint64_t worst = 0;
+    unsigned sent = 0;
+    for (uint64_t t = 0; t <= 20 * S; t += 1 * MS) {
+        run_uart_quiet(t, true);
+        size_t n = brg_can_tx(&brg, t, f, BRG_MAX_FRAMES_PER_TICK);
+        if (n > 0 && f[0].id == 0x351) {
+            uint64_t age = t - brg.last_valid_us;
+            if (sent++ > 1 && age > worst) { /* after the first alignment */
+                worst = age;
+            }
+        }
+    }
+    assert_true(sent >= 20);
+    /* the live read is started ahead of each 0x351: values a few ms old,
+     * not up to a poll interval (100 ms) */
+    assert_true(worst <= 10 * MS);
+}
+
+static void test_bridge_0x351_waits_briefly_for_a_live_read_on_the_wire(void **state)
+{
+    (void)state;
+    vcan_frame_t f[BRG_MAX_FRAMES_PER_TICK];
+    run_uart(50 * MS);
+    assert_true(brg_can_tx(&brg, now, f, BRG_MAX_FRAMES_PER_TICK) > 0);
+    uint64_t due = brg.next_fast_us;
+    /* the next live read goes out just before 0x351 is due, but its answer
+     * is late: the frames wait for it, at most BRG_FAST_DEFER_MAX_US */
+    run_uart_quiet(due - 1 * MS, false);
+    assert_true(tbms_poller_live_in_flight(&brg.poller));
+    assert_int_equal(brg_can_tx(&brg, due, f, BRG_MAX_FRAMES_PER_TICK), 0);
+    assert_true(brg_next_us(&brg) > due); /* no busy loop while waiting */
+    size_t n = brg_can_tx(&brg, due + BRG_FAST_DEFER_MAX_US, f, BRG_MAX_FRAMES_PER_TICK);
+    assert_true(n > 0);
+    assert_int_equal(f[0].id, 0x351); /* sent anyway once the wait is over */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +408,9 @@ int main(void)
         cmocka_unit_test_setup(test_bridge_integrates_energy_for_0x378, setup),
         cmocka_unit_test_setup(test_bridge_rejects_bad_config, setup),
         cmocka_unit_test_setup(test_bridge_settings_rejected_means_no_frames, setup),
+        cmocka_unit_test_setup(test_bridge_values_in_0x351_are_fresh_when_sent, setup),
+        cmocka_unit_test_setup(test_bridge_0x351_waits_briefly_for_a_live_read_on_the_wire,
+                               setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
