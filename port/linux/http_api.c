@@ -13,6 +13,7 @@
 #include "config.h"
 #include "config_store.h"
 #include "http_internal.h"
+#include "write_request.h"
 #include "http_server.h"
 #include "log.h"
 
@@ -377,77 +378,20 @@ static int write_error(struct mg_connection *c, int status, const char *code, co
     return send_cjson(c, status, o);
 }
 
-/* A whole JSON number in lo..hi into *v. */
-static bool json_int(const cJSON *x, double lo, double hi, int32_t *v)
-{
-    if (!cJSON_IsNumber(x) || x->valuedouble != (double)(int64_t)x->valuedouble ||
-        x->valuedouble < lo || x->valuedouble > hi) {
-        return false;
-    }
-    *v = (int32_t)x->valuedouble;
-    return true;
-}
-
+/* The body's shape (app/write_request.c), into the hub's request. */
 static int parse_write(struct mg_connection *c, const char *body, size_t len, hub_write_req_t *req)
 {
-    cJSON *o = cJSON_ParseWithLength(body, len);
-    if (o == NULL || !cJSON_IsObject(o)) {
-        cJSON_Delete(o);
-        return write_error(c, 400, "bad_request", "the body must be a JSON object");
+    wreq_t w;
+    char msg[160];
+    wreq_err_t e = wreq_parse(body, len, &w, msg, sizeof msg);
+    if (e != WREQ_OK) {
+        return write_error(c, 400, e == WREQ_READ_ONLY ? "read_only" : "bad_request", msg);
     }
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "address");
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "value");
-    const cJSON *vs = cJSON_GetObjectItemCaseSensitive(o, "values");
-    int32_t addr = 0;
-    int rc = 0;
-    if (!json_int(a, 0, 65535, &addr)) {
-        rc = write_error(c, 400, "bad_request", "address must be a register number (300..343)");
-    } else if ((v == NULL) == (vs == NULL)) {
-        rc = write_error(c, 400, "bad_request", "give either value or values");
-    } else if (vs != NULL && (!cJSON_IsArray(vs) || cJSON_GetArraySize(vs) < 1 ||
-                              cJSON_GetArraySize(vs) > (int)HUB_WRITE_MAX)) {
-        rc = write_error(c, 400, "bad_request", "values must be an array of 1..44 numbers");
-    } else {
-        req->addr = (uint16_t)addr;
-        req->count = 0;
-        const cJSON *item = NULL;
-        if (v != NULL) {
-            int32_t w = 0;
-            /* 312-313 is one 32-bit value: its two words, low first. */
-            if (addr == 312 && json_int(v, 0, 4294967295.0, &w)) {
-                uint32_t u = (uint32_t)(int64_t)v->valuedouble;
-                req->values[0] = (uint16_t)(u & 0xFFFFu);
-                req->values[1] = (uint16_t)(u >> 16);
-                req->count = 2;
-            } else if (json_int(v, -32768, 65535, &w)) {
-                req->values[0] = (uint16_t)w;
-                req->count = 1;
-            } else {
-                rc = write_error(c, 400, "bad_request",
-                                 "value must be a whole number (the raw register word)");
-            }
-        } else {
-            cJSON_ArrayForEach(item, vs)
-            {
-                int32_t w = 0;
-                if (!json_int(item, -32768, 65535, &w)) {
-                    rc = write_error(c, 400, "bad_request",
-                                     "values must be whole numbers (raw register words)");
-                    break;
-                }
-                req->values[req->count++] = (uint16_t)w;
-            }
-        }
-        if (rc == 0 && (addr < 300 || addr + req->count - 1 > 343)) {
-            char msg[160];
-            snprintf(msg, sizeof msg,
-                     "registers %d..%d: only the settings registers 300..343 can be written", addr,
-                     addr + req->count - 1);
-            rc = write_error(c, 400, "read_only", msg);
-        }
-    }
-    cJSON_Delete(o);
-    return rc;
+    _Static_assert(WREQ_MAX_WORDS <= HUB_WRITE_MAX, "write sizes disagree");
+    req->addr = w.addr;
+    req->count = w.count;
+    memcpy(req->values, w.values, w.count * sizeof w.values[0]);
+    return 0;
 }
 
 static int post_write(struct http_server *s, struct mg_connection *c)
