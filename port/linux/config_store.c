@@ -4,6 +4,9 @@
  */
 #include "config_store.h"
 
+#include "atomic_file.h"
+#include "log.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -70,40 +73,6 @@ static void prefix_path(cfg_error_t *err, const char *path)
     }
 }
 
-static bool write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0u) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return false;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-/* Splits path into its directory ("." when none) and its last component. */
-static bool split_path(const char *path, char *dir, size_t dir_len, const char **base)
-{
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL) {
-        *base = path;
-        return snprintf(dir, dir_len, ".") < (int)dir_len;
-    }
-    *base = slash + 1;
-    size_t n = slash == path ? 1u : (size_t)(slash - path);
-    if (n >= dir_len) {
-        return false;
-    }
-    memcpy(dir, path, n);
-    dir[n] = '\0';
-    return true;
-}
-
 cfg_err_t cfg_save_file(const char *path, const cfg_t *cfg, cfg_error_t *err)
 {
     if (err != NULL) {
@@ -124,73 +93,56 @@ cfg_err_t cfg_save_file(const char *path, const cfg_t *cfg, cfg_error_t *err)
         return rc;
     }
 
-    char dir[PATH_MAX];
-    const char *base = NULL;
-    if (!split_path(path, dir, sizeof dir, &base) || base[0] == '\0') {
-        return io_fail(err, path, "not a usable file path");
-    }
-    char tmp[PATH_MAX];
-    int n = snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, base);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        return io_fail(err, path, "path too long");
-    }
-
     char *text = cfg_to_json(cfg, false);
-    if (text == NULL) {
+    size_t len = text != NULL ? strlen(text) : 0u;
+    char *file = text != NULL ? realloc(text, len + 2u) : NULL;
+    af_result_t *r = file != NULL ? malloc(sizeof *r) : NULL; /* 8 KB: not on a thread stack */
+    if (r == NULL) {
+        free(file != NULL ? file : text);
         if (err != NULL) {
             err->code = CFG_ERR_NOMEM;
             (void)snprintf(err->message, sizeof err->message, "%s: out of memory", path);
         }
         return CFG_ERR_NOMEM;
     }
-
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        free(text);
-        return io_fail(err, path, "cannot create a temporary file in %s: %s", dir, strerror(e));
+    file[len] = '\n';
+    file[len + 1u] = '\0';
+    bool ok = atomic_write_file(path, file, len + 1u, S_IRUSR | S_IWUSR, r);
+    free(file);
+    cfg_err_t result = CFG_OK;
+    if (!ok) {
+        const char *e = strerror(r->err);
+        switch (r->step) {
+        case AF_BAD_PATH:
+            result = io_fail(err, path, "not a usable file path");
+            break;
+        case AF_CREATE:
+            result = io_fail(err, path, "cannot create a temporary file in %s: %s", r->dir, e);
+            break;
+        case AF_RENAME:
+            result = io_fail(err, path,
+                             "cannot replace the file with %s: %s; the old file is unchanged",
+                             r->tmp, e);
+            break;
+        default:
+            result = io_fail(err, path, "%s the temporary file %s: %s; the old file is unchanged",
+                             r->step == AF_MODE    ? "cannot set mode 0600 on"
+                             : r->step == AF_WRITE ? "cannot write"
+                             : r->step == AF_FLUSH ? "cannot flush"
+                                                   : "cannot close",
+                             r->tmp, e);
+            break;
+        }
+    } else if (r->dir_sync_failed) {
+        /* The new file is in place: a directory flush failure is only
+         * logged, because reporting an error would make the caller keep the
+         * old configuration running while the file (read at the next start)
+         * holds the new one. */
+        log_warn("%s saved, but flushing directory %s failed: %s", path, r->dir,
+                 strerror(r->dir_sync_err));
     }
-    /* mkostemp already uses 0600 (minus umask); make it exact. */
-    const char *step = NULL;
-    if (fchmod(fd, S_IRUSR | S_IWUSR) != 0) {
-        step = "cannot set mode 0600 on";
-    } else if (!write_all(fd, text, strlen(text)) || !write_all(fd, "\n", 1u)) {
-        step = "cannot write";
-    } else if (fsync(fd) != 0) {
-        step = "cannot flush";
-    }
-    int e = errno;
-    free(text);
-    if (close(fd) != 0 && step == NULL) {
-        step = "cannot close";
-        e = errno;
-    }
-    if (step == NULL && rename(tmp, path) != 0) {
-        e = errno;
-        (void)unlink(tmp);
-        return io_fail(err, path, "cannot replace the file with %s: %s; the old file is unchanged",
-                       tmp, strerror(e));
-    }
-    if (step != NULL) {
-        (void)unlink(tmp);
-        return io_fail(err, path, "%s the temporary file %s: %s; the old file is unchanged", step,
-                       tmp, strerror(e));
-    }
-
-    /* The rename is durable only once the directory entry is on disk. */
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        e = errno;
-        return io_fail(err, path, "saved, but cannot open directory %s to flush it: %s", dir,
-                       strerror(e));
-    }
-    if (fsync(dfd) != 0 && errno != EINVAL) {
-        e = errno;
-        (void)close(dfd);
-        return io_fail(err, path, "saved, but flushing directory %s failed: %s", dir, strerror(e));
-    }
-    (void)close(dfd);
-    return CFG_OK;
+    free(r);
+    return result;
 }
 
 cfg_err_t cfg_load_file(const char *path, cfg_t *out, cfg_error_t *err)

@@ -1,6 +1,8 @@
 /* Energy counters file: load and atomic save (see energy_store.h). */
 #include "energy_store.h"
 
+#include "atomic_file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -41,73 +43,26 @@ bool energy_load(const char *path, uint64_t *charged_mwh, uint64_t *discharged_m
     return true;
 }
 
-static bool write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0u) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return false;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 bool energy_save(const char *path, uint64_t charged_mwh, uint64_t discharged_mwh)
 {
     if (path == NULL || path[0] == '\0') {
         errno = EINVAL;
         return false;
     }
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL) {
-        snprintf(dir, sizeof dir, ".");
-    } else {
-        size_t dn = slash == path ? 1u : (size_t)(slash - path);
-        if (dn >= sizeof dir) {
-            errno = ENAMETOOLONG;
-            return false;
-        }
-        memcpy(dir, path, dn);
-        dir[dn] = '\0';
-    }
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
-        errno = ENAMETOOLONG;
-        return false;
-    }
     char text[128];
     int len = snprintf(text, sizeof text,
                        "{\"charged_mwh\": %" PRIu64 ", \"discharged_mwh\": %" PRIu64 "}\n",
                        charged_mwh, discharged_mwh);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
+    af_result_t *r = malloc(sizeof *r);
+    if (r == NULL) {
+        errno = ENOMEM;
         return false;
     }
-    bool ok = write_all(fd, text, (size_t)len) && fsync(fd) == 0;
-    int e = errno;
-    if (close(fd) != 0 && ok) {
-        ok = false;
-        e = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        ok = false;
-        e = errno;
-    }
+    bool ok = atomic_write_file(path, text, (size_t)len, S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH, r);
+    int e = r->err;
+    free(r);
     if (!ok) {
-        unlink(tmp);
         errno = e;
-        return false;
     }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
-    return true;
+    return ok;
 }

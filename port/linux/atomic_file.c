@@ -1,0 +1,91 @@
+#include "atomic_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0u) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return false;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+static bool fail(af_result_t *r, af_step_t step, int err)
+{
+    r->step = step;
+    r->err = err;
+    return false;
+}
+
+bool atomic_write_file(const char *path, const void *data, size_t len, mode_t mode, af_result_t *r)
+{
+    memset(r, 0, sizeof *r);
+    const char *slash = path != NULL ? strrchr(path, '/') : NULL;
+    const char *base = slash != NULL ? slash + 1 : path;
+    if (path == NULL || base[0] == '\0') {
+        return fail(r, AF_BAD_PATH, EINVAL);
+    }
+    size_t dn = slash == NULL ? 0u : (slash == path ? 1u : (size_t)(slash - path));
+    if (dn >= sizeof r->dir) {
+        return fail(r, AF_BAD_PATH, ENAMETOOLONG);
+    }
+    if (slash == NULL) {
+        snprintf(r->dir, sizeof r->dir, ".");
+    } else {
+        memcpy(r->dir, path, dn);
+        r->dir[dn] = '\0';
+    }
+    int n = snprintf(r->tmp, sizeof r->tmp, "%s/.%s.XXXXXX", r->dir, base);
+    if (n < 0 || (size_t)n >= sizeof r->tmp) {
+        return fail(r, AF_BAD_PATH, ENAMETOOLONG);
+    }
+    int fd = mkostemp(r->tmp, O_CLOEXEC);
+    if (fd < 0) {
+        return fail(r, AF_CREATE, errno);
+    }
+    af_step_t step = AF_OK;
+    if (fchmod(fd, mode) != 0) {
+        step = AF_MODE;
+    } else if (!write_all(fd, data, len)) {
+        step = AF_WRITE;
+    } else if (fsync(fd) != 0) {
+        step = AF_FLUSH;
+    }
+    int e = errno;
+    if (close(fd) != 0 && step == AF_OK) {
+        step = AF_CLOSE;
+        e = errno;
+    }
+    if (step == AF_OK && rename(r->tmp, path) != 0) {
+        step = AF_RENAME;
+        e = errno;
+    }
+    if (step != AF_OK) {
+        (void)unlink(r->tmp);
+        return fail(r, step, e);
+    }
+    /* The rename is durable once the directory entry is on disk. */
+    int dfd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || (fsync(dfd) != 0 && errno != EINVAL)) {
+        r->dir_sync_failed = true;
+        r->dir_sync_err = errno;
+    }
+    if (dfd >= 0) {
+        (void)close(dfd);
+    }
+    return true;
+}
