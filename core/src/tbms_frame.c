@@ -46,6 +46,19 @@ static bool block_fits(uint16_t addr, uint16_t count, uint16_t max)
     return count >= 1u && count <= max && (uint32_t)addr + count - 1u <= 0xFFFFu;
 }
 
+/* AA CMD ADDR_H ADDR_L 00 RL: the start of a 0x03 request and of a 0x10
+ * request or response (tinybms-uart.md section 3). */
+static wire_writer_t block_header(uint8_t cmd, uint16_t addr, uint16_t count, uint8_t *buf,
+                                  size_t cap)
+{
+    wire_writer_t w = wire_writer(buf, cap);
+    (void)wire_put_u8(&w, TBMS_START_BYTE);
+    (void)wire_put_u8(&w, cmd);
+    (void)wire_put_u16be(&w, addr);
+    (void)wire_put_u16be(&w, count);
+    return w;
+}
+
 tbms_err_t tbms_build_read(uint16_t addr, uint16_t count, uint8_t *buf, size_t cap,
                            size_t *out_len)
 {
@@ -55,12 +68,8 @@ tbms_err_t tbms_build_read(uint16_t addr, uint16_t count, uint8_t *buf, size_t c
     if (!block_fits(addr, count, TBMS_MODBUS_READ_MAX)) {
         return TBMS_ERR_RANGE;
     }
-    /* AA 03 ADDR_H ADDR_L 00 RL CRC_L CRC_H (tinybms-uart.md section 3) */
-    wire_writer_t w = wire_writer(buf, cap);
-    (void)wire_put_u8(&w, TBMS_START_BYTE);
-    (void)wire_put_u8(&w, TBMS_CMD_MODBUS_READ);
-    (void)wire_put_u16be(&w, addr);
-    (void)wire_put_u16be(&w, count);
+    /* AA 03 ADDR_H ADDR_L 00 RL CRC_L CRC_H */
+    wire_writer_t w = block_header(TBMS_CMD_MODBUS_READ, addr, count, buf, cap);
     return finish(&w, out_len);
 }
 
@@ -74,11 +83,7 @@ tbms_err_t tbms_build_write(uint16_t addr, const uint16_t *values, uint16_t coun
         return TBMS_ERR_RANGE;
     }
     /* AA 10 ADDR_H ADDR_L 00 RL PL D1_H D1_L ... CRC_L CRC_H, PL = 2*RL */
-    wire_writer_t w = wire_writer(buf, cap);
-    (void)wire_put_u8(&w, TBMS_START_BYTE);
-    (void)wire_put_u8(&w, TBMS_CMD_MODBUS_WRITE);
-    (void)wire_put_u16be(&w, addr);
-    (void)wire_put_u16be(&w, count);
+    wire_writer_t w = block_header(TBMS_CMD_MODBUS_WRITE, addr, count, buf, cap);
     (void)wire_put_u8(&w, (uint8_t)(count * 2u));
     for (uint16_t i = 0; i < count; i++) {
         (void)wire_put_u16be(&w, values[i]);
@@ -133,11 +138,8 @@ tbms_err_t tbms_build_write_response(uint16_t addr, uint16_t count, uint8_t *buf
     if (!block_fits(addr, count, TBMS_MODBUS_WRITE_MAX)) {
         return TBMS_ERR_RANGE;
     }
-    wire_writer_t w = wire_writer(buf, cap);
-    (void)wire_put_u8(&w, TBMS_START_BYTE);
-    (void)wire_put_u8(&w, TBMS_CMD_MODBUS_WRITE);
-    (void)wire_put_u16be(&w, addr);
-    (void)wire_put_u16be(&w, count);
+    /* AA 10 ADDR_H ADDR_L 00 RL CRC_L CRC_H: the request's echo */
+    wire_writer_t w = block_header(TBMS_CMD_MODBUS_WRITE, addr, count, buf, cap);
     return finish(&w, out_len);
 }
 

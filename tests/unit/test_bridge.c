@@ -76,20 +76,25 @@ static void make_pack(void)
     regs[502] = 242;
 }
 
-/* Runs the UART side until now + dt, answering every request at once. */
+/* The fake BMS answers one request from the register image, latency later. */
+static void answer(const tbms_poll_tx_t *tx, uint64_t latency_us)
+{
+    tbms_frame_t req;
+    assert_int_equal(tbms_parse(TBMS_DIR_REQUEST, tx->bytes, tx->len, &req), TBMS_OK);
+    uint8_t out[TBMS_FRAME_MAX];
+    size_t n;
+    assert_int_equal(tbms_build_read_response(&regs[req.addr], req.count, out, sizeof out, &n),
+                     TBMS_OK);
+    brg_uart_rx(&brg, out, n, now + latency_us);
+}
+
+/* Runs the UART side until `until`, answering every request at once. */
 static void run_uart(uint64_t until)
 {
     while (now <= until) {
         tbms_poll_tx_t tx;
         if (brg_uart_step(&brg, now, &tx) && bms_alive) {
-            tbms_frame_t req;
-            assert_int_equal(tbms_parse(TBMS_DIR_REQUEST, tx.bytes, tx.len, &req), TBMS_OK);
-            uint8_t out[TBMS_FRAME_MAX];
-            size_t n;
-            assert_int_equal(tbms_build_read_response(&regs[req.addr], req.count, out, sizeof out,
-                                                      &n),
-                             TBMS_OK);
-            brg_uart_rx(&brg, out, n, now);
+            answer(&tx, 0);
         }
         uint64_t next = brg_next_us(&brg);
         now = next > now ? (next < until + 1 ? next : until + 1) : now + 1 * MS;
@@ -334,20 +339,13 @@ static void test_bridge_settings_rejected_means_no_frames(void **state)
     assert_true(brg.counters.decode_errors > 0);
 }
 
-/* Answers pending requests only when told to, for timing tests. */
-static void run_uart_quiet(uint64_t until, bool answer)
+/* Steps 1 ms at a time; answers (after 1 ms) only when told to. */
+static void run_uart_quiet(uint64_t until, bool reply)
 {
     while (now <= until) {
         tbms_poll_tx_t tx;
-        if (brg_uart_step(&brg, now, &tx) && answer) {
-            tbms_frame_t req;
-            assert_int_equal(tbms_parse(TBMS_DIR_REQUEST, tx.bytes, tx.len, &req), TBMS_OK);
-            uint8_t out[TBMS_FRAME_MAX];
-            size_t n;
-            assert_int_equal(tbms_build_read_response(&regs[req.addr], req.count, out, sizeof out,
-                                                      &n),
-                             TBMS_OK);
-            brg_uart_rx(&brg, out, n, now + 1 * MS); /* 1 ms round trip */
+        if (brg_uart_step(&brg, now, &tx) && reply) {
+            answer(&tx, 1 * MS);
         }
         now += 1 * MS;
     }
