@@ -1,12 +1,32 @@
 """Shared fixtures for the Python peer tests (run with Debian's /usr/bin/python3)."""
 import os
 import pathlib
+import socket
 import subprocess
+import time
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("TBVB_BUILD", ROOT / "build"))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(cond, timeout=8.0, step=0.05):
+    """Polls cond() until it returns something true or timeout s pass; returns its last value."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = cond()
+        if value:
+            return value
+        time.sleep(step)
+    return cond()
 
 
 def _binary(name):

@@ -14,15 +14,10 @@ import urllib.request
 import pytest
 import websocket
 
-from conftest import BUILD
+from conftest import BUILD, free_port, wait_for
 
 USER, PASSWORD, TOKEN = "admin", "correct-horse", "tok-0123456789abcdef"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Bridge:
@@ -116,15 +111,6 @@ def open_bridge(tmp_path_factory):
     yield b
     b.stop()
 
-
-def wait_for(fn, timeout=8.0, step=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(step)
-    return fn()
 
 
 def test_status_has_seed_fields_and_changes_over_time(bridge):

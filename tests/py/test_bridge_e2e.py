@@ -18,20 +18,12 @@ import time
 import can
 import pytest
 
-from conftest import BUILD, ROOT, _binary
+from conftest import BUILD, ROOT, _binary, wait_for
 
 PEER = ROOT / "tests" / "py" / "peers" / "modbus_tinybms.py"
 sys.path.insert(0, str(PEER.parent))
 from modbus_tinybms import EXPECTED  # noqa: E402
 
-
-def wait_for(cond, timeout, step=0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 class SocatPair:

@@ -15,18 +15,13 @@ import urllib.request
 
 import pytest
 
-from conftest import BUILD, ROOT
+from conftest import BUILD, ROOT, free_port
 
 USER = "admin"
 PASSWORD = "browser-test-pass"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Bridge:

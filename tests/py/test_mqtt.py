@@ -19,25 +19,12 @@ import urllib.request
 import paho.mqtt.client as mqtt
 import pytest
 
-from conftest import _binary
+from conftest import _binary, free_port, wait_for
 
 ROOT_TOPIC = "victron/tinybms"
 NODE = "tbvb-test"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(cond, timeout, step=0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 class Broker:
