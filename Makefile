@@ -7,7 +7,7 @@ BUILD      ?= build
 TEST_BUILD ?= build/asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build test unit demo cross fuzz bench clean format sim-check
+.PHONY: all deps build test unit demo cross fuzz bench load soak clean format sim-check
 
 all: build
 
@@ -35,8 +35,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 # and written in candump format to build/demo/can.log. Ctrl-C stops it.
 demo: build
 	@mkdir -p $(BUILD)/demo
+	@test -f $(BUILD)/demo/config.json || \
+		echo '{"mqtt": {"enabled": true, "host": "127.0.0.1"}}' > $(BUILD)/demo/config.json
 	@echo "tinybms-bridge on the built-in simulator; frames also in $(BUILD)/demo/can.log; Ctrl-C stops"
 	@echo "web UI: http://127.0.0.1:8080"
+	@echo "MQTT: published to a broker on 127.0.0.1:1883 if one runs (mosquitto_sub -t '#' -v)"
 	@$(BUILD)/tinybms-bridge --simulate --data-dir $(BUILD)/demo --config $(BUILD)/demo/config.json \
 		--can log:$(BUILD)/demo/can.log --http 127.0.0.1:8080 --print-frames $(DEMO_ARGS)
 
@@ -51,6 +54,16 @@ cross: deps
 # Performance figures (callgrind, data age, wrk, WebSocket fan-out, sizes): build/bench/results.md
 bench: build
 	@scripts/bench
+
+# Load: 256 WebSocket clients + wrk on /api/status while the bridge polls at 10 Hz;
+# DURATION seconds (default 60). Table in build/load/report.txt.
+load: build
+	@scripts/load $(if $(DURATION),--duration $(DURATION))
+
+# Soak: RSS/fd/threads over DURATION seconds (default 600) with WS, HTTP and MQTT clients,
+# then a LeakSanitizer run of the ASan build (LSAN_SECONDS, default 60). build/soak/report.txt.
+soak: build
+	@scripts/soak $(if $(DURATION),--duration $(DURATION)) $(if $(LSAN_SECONDS),--lsan-seconds $(LSAN_SECONDS))
 
 # libFuzzer targets (tests/fuzz/), FUZZ_SECONDS each (default 60), ASan+UBSan.
 FUZZ_SECONDS ?= 60
