@@ -1,5 +1,6 @@
 #include "atomic_file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -88,4 +89,47 @@ bool atomic_write_file(const char *path, const void *data, size_t len, mode_t mo
         (void)close(dfd);
     }
     return true;
+}
+
+int atomic_file_cleanup(const char *path)
+{
+    if (path == NULL) {
+        return 0;
+    }
+    const char *slash = strrchr(path, '/');
+    const char *base = slash != NULL ? slash + 1 : path;
+    char dir[4096];
+    size_t dn = slash == NULL ? 0u : (slash == path ? 1u : (size_t)(slash - path));
+    if (base[0] == '\0' || dn >= sizeof dir) {
+        return 0;
+    }
+    if (slash == NULL) {
+        snprintf(dir, sizeof dir, ".");
+    } else {
+        memcpy(dir, path, dn);
+        dir[dn] = '\0';
+    }
+    char prefix[512];
+    int pn = snprintf(prefix, sizeof prefix, ".%s.", base);
+    if (pn < 0 || (size_t)pn >= sizeof prefix) {
+        return 0;
+    }
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        return 0;
+    }
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        /* exactly the prefix and mkostemp's six characters */
+        if (strncmp(e->d_name, prefix, (size_t)pn) == 0 && strlen(e->d_name) == (size_t)pn + 6u) {
+            char full[4096 + 512];
+            snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
+            if (unlink(full) == 0) {
+                removed++;
+            }
+        }
+    }
+    closedir(d);
+    return removed;
 }

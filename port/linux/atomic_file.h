@@ -37,4 +37,12 @@ typedef struct {
  */
 bool atomic_write_file(const char *path, const void *data, size_t len, mode_t mode, af_result_t *r);
 
+/*
+ * Removes temporary files an interrupted atomic_write_file(path) left
+ * behind (".<name>.XXXXXX" beside path; a crash or kill -9 mid-save).
+ * Call it at start-up, before anything writes path. Returns the number
+ * removed.
+ */
+int atomic_file_cleanup(const char *path);
+
 #endif /* ATOMIC_FILE_H */

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "bridge.h"
 #include "bridge_config.h"
 #include "can_port.h"
@@ -439,6 +440,11 @@ static int setup_config(daemon_t *d, const char *data_dir)
     }
     const char *cfg_path = d->config_path;
     cfg_error_t err;
+    int stale_tmp = atomic_file_cleanup(cfg_path);
+    if (stale_tmp > 0) {
+        log_info("removed %d temporary file(s) an interrupted save left beside %s", stale_tmp,
+                 cfg_path);
+    }
     if (cfg_load_file(cfg_path, &d->cfg, &err) != CFG_OK) {
         log_error("configuration %s: %s%s%s", cfg_path, err.key, err.key[0] ? ": " : "",
                   err.message);
@@ -633,6 +639,7 @@ int daemon_run(const daemon_opts_t *opts)
         return DAEMON_EXIT_USAGE;
     }
     snprintf(d.energy_path, sizeof d.energy_path, "%s/energy.json", data_dir);
+    (void)atomic_file_cleanup(d.energy_path);
     uint64_t charged_mwh = 0;
     uint64_t discharged_mwh = 0;
     if (energy_load(d.energy_path, &charged_mwh, &discharged_mwh)) {

@@ -506,6 +506,8 @@ def test_kill9_during_settings_save_leaves_old_or_new_file(tmp_path, cleanup):
     b.start()  # the surviving file loads
     b.wait_http()
     assert b.request("GET", "/api/settings", auth=False)[1][key[0]][key[1]][key[2]] == acked
+    # ... and the temporary files the kills left behind are cleaned up at start
+    assert not [p.name for p in b.dir.iterdir() if p.name.startswith(".config.json.")]
     assert b.stop() == 0
 
 

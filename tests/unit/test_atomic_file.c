@@ -92,6 +92,28 @@ static void test_atomic_write_failure_leaves_the_old_file(void **state)
     assert_string_equal(slurp(inner), "old");
 }
 
+static void test_cleanup_removes_only_leftover_temporaries(void **state)
+{
+    (void)state;
+    char path[128], f[160];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    const char *names[] = {".config.json.Ab12Cd", ".config.json.zzzzzz", ".config.json.toolong1",
+                           ".other.json.Ab12Cd", "config.json"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(f, sizeof f, "%s/%s", dir, names[i]);
+        FILE *fp = fopen(f, "w");
+        assert_non_null(fp);
+        fclose(fp);
+    }
+    assert_int_equal(atomic_file_cleanup(path), 2);
+    snprintf(f, sizeof f, "%s/.config.json.toolong1", dir);
+    assert_int_equal(access(f, F_OK), 0);
+    snprintf(f, sizeof f, "%s/.other.json.Ab12Cd", dir);
+    assert_int_equal(access(f, F_OK), 0);
+    assert_int_equal(access(path, F_OK), 0);
+    assert_int_equal(atomic_file_cleanup(path), 0);
+}
+
 static void test_energy_counters_survive_a_save_and_load(void **state)
 {
     (void)state;
@@ -116,6 +138,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_atomic_write_creates_and_replaces_with_exact_mode,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_atomic_write_failure_leaves_the_old_file, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_cleanup_removes_only_leftover_temporaries, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_energy_counters_survive_a_save_and_load, setup,
                                         teardown),
