@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "alarms.h"
+#include "fixture_pack.h"
 
 #define S 1000000ull
 
@@ -29,21 +30,8 @@ static int setup(void **state)
                             .low_temp_charge_dc = 0,
                             .imbalance_warn_mv = 100,
                             .imbalance_alarm_mv = 200};
-    memset(&live, 0, sizeof live);
-    live.valid = true;
-    live.cell_count = 16;
-    live.cell_min_mv = 3300;
-    live.cell_max_mv = 3320;
-    live.pack_mv = 53000;
-    live.ext_temp_present[0] = true;
-    live.ext_temp_dc[0] = 250;
-    memset(&set, 0, sizeof set);
-    set.valid = true;
-    set.over_voltage_mv = 3650;
-    set.under_voltage_mv = 2800;
-    set.charge_oc_a = 80;
-    set.discharge_oc_a = 120;
-    set.over_heat_c = 60;
+    fixture_live(&live);
+    fixture_settings(&set);
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "charge.h"
+#include "fixture_pack.h"
 
 #define S 1000000ull
 
@@ -31,23 +32,8 @@ static int setup(void **state)
     cfg.max_discharge_ma = 150000;
     cfg.low_temp_charge_dc = 50;
     cfg.derate = true;
-    memset(&live, 0, sizeof live);
-    live.valid = true;
-    live.cell_count = 16;
-    live.cell_min_mv = 3300;
-    live.cell_max_mv = 3320;
-    live.pack_mv = 53000;
-    live.ext_temp_present[0] = true;
-    live.ext_temp_dc[0] = 250;
-    memset(&set, 0, sizeof set);
-    set.valid = true;
-    set.series_cells = 16;
-    set.over_voltage_mv = 3650;
-    set.under_voltage_mv = 2800;
-    set.discharge_oc_a = 120;
-    set.charge_oc_a = 80;
-    set.over_heat_c = 60;
-    set.low_temp_charge_c = 0;
+    fixture_live(&live);
+    fixture_settings(&set);
     return 0;
 }
 

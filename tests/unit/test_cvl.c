@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cvl.h"
+#include "fixture_pack.h"
 
 #define S 1000000ull
 
@@ -29,12 +30,8 @@ static int setup(void **state)
     cvl_default_config(&cfg);
     cfg.update_interval_us = 0; /* evaluate on every call unless a test says otherwise */
     cvl_init(&sm);
-    memset(&live, 0, sizeof live);
-    live.valid = true;
-    live.cell_count = 16;
-    live.cell_min_mv = 3300;
-    live.cell_max_mv = 3320;
-    live.pack_mv = 53000;
+    fixture_live(&live);
+    live.ext_temp_present[0] = false; /* the CVL machine does not look at temperatures */
     live.pack_ma = 20000;
     live.soc_cpct = 5000;
     memset(&base, 0, sizeof base);
