@@ -60,6 +60,16 @@ static tbms_poll_result_t transact(uint64_t now_us, tbms_block_t want)
     return res;
 }
 
+/* The start-up pass: every block once, 6 ms apart (LIVE due at 0, sent at 12 ms). */
+static void read_every_block_once(void)
+{
+    transact(0, TBMS_BLOCK_SETTINGS);
+    transact(6 * MS, TBMS_BLOCK_VERSION);
+    transact(12 * MS, TBMS_BLOCK_LIVE);
+    transact(18 * MS, TBMS_BLOCK_STATS);
+    transact(24 * MS, TBMS_BLOCK_EVENTS);
+}
+
 static void test_poller_reads_settings_and_version_before_live(void **state)
 {
     (void)state;
@@ -82,12 +92,7 @@ static void test_poller_reads_settings_and_version_before_live(void **state)
 static void test_poller_keeps_live_cadence_from_its_due_time(void **state)
 {
     (void)state;
-    uint64_t t = 0;
-    transact(t, TBMS_BLOCK_SETTINGS);
-    transact(t += 6 * MS, TBMS_BLOCK_VERSION);
-    transact(t += 6 * MS, TBMS_BLOCK_LIVE); /* due at 0, sent at 12 ms */
-    transact(t += 6 * MS, TBMS_BLOCK_STATS);
-    transact(t += 6 * MS, TBMS_BLOCK_EVENTS);
+    read_every_block_once(); /* LIVE due at 0, sent at 12 ms */
     assert_int_equal(tbms_poller_next_us(&poller), 100 * MS);
     tbms_poll_tx_t tx;
     assert_false(tbms_poller_step(&poller, 99 * MS, &tx, NULL));
@@ -275,12 +280,7 @@ static void test_poller_answer_in_single_bytes(void **state)
 static void test_poller_request_makes_block_due_now(void **state)
 {
     (void)state;
-    uint64_t t = 0;
-    transact(t, TBMS_BLOCK_SETTINGS);
-    transact(t += 6 * MS, TBMS_BLOCK_VERSION);
-    transact(t += 6 * MS, TBMS_BLOCK_LIVE);
-    transact(t += 6 * MS, TBMS_BLOCK_STATS);
-    transact(t += 6 * MS, TBMS_BLOCK_EVENTS);
+    read_every_block_once();
     tbms_poller_request(&poller, TBMS_BLOCK_SETTINGS, 40 * MS);
     transact(40 * MS, TBMS_BLOCK_SETTINGS);
 }
@@ -329,11 +329,7 @@ static void test_poller_without_stats_and_events_reads_only_live_after_start(voi
 static void test_poller_live_after_a_stall_skips_missed_slots(void **state)
 {
     (void)state;
-    transact(0, TBMS_BLOCK_SETTINGS);
-    transact(6 * MS, TBMS_BLOCK_VERSION);
-    transact(12 * MS, TBMS_BLOCK_LIVE);
-    transact(18 * MS, TBMS_BLOCK_STATS);
-    transact(24 * MS, TBMS_BLOCK_EVENTS);
+    read_every_block_once(); /* LIVE due at 0 and sent at 12 ms */
     /* the loop stalls until 1.05 s: one live read, then back on the grid */
     transact(1050 * MS, TBMS_BLOCK_LIVE);
     assert_int_equal(tbms_poller_next_us(&poller), 1100 * MS);
@@ -342,11 +338,7 @@ static void test_poller_live_after_a_stall_skips_missed_slots(void **state)
 static void test_poller_align_live_moves_the_cadence_to_the_target(void **state)
 {
     (void)state;
-    transact(0, TBMS_BLOCK_SETTINGS);
-    transact(6 * MS, TBMS_BLOCK_VERSION);
-    transact(12 * MS, TBMS_BLOCK_LIVE);
-    transact(18 * MS, TBMS_BLOCK_STATS);
-    transact(24 * MS, TBMS_BLOCK_EVENTS);
+    read_every_block_once(); /* LIVE due at 0 and sent at 12 ms */
     assert_int_equal(tbms_poller_next_us(&poller), 100 * MS);
     /* 0x351 goes out at 1.030 s: a read must start at 1.027 s */
     tbms_poller_align_live(&poller, 1027 * MS, 30 * MS);
