@@ -187,7 +187,7 @@ typedef struct {
     } logging;
     struct {
         int32_t port;
-        char bind_address[CFG_NAME_LEN]; /* IPv4 or IPv6 literal */
+        char bind_address[CFG_NAME_LEN]; /* IPv4 or IPv6 literal (IPv6 only if civetweb has it) */
         char username[CFG_NAME_LEN];
         char password[CFG_SECRET_LEN]; /* secret; "" = none */
         char token[CFG_SECRET_LEN];    /* secret; "" = none */
