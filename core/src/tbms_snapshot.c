@@ -18,7 +18,7 @@ _Static_assert(TBMS_VERSION_REG_COUNT == 4u + TBMS_SERIAL_LEN / 2u, "500..503 + 
 _Static_assert(TBMS_EVENT_SLOTS <= 255u, "slot index fits tbms_event_t.slot");
 _Static_assert(TBMS_PACK_MV_MAX < INT32_MAX / 2 && TBMS_PACK_MA_ABS_MAX < INT32_MAX / 2 &&
                    TBMS_SPEED_M_PER_H_MAX < INT32_MAX / 2,
-               "f32_to_milli() bounds leave the float -> int32_t cast in range");
+               "f32_bits_to_milli() bounds fit int32_t");
 
 /* Offsets of live registers inside the 0..55 block (tinybms-uart.md 5.1). */
 enum {
@@ -49,30 +49,48 @@ static uint32_t u32_at(const uint16_t *regs, size_t off)
     return wire_u32_lowword_first(regs[off], regs[off + 1u]);
 }
 
-static float f32_at(const uint16_t *regs, size_t off)
-{
-    return wire_f32_from_bits(u32_at(regs, off));
-}
-
 /*
- * float -> integer thousandths, rounded half away from zero, without libm
- * (the core builds for RV32IMC without FPU; soft-float ops are fine).
- * The result must lie in [min, max]. NaN fails every comparison and +-Inf
- * fails the bound, so both are rejected before the cast (which is then
- * always in range).
+ * IEEE-754 single precision (its bit pattern, as the two registers carry
+ * it) times 1000, rounded half away from zero, into [min, max]. Integer
+ * arithmetic only: on an FPU-less RV32IMC the soft-float routines a float
+ * multiply would pull in cost ~4 KB of flash, and the exact product also
+ * avoids the float multiply's own rounding. NaN, +-Inf and values outside
+ * [min, max] are rejected.
+ *
+ *   bits: s eeeeeeee mmmmmmmmmmmmmmmmmmmmmmm   value = (-1)^s x M x 2^E
+ *         normal (e != 0):    M = 1.m x 2^23, E = e - 150
+ *         subnormal (e == 0): M = 0.m x 2^23, E = -149
  */
-static bool f32_to_milli(float value, int32_t min, int32_t max, int32_t *out)
+static bool f32_bits_to_milli(uint32_t bits, int32_t min, int32_t max, int32_t *out)
 {
-    float x = value * 1000.0f;
-    if (!(x >= (float)min - 0.5f && x <= (float)max + 0.5f)) {
+    uint32_t e = (bits >> 23) & 0xFFu;
+    uint64_t m = bits & 0x7FFFFFu;
+    if (e == 0xFFu) {
+        return false; /* Inf or NaN */
+    }
+    int shift; /* value x 1000 = m x 1000 x 2^-shift */
+    if (e == 0u) {
+        shift = 149;
+    } else {
+        m |= 0x800000u;
+        shift = 150 - (int)e;
+    }
+    uint64_t v = m * 1000u; /* < 2^34 */
+    uint64_t r;
+    if (v == 0u) {
+        r = 0u;
+    } else if (shift <= 0) {
+        return false; /* |value| >= 2^23: beyond every bound used here */
+    } else if (shift >= 40) {
+        r = 0u; /* v / 2^shift < 2^-6: rounds to 0 */
+    } else {
+        r = (v + ((uint64_t)1 << (shift - 1))) >> shift;
+    }
+    int64_t val = (bits >> 31) ? -(int64_t)r : (int64_t)r;
+    if (val < min || val > max) {
         return false;
     }
-    x += (x >= 0.0f) ? 0.5f : -0.5f;
-    int32_t r = (int32_t)x;
-    if (r < min || r > max) {
-        return false;
-    }
-    *out = r;
+    *out = (int32_t)val;
     return true;
 }
 
@@ -179,8 +197,8 @@ tbms_err_t tbms_decode_live(const uint16_t *regs, size_t count, uint64_t now_ms,
 
     int32_t pack_mv = 0;
     int32_t pack_ma = 0;
-    if (!f32_to_milli(f32_at(regs, LIVE_PACK_V), 0, TBMS_PACK_MV_MAX, &pack_mv) ||
-        !f32_to_milli(f32_at(regs, LIVE_PACK_I), -TBMS_PACK_MA_ABS_MAX, TBMS_PACK_MA_ABS_MAX,
+    if (!f32_bits_to_milli(u32_at(regs, LIVE_PACK_V), 0, TBMS_PACK_MV_MAX, &pack_mv) ||
+        !f32_bits_to_milli(u32_at(regs, LIVE_PACK_I), -TBMS_PACK_MA_ABS_MAX, TBMS_PACK_MA_ABS_MAX,
                       &pack_ma)) {
         return TBMS_ERR_INVALID_DATA;
     }
@@ -229,7 +247,7 @@ tbms_err_t tbms_decode_live(const uint16_t *regs, size_t count, uint64_t now_ms,
         out->balance_active_bits = (uint16_t)(out->balance_active_raw >> first_cell_reg);
     }
 
-    out->speed_valid = f32_to_milli(f32_at(regs, LIVE_SPEED), -TBMS_SPEED_M_PER_H_MAX,
+    out->speed_valid = f32_bits_to_milli(u32_at(regs, LIVE_SPEED), -TBMS_SPEED_M_PER_H_MAX,
                                     TBMS_SPEED_M_PER_H_MAX, &out->speed_m_per_h);
     if (!out->speed_valid) {
         out->speed_m_per_h = 0;

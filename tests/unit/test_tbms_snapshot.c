@@ -108,6 +108,61 @@ static void test_live_seed_float_vectors_decode_to_mv_and_ma(void **state)
     assert_int_equal(live.pack_ma, -8500);
 }
 
+/* Deterministic xorshift so a failure can be replayed. */
+static uint32_t xs = 0x9E3779B9u;
+static uint32_t xorshift(void)
+{
+    xs ^= xs << 13;
+    xs ^= xs >> 17;
+    xs ^= xs << 5;
+    return xs;
+}
+
+static void test_live_float_conversion_matches_exact_arithmetic(void **state)
+{
+    (void)state;
+    /* The decoder converts the FLOAT registers with integer arithmetic on
+     * the bits; the host's double gives the exact value x 1000 (a float has
+     * 24 bits of mantissa, a double 53), rounded half away from zero. */
+    uint16_t regs[TBMS_LIVE_REG_COUNT];
+    clark_live(regs);
+    for (int i = 0; i < 200000; i++) {
+        float f;
+        switch (i % 4) {
+        case 0: /* any current the bounds allow, uniformly over the exponent range */
+            f = (float)((int32_t)xorshift() % 5000000) / 1000.0f;
+            break;
+        case 1: /* tiny values and subnormals */
+            f = (float)xorshift() * 1e-12f * ((xorshift() & 1u) ? 1.0f : -1.0f);
+            break;
+        case 2: { /* raw bit patterns */
+            uint32_t b = xorshift();
+            memcpy(&f, &b, sizeof f);
+            break;
+        }
+        default: /* exact halves of a milliampere */
+            f = ((float)((int32_t)(xorshift() % 20000u) - 10000) + 0.5f) / 1000.0f;
+            break;
+        }
+        uint32_t bits;
+        memcpy(&bits, &f, sizeof bits);
+        put32(regs, 38, bits);
+        tbms_live_t live;
+        tbms_err_t e = tbms_decode_live(regs, TBMS_LIVE_REG_COUNT, NOW_MS, &live);
+        double x = (double)f * 1000.0;
+        if (x != x || x > 5000000.5 || x < -5000000.5) {
+            continue; /* NaN, Inf and out-of-range currents: covered elsewhere */
+        }
+        double r = x >= 0 ? (double)(long long)(x + 0.5) : -(double)(long long)(-x + 0.5);
+        if (r > 5000000.0 || r < -5000000.0) {
+            assert_int_equal(e, TBMS_ERR_INVALID_DATA);
+            continue;
+        }
+        assert_int_equal(e, TBMS_OK);
+        assert_int_equal(live.pack_ma, (int32_t)r);
+    }
+}
+
 static void test_live_float_rounds_half_away_from_zero(void **state)
 {
     (void)state;
@@ -951,6 +1006,7 @@ int main(void)
         cmocka_unit_test(test_live_pack_voltage_float_low_word_first),
         cmocka_unit_test(test_live_seed_float_vectors_decode_to_mv_and_ma),
         cmocka_unit_test(test_live_float_rounds_half_away_from_zero),
+        cmocka_unit_test(test_live_float_conversion_matches_exact_arithmetic),
         cmocka_unit_test(test_live_lifetime_and_time_left_use_both_words_low_first),
         cmocka_unit_test(test_live_soc_uses_both_words_low_first),
         cmocka_unit_test(test_live_soc_exactly_100_percent_is_accepted),
