@@ -3,6 +3,7 @@
 #   make test     unit tests under ASan+UBSan, then the Python peer tests
 #   make cross    compile core/ for Cortex-M4F and RV32IMC, print sizes
 SHELL := /bin/bash
+MAKEFLAGS += --no-print-directory
 BUILD      ?= build
 TEST_BUILD ?= build/asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)

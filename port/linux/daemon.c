@@ -663,11 +663,12 @@ int daemon_run(const daemon_opts_t *opts)
 
     loop(&d);
 
-    http_stop(http);
-    mqtt_destroy(d.mqtt);
-
     uint64_t now = mono_us();
     log_info("stopping%s", stop_requested ? " on signal" : "");
+    /* civetweb's shutdown can take up to ~2 s (its threads poll); the summary's
+     * runtime is the bridge's, taken before. */
+    http_stop(http);
+    mqtt_destroy(d.mqtt);
     print_summary(&d, now);
     log_alarm_events(&d);
     energy_store_save(&d);
