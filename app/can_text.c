@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alarms.h"
 #include "victron_alarms.h"
 
 const char *can_text_name(uint16_t id)
@@ -60,12 +61,6 @@ static void tenths(char *out, size_t cap, long v)
 
 static void alarms_text(const vcan_alarms_t *a, char *buf, size_t cap)
 {
-    static const char *const names[VCAN_COND_COUNT] = {
-        "general",     "high-voltage", "low-voltage",  "high-temp",
-        "low-temp",    "high-temp-charge", "low-temp-charge", "high-discharge-current",
-        "high-charge-current", "contactor", "short-circuit", "bms-internal",
-        "cell-imbalance", "reserved-13", "reserved-14", "reserved-15",
-    };
     size_t used = 0;
     int supported = 0;
     buf[0] = '\0';
@@ -80,7 +75,8 @@ static void alarms_text(const vcan_alarms_t *a, char *buf, size_t cap)
             what = "invalid";
         }
         if (what != NULL && used < cap) {
-            int w = snprintf(buf + used, cap - used, "  %s %s", what, names[c]);
+            int w = snprintf(buf + used, cap - used, "  %s %s", what,
+                             alm_condition_name((vcan_cond_t)c));
             used += w > 0 ? (size_t)w : 0u;
         }
     }
