@@ -839,7 +839,9 @@ async function saveSettings(ev) {
   $('settings-save').disabled = false;
   if (r.ok) {
     await loadSettings();
-    const extra = r.data && r.data.restart_required ? ' Some changes take effect after a restart.' : '';
+    let extra = r.data && r.data.restart_required ? ' Some changes take effect after a restart.' : '';
+    // 202: saved, but the bridge loop has not confirmed it runs with them yet
+    if (r.data && r.data.applied === false) extra += ' Not applied yet: the bridge applies them as soon as its loop responds.';
     setStatus('settings-status', `Saved ${n} change${n > 1 ? 's' : ''}.${extra}`, 'ok');
     return;
   }

@@ -201,10 +201,13 @@ static void open_log_file(daemon_t *d)
                         (unsigned)d->cfg.logging.files);
 }
 
+/* Reports the outcome to the hub, where POST /api/settings waits for it
+ * (and saves the file only once it is applied). */
 static void apply_new_config(daemon_t *d, uint64_t now)
 {
     cfg_t c;
-    if (!hub_take_config(d->hub, &c)) {
+    uint64_t seq;
+    if (!hub_take_config(d->hub, &c, &seq)) {
         return;
     }
     brg_config_t bc;
@@ -212,6 +215,7 @@ static void apply_new_config(daemon_t *d, uint64_t now)
     tbms_err_t e = brg_reconfigure(&d->brg, &bc, now);
     if (e != TBMS_OK) {
         log_error("new configuration not applied: %s", tbms_strerror(e));
+        hub_finish_config(d->hub, seq, NULL, tbms_strerror(e));
         return;
     }
     d->cfg = c;
@@ -220,6 +224,7 @@ static void apply_new_config(daemon_t *d, uint64_t now)
     }
     open_log_file(d);
     mqtt_configure(d->mqtt, &c);
+    hub_finish_config(d->hub, seq, &d->cfg, NULL);
     log_info("configuration changed and applied");
 }
 

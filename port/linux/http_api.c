@@ -18,6 +18,10 @@
 #include "log.h"
 
 #define WRITE_TIMEOUT_MS 5000
+/* How long POST /api/settings waits for the loop to apply a configuration.
+ * The loop wakes on the hub's eventfd and applies at once (well under
+ * 10 ms); 2 s is only reached when the loop is stalled or stopping. */
+#define SETTINGS_APPLY_TIMEOUT_MS 2000
 
 static int send_owned(struct mg_connection *c, int status, char *body)
 {
@@ -94,6 +98,25 @@ static int settings_error(struct mg_connection *c, int status, const char *key, 
     return send_cjson(c, status, o);
 }
 
+/* A settings answer after the loop was asked: says whether the posted
+ * configuration runs now and whether the file holds it. */
+static int settings_answer(struct mg_connection *c, int status, bool applied, bool saved,
+                           const char *text)
+{
+    bool ok = status < 300;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "success", ok);
+    cJSON_AddBoolToObject(o, "applied", applied);
+    cJSON_AddBoolToObject(o, "saved", saved);
+    if (ok) {
+        cJSON_AddStringToObject(o, "message", text);
+    } else {
+        cJSON_AddStringToObject(o, "key", "");
+        cJSON_AddStringToObject(o, "error", text);
+    }
+    return send_cjson(c, status, o);
+}
+
 static int get_settings(struct http_server *s, struct mg_connection *c)
 {
     cfg_t *cfg = malloc(sizeof *cfg);
@@ -105,6 +128,82 @@ static int get_settings(struct http_server *s, struct mg_connection *c)
     memset(cfg, 0, sizeof *cfg);
     free(cfg);
     return send_owned(c, 200, json);
+}
+
+/*
+ * Validated -> applied by the loop -> saved, in that order (docs/api.md):
+ * a configuration the loop refuses never reaches the file, and a crash
+ * between applying and saving leaves the previous file, which the bridge
+ * ran with before (the client got no 200, so it knows the change is not
+ * made). Saving first would let a refused configuration sit in the file
+ * and stop the next start. Holding the config lock throughout keeps
+ * read-merge-apply-save of two clients from interleaving.
+ */
+static int apply_and_save(struct http_server *s, struct mg_connection *c, const cfg_t *base,
+                          const cfg_t *next, cfg_error_t *err)
+{
+    char why[256];
+    char msg[4608];
+    hub_config_outcome_t out =
+        hub_apply_config(s->hub, next, SETTINGS_APPLY_TIMEOUT_MS, NULL, why, sizeof why);
+    switch (out) {
+    case HUB_CONFIG_BUSY:
+        return settings_answer(c, 409, false, false,
+                               "an earlier settings change is not applied by the bridge loop "
+                               "yet; nothing changed, try again");
+    case HUB_CONFIG_REFUSED:
+        log_error("POST /api/settings: the bridge refused the configuration: %s", why);
+        snprintf(msg, sizeof msg,
+                 "the bridge refused the configuration: %s; nothing changed (%s is as it was)", why,
+                 s->config_path);
+        return settings_answer(c, 422, false, false, msg);
+    case HUB_CONFIG_PENDING:
+    case HUB_CONFIG_APPLIED:
+        break;
+    }
+    bool applied = out == HUB_CONFIG_APPLIED;
+    if (cfg_save_file(s->config_path, next, err) == CFG_OK) {
+        if (applied) {
+            log_info("configuration changed through the web API, applied and saved to %s",
+                     s->config_path);
+            snprintf(msg, sizeof msg, "configuration applied and saved to %s", s->config_path);
+            return settings_answer(c, 200, true, true, msg);
+        }
+        /* The loop did not answer in time (it is stalled, or stopping): the
+         * configuration stays posted and is saved, so it runs once the loop
+         * takes it, or at the next start. */
+        log_warn("configuration saved to %s; the bridge loop has not applied it within %d ms",
+                 s->config_path, SETTINGS_APPLY_TIMEOUT_MS);
+        snprintf(msg, sizeof msg,
+                 "configuration saved to %s but not applied yet: the bridge loop did not confirm "
+                 "within %d ms; it will be applied when the loop takes it (GET /api/settings "
+                 "shows it once it runs)",
+                 s->config_path, SETTINGS_APPLY_TIMEOUT_MS);
+        return settings_answer(c, 202, false, true, msg);
+    }
+    log_error("POST /api/settings: %s", err->message);
+    if (!applied) {
+        snprintf(msg, sizeof msg,
+                 "%s; the change is still queued for the bridge loop and will run once it takes "
+                 "it, but only until the next start",
+                 err->message);
+        return settings_answer(c, 500, false, false, msg);
+    }
+    /* Applied but not saved (a reported save error leaves the old file in
+     * place): put the previous configuration back in the loop too, so a
+     * failed save changes nothing. */
+    hub_config_outcome_t back =
+        hub_apply_config(s->hub, base, SETTINGS_APPLY_TIMEOUT_MS, NULL, why, sizeof why);
+    if (back == HUB_CONFIG_APPLIED) {
+        snprintf(msg, sizeof msg, "%s; the previous configuration runs again", err->message);
+        return settings_answer(c, 500, false, false, msg);
+    }
+    snprintf(msg, sizeof msg,
+             "%s; the new configuration runs but is not saved, and putting the previous one back "
+             "%s",
+             err->message,
+             back == HUB_CONFIG_PENDING ? "is not confirmed by the bridge loop yet" : "failed");
+    return settings_answer(c, 500, true, false, msg);
 }
 
 static int post_settings(struct http_server *s, struct mg_connection *c)
@@ -129,23 +228,11 @@ static int post_settings(struct http_server *s, struct mg_connection *c)
     hub_get_running_config(s->hub, base);
     cfg_err_t e = cfg_merge_json(base, body, len, next, err);
     if (e != CFG_OK) {
-        hub_config_unlock(s->hub);
         rc = settings_error(c, 400, err->key, err->message);
-    } else if ((e = cfg_save_file(s->config_path, next, err)) != CFG_OK) {
-        hub_config_unlock(s->hub);
-        log_error("POST /api/settings: %s", err->message);
-        rc = settings_error(c, 500, "", err->message);
     } else {
-        hub_post_config(s->hub, next);
-        hub_config_unlock(s->hub);
-        log_info("configuration changed through the web API and saved to %s", s->config_path);
-        cJSON *o = cJSON_CreateObject();
-        char msg[4200];
-        snprintf(msg, sizeof msg, "configuration saved to %s and applied", s->config_path);
-        cJSON_AddBoolToObject(o, "success", true);
-        cJSON_AddStringToObject(o, "message", msg);
-        rc = send_cjson(c, 200, o);
+        rc = apply_and_save(s, c, base, next, err);
     }
+    hub_config_unlock(s->hub);
     memset(base, 0, sizeof *base);
     memset(next, 0, sizeof *next);
     free(base);

@@ -13,14 +13,22 @@ struct hub {
     pthread_mutex_t mu;
     pthread_cond_t status_cond;
     pthread_cond_t write_cond;
+    pthread_cond_t config_cond;
     pthread_mutex_t config_mu; /* read-merge-save of the config file */
     int wake_fd;
     char *doc[HUB_DOC_COUNT_];
     uint64_t doc_seq[HUB_DOC_COUNT_];
     hub_can_entry_t can[HUB_CAN_RING];
     uint64_t can_seq; /* seq of the newest entry; 0 = none */
+    /* Configuration hand-over: posted_seq counts posts; the slot holds the
+     * newest until the loop takes it; done_seq is the newest the loop
+     * finished (posted_seq > done_seq: one is in flight). */
     bool config_pending;
     cfg_t config;
+    uint64_t posted_seq;
+    uint64_t done_seq;
+    bool done_applied;
+    char done_why[256];
     cfg_t running;
     enum { W_IDLE, W_POSTED, W_TAKEN, W_DONE } write_state;
     hub_write_req_t write_req;
@@ -46,6 +54,7 @@ hub_t *hub_create(void)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&h->status_cond, &ca);
     pthread_cond_init(&h->write_cond, &ca);
+    pthread_cond_init(&h->config_cond, &ca);
     pthread_condattr_destroy(&ca);
     cfg_defaults(&h->running);
     return h;
@@ -62,6 +71,7 @@ void hub_destroy(hub_t *h)
     close(h->wake_fd);
     pthread_cond_destroy(&h->status_cond);
     pthread_cond_destroy(&h->write_cond);
+    pthread_cond_destroy(&h->config_cond);
     pthread_mutex_destroy(&h->mu);
     pthread_mutex_destroy(&h->config_mu);
     free(h);
@@ -171,26 +181,76 @@ size_t hub_can_since(hub_t *h, uint64_t since, hub_can_entry_t *out, size_t cap)
     return n;
 }
 
-void hub_post_config(hub_t *h, const cfg_t *cfg)
+hub_config_outcome_t hub_apply_config(hub_t *h, const cfg_t *cfg, int timeout_ms, uint64_t *seq,
+                                      char *why, size_t why_cap)
 {
+    if (why != NULL && why_cap > 0u) {
+        why[0] = '\0';
+    }
     pthread_mutex_lock(&h->mu);
+    if (h->posted_seq != h->done_seq) {
+        /* An earlier post still waits for the loop (its poster gave up
+         * waiting): a second one would be merged onto a configuration that
+         * is about to change. */
+        pthread_mutex_unlock(&h->mu);
+        if (seq != NULL) {
+            *seq = 0;
+        }
+        return HUB_CONFIG_BUSY;
+    }
+    uint64_t mine = ++h->posted_seq;
     h->config = *cfg;
     h->config_pending = true;
-    h->running = *cfg;
     pthread_mutex_unlock(&h->mu);
+    if (seq != NULL) {
+        *seq = mine;
+    }
     wake(h);
+
+    struct timespec until = deadline(timeout_ms);
+    pthread_mutex_lock(&h->mu);
+    while (h->done_seq < mine) {
+        if (pthread_cond_timedwait(&h->config_cond, &h->mu, &until) == ETIMEDOUT) {
+            break;
+        }
+    }
+    hub_config_outcome_t out = HUB_CONFIG_PENDING;
+    if (h->done_seq == mine) {
+        out = h->done_applied ? HUB_CONFIG_APPLIED : HUB_CONFIG_REFUSED;
+        if (!h->done_applied && why != NULL && why_cap > 0u) {
+            snprintf(why, why_cap, "%s", h->done_why);
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
+    return out;
 }
 
-bool hub_take_config(hub_t *h, cfg_t *out)
+bool hub_take_config(hub_t *h, cfg_t *out, uint64_t *seq)
 {
     pthread_mutex_lock(&h->mu);
     bool got = h->config_pending;
     if (got) {
         *out = h->config;
+        *seq = h->posted_seq;
         h->config_pending = false;
     }
     pthread_mutex_unlock(&h->mu);
     return got;
+}
+
+void hub_finish_config(hub_t *h, uint64_t seq, const cfg_t *applied, const char *why)
+{
+    pthread_mutex_lock(&h->mu);
+    if (seq > h->done_seq && seq <= h->posted_seq) {
+        if (applied != NULL) {
+            h->running = *applied;
+        }
+        h->done_seq = seq;
+        h->done_applied = applied != NULL;
+        snprintf(h->done_why, sizeof h->done_why, "%s", why != NULL ? why : "");
+        pthread_cond_broadcast(&h->config_cond);
+    }
+    pthread_mutex_unlock(&h->mu);
 }
 
 void hub_set_running_config(hub_t *h, const cfg_t *cfg)

@@ -68,8 +68,15 @@ void hub_clear_wake(hub_t *h);
 /* Replaces a document; the hub takes ownership of json (malloc'd). */
 void hub_publish(hub_t *h, hub_doc_t doc, char *json);
 void hub_push_can(hub_t *h, bool tx, const vcan_frame_t *f, uint64_t t_ms);
-/* A configuration a server saved: true and *out filled once per change. */
-bool hub_take_config(hub_t *h, cfg_t *out);
+/* A configuration a server posted with hub_apply_config: true, *out and
+ * *seq filled, once per post. The loop must then call hub_finish_config
+ * with that seq exactly once (it may call it late: nobody may wait). */
+bool hub_take_config(hub_t *h, cfg_t *out, uint64_t *seq);
+/* The outcome of applying configuration seq: applied non-NULL = it runs now
+ * (it becomes the running configuration of hub_get_running_config, before
+ * any waiter wakes); NULL = refused, why says why (copied, may be NULL).
+ * Never blocks beyond the hub's mutex. */
+void hub_finish_config(hub_t *h, uint64_t seq, const cfg_t *applied, const char *why);
 /* A pending TinyBMS write: true and *out filled; the loop must then call
  * hub_finish_write exactly once. */
 bool hub_take_write(hub_t *h, hub_write_req_t *out);
@@ -85,9 +92,25 @@ char *hub_get(hub_t *h, hub_doc_t doc, uint64_t *seq);
 uint64_t hub_wait_status(hub_t *h, uint64_t after_seq, int timeout_ms);
 /* Frames with seq > since, oldest first, at most cap; returns the count. */
 size_t hub_can_since(hub_t *h, uint64_t since, hub_can_entry_t *out, size_t cap);
-/* Hands a new (validated, saved) configuration to the loop. */
-void hub_post_config(hub_t *h, const cfg_t *cfg);
-/* The configuration the bridge runs with now (servers read it for GET). */
+/* Outcome of hub_apply_config. */
+typedef enum {
+    HUB_CONFIG_APPLIED = 0, /* the loop applied it: it is the running configuration */
+    HUB_CONFIG_REFUSED,     /* the loop refused it; nothing changed; why says why */
+    HUB_CONFIG_PENDING,     /* no outcome within the wait: it stays posted, the loop
+                             * applies (or refuses) it when it takes it */
+    HUB_CONFIG_BUSY,        /* an earlier configuration has no outcome yet: this
+                             * one was not posted */
+} hub_config_outcome_t;
+
+/* Hands a new (validated) configuration to the loop and waits up to
+ * timeout_ms for the loop's hub_finish_config of exactly this post (each
+ * post gets the next sequence number, *seq when not NULL; 0 when BUSY).
+ * why (why_cap bytes, may be NULL) receives the loop's reason on REFUSED.
+ * Blocks the calling server thread only; the loop never waits. */
+hub_config_outcome_t hub_apply_config(hub_t *h, const cfg_t *cfg, int timeout_ms, uint64_t *seq,
+                                      char *why, size_t why_cap);
+/* The configuration the bridge runs with now (servers read it for GET and
+ * for credentials); set at start and by each applied configuration. */
 void hub_set_running_config(hub_t *h, const cfg_t *cfg);
 void hub_get_running_config(hub_t *h, cfg_t *out);
 /* Serialises configuration changes between servers (read-merge-save). */

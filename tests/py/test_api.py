@@ -210,6 +210,36 @@ def test_valid_setting_is_applied_and_persisted_across_restart(bridge):
     assert s["web_server"]["password"] == "********"
 
 
+def test_settings_answer_says_applied_and_status_built_after_it_reflects_the_change(bridge):
+    def limits():
+        s = bridge.json("GET", "/api/status")[1]
+        return s if s.get("data_valid") and s["limits"].get("dcl_a") is not None else None
+    before = wait_for(limits)
+    assert before, bridge.json("GET", "/api/status")[1]
+    target = 33.0
+    assert before["limits"]["dcl_a"] > target, before["limits"]
+    code, doc, _ = bridge.json("POST", "/api/settings", auth="basic",
+                               body={"victron": {"max_discharge_current_a": target,
+                                                 "battery_name": "Applied Pack"}})
+    answered_ms = time.time() * 1000
+    assert code == 200, doc
+    assert doc["success"] is True and doc["applied"] is True and doc["saved"] is True, doc
+    assert "applied" in doc["message"] and str(bridge.config) in doc["message"]
+    # applied before the answer: the running configuration has it at once, no waiting
+    s = bridge.json("GET", "/api/settings")[1]
+    assert s["victron"]["max_discharge_current_a"] == target
+    assert s["victron"]["battery_name"] == "Applied Pack"
+    assert json.loads(bridge.config.read_text())["victron"]["max_discharge_current_a"] == target
+
+    # the first status the loop builds after the answer already carries the new limit
+    def built_after_answer():
+        st = bridge.json("GET", "/api/status")[1]
+        return st if st.get("time_ms", 0) > answered_ms else None
+    st = wait_for(built_after_answer, timeout=5)
+    assert st, "no status built after the answer"
+    assert st["limits"]["dcl_a"] is not None and st["limits"]["dcl_a"] <= target, st["limits"]
+
+
 def test_logs_pagination_and_delete(bridge):
     code, doc, _ = bridge.json("GET", "/api/logs?limit=2")
     assert code == 200 and len(doc["entries"]) <= 2

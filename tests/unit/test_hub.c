@@ -62,24 +62,161 @@ static void test_hub_can_ring_keeps_the_newest_frames_in_order(void **state)
     hub_destroy(h);
 }
 
+/* A loop thread for the configuration hand-over: takes one configuration
+ * (polling like the daemon would after its eventfd wake-up), waits
+ * delay_us, then applies it or refuses it. */
+typedef struct {
+    hub_t *hub;
+    bool refuse;
+    useconds_t delay_us;
+    uint64_t seq;    /* seq it took */
+    int32_t poll_ms; /* tinybms.poll_interval_ms it took */
+} config_loop_t;
+
+static void *config_loop(void *arg)
+{
+    config_loop_t *l = arg;
+    cfg_t c;
+    for (int i = 0; i < 400; i++) {
+        if (hub_take_config(l->hub, &c, &l->seq)) {
+            l->poll_ms = c.tinybms.poll_interval_ms;
+            usleep(l->delay_us);
+            hub_finish_config(l->hub, l->seq, l->refuse ? NULL : &c,
+                              l->refuse ? "value out of range" : NULL);
+            return NULL;
+        }
+        usleep(1000);
+    }
+    return NULL;
+}
+
 static void test_hub_config_post_wakes_the_loop_once(void **state)
+{
+    (void)state;
+    hub_t *h = hub_create();
+    cfg_t c, got;
+    uint64_t seq = 0, taken = 0;
+    cfg_defaults(&c);
+    c.tinybms.poll_interval_ms = 250;
+    assert_false(hub_take_config(h, &got, &taken));
+    /* nobody runs the loop: the post stays pending, the wait times out */
+    assert_int_equal(hub_apply_config(h, &c, 10, &seq, NULL, 0), HUB_CONFIG_PENDING);
+    assert_int_equal(seq, 1);
+    struct pollfd p = {.fd = hub_wake_fd(h), .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 0), 1);
+    hub_clear_wake(h);
+    assert_int_equal(poll(&p, 1, 0), 0);
+    assert_true(hub_take_config(h, &got, &taken));
+    assert_int_equal(taken, 1);
+    assert_int_equal(got.tinybms.poll_interval_ms, 250);
+    assert_false(hub_take_config(h, &got, &taken));
+    hub_destroy(h);
+}
+
+static void test_hub_config_applied_by_the_loop_becomes_running_before_the_answer(void **state)
 {
     (void)state;
     hub_t *h = hub_create();
     cfg_t c, got;
     cfg_defaults(&c);
     c.tinybms.poll_interval_ms = 250;
-    assert_false(hub_take_config(h, &got));
-    hub_post_config(h, &c);
-    struct pollfd p = {.fd = hub_wake_fd(h), .events = POLLIN};
-    assert_int_equal(poll(&p, 1, 0), 1);
-    hub_clear_wake(h);
-    assert_int_equal(poll(&p, 1, 0), 0);
-    assert_true(hub_take_config(h, &got));
+    config_loop_t l = {.hub = h, .refuse = false, .delay_us = 20000};
+    pthread_t t;
+    pthread_create(&t, NULL, config_loop, &l);
+    uint64_t seq = 0;
+    char why[64] = "untouched";
+    assert_int_equal(hub_apply_config(h, &c, 2000, &seq, why, sizeof why), HUB_CONFIG_APPLIED);
+    assert_string_equal(why, "");
+    hub_get_running_config(h, &got); /* no waiting: already the running one */
     assert_int_equal(got.tinybms.poll_interval_ms, 250);
-    assert_false(hub_take_config(h, &got));
+    pthread_join(t, NULL);
+    assert_int_equal(l.seq, seq);
+    assert_int_equal(l.poll_ms, 250);
+    hub_destroy(h);
+}
+
+static void test_hub_config_refused_by_the_loop_gives_the_reason_and_keeps_running(void **state)
+{
+    (void)state;
+    hub_t *h = hub_create();
+    cfg_t c, got, before;
+    hub_get_running_config(h, &before);
+    cfg_defaults(&c);
+    c.tinybms.poll_interval_ms = before.tinybms.poll_interval_ms + 50;
+    config_loop_t l = {.hub = h, .refuse = true, .delay_us = 0};
+    pthread_t t;
+    pthread_create(&t, NULL, config_loop, &l);
+    char why[64];
+    assert_int_equal(hub_apply_config(h, &c, 2000, NULL, why, sizeof why), HUB_CONFIG_REFUSED);
+    assert_string_equal(why, "value out of range");
+    pthread_join(t, NULL);
     hub_get_running_config(h, &got);
-    assert_int_equal(got.tinybms.poll_interval_ms, 250);
+    assert_int_equal(got.tinybms.poll_interval_ms, before.tinybms.poll_interval_ms);
+    /* the refusal closed that post: the next one is accepted */
+    l = (config_loop_t){.hub = h, .refuse = false, .delay_us = 0};
+    pthread_create(&t, NULL, config_loop, &l);
+    uint64_t seq = 0;
+    assert_int_equal(hub_apply_config(h, &c, 2000, &seq, NULL, 0), HUB_CONFIG_APPLIED);
+    assert_int_equal(seq, 2);
+    pthread_join(t, NULL);
+    hub_destroy(h);
+}
+
+static void test_hub_config_timeout_is_pending_busy_until_the_late_outcome(void **state)
+{
+    (void)state;
+    hub_t *h = hub_create();
+    cfg_t c, got;
+    cfg_defaults(&c);
+    c.tinybms.poll_interval_ms = 300;
+    /* the loop takes it at once but needs 200 ms: the poster gives up at 30 */
+    config_loop_t l = {.hub = h, .refuse = false, .delay_us = 200000};
+    pthread_t t;
+    pthread_create(&t, NULL, config_loop, &l);
+    uint64_t seq = 0;
+    assert_int_equal(hub_apply_config(h, &c, 30, &seq, NULL, 0), HUB_CONFIG_PENDING);
+    assert_int_equal(seq, 1);
+    hub_get_running_config(h, &got); /* not applied yet: not running */
+    assert_int_not_equal(got.tinybms.poll_interval_ms, 300);
+    /* a second change while the first has no outcome is not posted */
+    cfg_t other = c;
+    other.tinybms.poll_interval_ms = 400;
+    assert_int_equal(hub_apply_config(h, &other, 2000, &seq, NULL, 0), HUB_CONFIG_BUSY);
+    assert_int_equal(seq, 0);
+    pthread_join(t, NULL); /* the late outcome arrives, nobody waits for it */
+    hub_get_running_config(h, &got);
+    assert_int_equal(got.tinybms.poll_interval_ms, 300);
+    /* an outcome for a seq never posted, or already finished, is ignored */
+    hub_finish_config(h, 7, &other, NULL);
+    hub_finish_config(h, 1, &other, NULL);
+    hub_get_running_config(h, &got);
+    assert_int_equal(got.tinybms.poll_interval_ms, 300);
+    /* free again */
+    l = (config_loop_t){.hub = h, .refuse = false, .delay_us = 0};
+    pthread_create(&t, NULL, config_loop, &l);
+    assert_int_equal(hub_apply_config(h, &other, 2000, &seq, NULL, 0), HUB_CONFIG_APPLIED);
+    assert_int_equal(seq, 2);
+    pthread_join(t, NULL);
+    hub_get_running_config(h, &got);
+    assert_int_equal(got.tinybms.poll_interval_ms, 400);
+    hub_destroy(h);
+}
+
+static void test_hub_config_untaken_post_times_out_and_the_loop_applies_it_later(void **state)
+{
+    (void)state;
+    hub_t *h = hub_create();
+    cfg_t c, got;
+    uint64_t seq = 0, taken = 0;
+    cfg_defaults(&c);
+    c.tinybms.poll_interval_ms = 500;
+    assert_int_equal(hub_apply_config(h, &c, 20, &seq, NULL, 0), HUB_CONFIG_PENDING);
+    /* it stays posted: the loop, back, takes this very post */
+    assert_true(hub_take_config(h, &got, &taken));
+    assert_int_equal(taken, seq);
+    hub_finish_config(h, taken, &got, NULL);
+    hub_get_running_config(h, &got);
+    assert_int_equal(got.tinybms.poll_interval_ms, 500);
     hub_destroy(h);
 }
 
@@ -160,6 +297,10 @@ int main(void)
         cmocka_unit_test(test_hub_wait_status_times_out_then_sees_new_status),
         cmocka_unit_test(test_hub_can_ring_keeps_the_newest_frames_in_order),
         cmocka_unit_test(test_hub_config_post_wakes_the_loop_once),
+        cmocka_unit_test(test_hub_config_applied_by_the_loop_becomes_running_before_the_answer),
+        cmocka_unit_test(test_hub_config_refused_by_the_loop_gives_the_reason_and_keeps_running),
+        cmocka_unit_test(test_hub_config_timeout_is_pending_busy_until_the_late_outcome),
+        cmocka_unit_test(test_hub_config_untaken_post_times_out_and_the_loop_applies_it_later),
         cmocka_unit_test(test_hub_write_round_trip_through_the_loop),
         cmocka_unit_test(test_hub_write_times_out_and_the_late_result_frees_the_slot),
     };
