@@ -18,17 +18,56 @@ bool history_due(const history_t *h, uint64_t mono_ms)
     return h != NULL && mono_ms >= h->next_due_ms;
 }
 
-void history_add(history_t *h, const history_sample_t *s, uint64_t mono_ms)
+history_action_t history_next(const history_t *h, bool data_valid, uint64_t mono_ms)
 {
-    if (h == NULL || s == NULL) {
-        return;
+    if (h == NULL) {
+        return HISTORY_IDLE;
     }
+    if (data_valid) {
+        return history_due(h, mono_ms) ? HISTORY_SAMPLE : HISTORY_IDLE;
+    }
+    /* An empty history needs no marker: there is no line to break. */
+    return h->count > 0u && !h->gap ? HISTORY_GAP : HISTORY_IDLE;
+}
+
+static void push(history_t *h, const history_sample_t *s)
+{
     h->s[h->head] = *s;
     h->head = (h->head + 1u) % HISTORY_CAPACITY;
     if (h->count < HISTORY_CAPACITY) {
         h->count++;
     }
+}
+
+void history_add(history_t *h, const history_sample_t *s, uint64_t mono_ms)
+{
+    if (h == NULL || s == NULL) {
+        return;
+    }
+    push(h, s);
+    h->gap = false;
     h->next_due_ms = mono_ms + HISTORY_INTERVAL_MS;
+}
+
+void history_add_gap(history_t *h, uint64_t t_ms)
+{
+    if (h == NULL) {
+        return;
+    }
+    const history_sample_t marker = {
+        .t_ms = t_ms,
+        .pack_mv = HISTORY_NONE,
+        .current_ma = HISTORY_NONE,
+        .soc_cpct = HISTORY_NONE,
+        .cell_min_mv = HISTORY_NONE,
+        .cell_max_mv = HISTORY_NONE,
+        .temp_dc = HISTORY_NONE,
+        .cvl_mv = HISTORY_NONE,
+        .ccl_ma = HISTORY_NONE,
+        .dcl_ma = HISTORY_NONE,
+    };
+    push(h, &marker);
+    h->gap = true;
 }
 
 size_t history_count(const history_t *h)

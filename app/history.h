@@ -35,18 +35,42 @@ typedef struct {
     size_t head;  /* next slot written */
     size_t count; /* samples held, <= HISTORY_CAPACITY */
     uint64_t next_due_ms; /* monotonic time of the next sample; 0 = at once */
+    bool gap;     /* the newest entry is a gap marker (history_add_gap) */
 } history_t;
+
+/* What the bridge loop does with the history at one turn (history_next). */
+typedef enum {
+    HISTORY_IDLE = 0, /* nothing */
+    HISTORY_SAMPLE,   /* build a sample of the live values and history_add it */
+    HISTORY_GAP,      /* the data stopped being valid: history_add_gap */
+} history_action_t;
 
 /* Empties the ring. */
 void history_init(history_t *h);
 
-/* True when a sample is due at monotonic time mono_ms (the caller then
- * builds one and calls history_add). */
+/* True when a sample is due at monotonic time mono_ms (history_next
+ * decides whether the data allows one). */
 bool history_due(const history_t *h, uint64_t mono_ms);
+
+/* The decision of one loop turn at monotonic time mono_ms, data_valid
+ * being whether the bridge's data is VALID (fresh; frames are sent):
+ *  - valid: HISTORY_SAMPLE when a sample is due, else HISTORY_IDLE;
+ *  - not valid (stale, or none yet): never a sample, because the live
+ *    values are the last ones read, not the battery's present state;
+ *    HISTORY_GAP once, when the newest entry is a sample, so the chart
+ *    breaks its lines there instead of drawing across the stale period;
+ *    else HISTORY_IDLE.
+ * Pure: nothing changes. NULL h: HISTORY_IDLE. */
+history_action_t history_next(const history_t *h, bool data_valid, uint64_t mono_ms);
 
 /* Appends a sample (the oldest goes when full) and schedules the next one
  * HISTORY_INTERVAL_MS after mono_ms. */
 void history_add(history_t *h, const history_sample_t *s, uint64_t mono_ms);
+
+/* Appends a gap marker: an entry at wall clock t_ms with every value
+ * HISTORY_NONE (null in the JSON). Leaves the schedule alone, so the first
+ * sample after the data is valid again is taken at once when one is due. */
+void history_add_gap(history_t *h, uint64_t t_ms);
 
 /* Samples held. */
 size_t history_count(const history_t *h);

@@ -1,7 +1,8 @@
 /*
  * Loop side of the server's documents besides the status: the register
- * view (every 2 s) and the chart history (a sample every 10 s), published
- * into the hub. Called from the bridge loop only.
+ * view (every 2 s) and the chart history (a sample every 10 s while the
+ * data is valid, a gap marker when it stops being), published into the
+ * hub. Called from the bridge loop only.
  */
 #include <stdlib.h>
 #include <time.h>
@@ -52,10 +53,18 @@ void http_publish_step(hub_t *hub, const brg_t *brg, uint64_t now_us)
             hub_publish(hub, HUB_DOC_REGISTERS, json);
         }
     }
-    if (brg->live.valid && history_due(&history, now_us / 1000u)) {
+    /* Only fresh data is charted: while it is stale the live values are
+     * the last ones read, and a gap marker breaks the chart's lines. */
+    bool valid = brg->state == BRG_DATA_VALID && brg->live.valid;
+    history_action_t act = history_next(&history, valid, now_us / 1000u);
+    if (act == HISTORY_SAMPLE) {
         history_sample_t s;
         sample(brg, &s);
         history_add(&history, &s, now_us / 1000u);
+    } else if (act == HISTORY_GAP) {
+        history_add_gap(&history, wall_ms());
+    }
+    if (act != HISTORY_IDLE) {
         char *json = history_json(&history);
         if (json != NULL) {
             hub_publish(hub, HUB_DOC_HISTORY, json);
