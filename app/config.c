@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include "bridge_config.h"
+
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -430,17 +432,21 @@ static const key_def_t keys[] = {
        "GX keepalive (0x305) silence after which the status reports the GX as absent; "
        "transmission never depends on it."),
     KD("victron.max_charge_current_a", victron.max_charge_current_da, 0, 10000, 10, 0u, "A", NULL,
-       "Charge current limit (CCL, 0x351) until the charge controller exists."),
+       "Charge current ceiling (CCL, 0x351), never above the TinyBMS charge over-current cutoff."),
     KD("victron.max_discharge_current_a", victron.max_discharge_current_da, 0, 10000, 10, 0u, "A",
-       NULL, "Discharge current limit (DCL, 0x351)."),
+       NULL, "Discharge current ceiling (DCL, 0x351), never above the TinyBMS discharge cutoff."),
     KI("victron.charge_cell_mv", victron.charge_cell_mv, 2500, 4500, 0u, "mV", NULL,
        "Charge voltage per cell; CVL = this x series cells (LFP: 3450)."),
     KI("victron.discharge_cell_mv", victron.discharge_cell_mv, 2000, 4000, 0u, "mV", NULL,
        "Discharge voltage limit per cell; DVL = this x series cells (GX BatteryLowVoltage)."),
-    KD("victron.thresholds.overvoltage_v", victron.thresholds.overvoltage_mv, 5000, 80000, 1000, 0u,
-       "V", NULL, "Pack high-voltage alarm threshold (0x35A)."),
+    KD("victron.thresholds.overvoltage_v", victron.thresholds.overvoltage_mv, 5000, 80000, 1000,
+       KF_ZERO, "V", "or 0 = from the pack",
+       "Pack high-voltage alarm threshold (0x35A); 0 = series cells x the TinyBMS over-voltage "
+       "cutoff (reg 315)."),
     KD("victron.thresholds.undervoltage_v", victron.thresholds.undervoltage_mv, 5000, 80000, 1000,
-       0u, "V", NULL, "Pack low-voltage alarm threshold (0x35A)."),
+       KF_ZERO, "V", "or 0 = from the pack",
+       "Pack low-voltage alarm threshold (0x35A); 0 = series cells x the TinyBMS under-voltage "
+       "cutoff (reg 316)."),
     KD("victron.thresholds.overtemp_c", victron.thresholds.overtemp_dc, 200, 900, 10, 0u, "degC",
        NULL, "High-temperature alarm threshold (0x35A)."),
     KD("victron.thresholds.low_temp_charge_c", victron.thresholds.low_temp_charge_dc, -300, 300, 10,
@@ -724,69 +730,14 @@ void cfg_defaults(cfg_t *out)
 
     set_str(out->hardware.uart.device, sizeof out->hardware.uart.device, "/dev/ttyUSB0");
     out->hardware.uart.baudrate = 115200;
-    /* tinybms-uart.md 1: the BMS answers in a few ms; 250 ms x 3 attempts
-     * covers the wake-up of a sleeping BMS (the poller's own defaults). */
-    out->hardware.uart.timeout_ms = 250;
-    out->hardware.uart.retries = 2;
     set_str(out->hardware.can.interface, sizeof out->hardware.can.interface, "socketcan:can0");
     out->hardware.can.bitrate = 500000;
 
-    out->tinybms.poll_interval_ms = 100;
-    out->tinybms.settings_refresh_ms = 60000;
-    out->tinybms.stats_refresh_ms = 10000;
-    out->tinybms.events_refresh_ms = 30000;
-    out->tinybms.bms_timeout_ms = 5000;
-
-    set_str(out->victron.manufacturer_name, sizeof out->victron.manufacturer_name, "TinyBMS");
-    set_str(out->victron.battery_name, sizeof out->victron.battery_name, "TinyBMS Bridge");
-    out->victron.fast_interval_ms = 1000;
-    out->victron.detail_interval_ms = 5000;
-    out->victron.identity_interval_ms = 10000;
-    out->victron.keepalive_timeout_ms = 10000;
-    out->victron.max_charge_current_da = 500;
-    out->victron.max_discharge_current_da = 1000;
-    out->victron.charge_cell_mv = 3450;
-    out->victron.discharge_cell_mv = 2900;
-    out->victron.thresholds.overvoltage_mv = 58400;
-    out->victron.thresholds.undervoltage_mv = 44000;
-    out->victron.thresholds.overtemp_dc = 550;
-    out->victron.thresholds.low_temp_charge_dc = 50;
-    out->victron.thresholds.imbalance_warn_mv = 100;
-    out->victron.thresholds.imbalance_alarm_mv = 200;
-
-    /* seed-system.md 3.3, column (b) "config default". */
-    out->cvl.enabled = true;
-    out->cvl.bulk_soc_threshold_cpct = 9000;
-    out->cvl.transition_soc_threshold_cpct = 9500;
-    out->cvl.float_soc_threshold_cpct = 9800;
-    out->cvl.float_exit_soc_cpct = 9500;
-    out->cvl.float_approach_offset_mv = 50;
-    out->cvl.float_offset_mv = 100;
-    out->cvl.minimum_ccl_in_float_da = 50;
-    out->cvl.imbalance_hold_threshold_mv = 100;
-    out->cvl.imbalance_release_threshold_mv = 50;
-    out->cvl.bulk_target_mv = 0;
-    out->cvl.series_cell_count = 0;
-    out->cvl.cell_max_mv = 3650;
-    out->cvl.cell_safety_threshold_mv = 3500;
-    out->cvl.cell_safety_release_mv = 3470;
-    out->cvl.cell_min_float_mv = 3200;
-    out->cvl.cell_protection_kp_milli = 120000;
-    out->cvl.dynamic_current_nominal_da = 1570;
-    out->cvl.max_recovery_step_mv = 400;
-    out->cvl.sustain_soc_entry_cpct = 500;
-    out->cvl.sustain_soc_exit_cpct = 800;
-    out->cvl.sustain_mv = 0;
-    out->cvl.sustain_per_cell_mv = 3125;
-    out->cvl.sustain_ccl_limit_da = 50;
-    out->cvl.sustain_dcl_limit_da = 50;
-    out->cvl.imbalance_drop_uv_per_mv = 500;
-    out->cvl.imbalance_drop_max_mv = 2000;
-    out->cvl.update_interval_ms = 20000;
-    out->cvl.soc_hysteresis_cpct = 100;
-    out->cvl.derate_enabled = true;
-    out->cvl.current_hold_ms = 30000;
-    out->cvl.current_ramp_da_per_s = 50;
+    /* Everything the bridge core uses has one source of defaults: the
+     * core's brg_default_config (bridge.h), converted to the file's units. */
+    brg_config_t core;
+    brg_default_config(&core);
+    bridge_config_to_cfg(&core, out);
 
     out->logging.log_level = (uint8_t)CFG_LOG_INFO;
     out->logging.log_uart_traffic = false;
@@ -920,22 +871,23 @@ static const struct {
     const char *lo;
     const char *hi;
     bool strict;
+    bool zero_free; /* 0 ("derived") on either side is outside the rule */
 } order_rules[] = {
-    {"victron.thresholds.undervoltage_v", "victron.thresholds.overvoltage_v", true},
-    {"victron.thresholds.low_temp_charge_c", "victron.thresholds.overtemp_c", true},
-    {"victron.thresholds.imbalance_warn_mv", "victron.thresholds.imbalance_alarm_mv", true},
-    {"victron.discharge_cell_mv", "victron.charge_cell_mv", true},
-    {"victron.charge_cell_mv", "cvl.cell_max_voltage_v", false},
-    {"cvl.bulk_soc_threshold", "cvl.transition_soc_threshold", true},
-    {"cvl.transition_soc_threshold", "cvl.float_soc_threshold", true},
-    {"cvl.float_exit_soc", "cvl.float_soc_threshold", true},
-    {"cvl.float_approach_offset_mv", "cvl.float_offset_mv", false},
-    {"cvl.imbalance_release_threshold_mv", "cvl.imbalance_hold_threshold_mv", true},
-    {"cvl.cell_min_float_voltage_v", "cvl.cell_safety_release_v", true},
-    {"cvl.cell_safety_release_v", "cvl.cell_safety_threshold_v", true},
-    {"cvl.cell_safety_threshold_v", "cvl.cell_max_voltage_v", false},
-    {"cvl.sustain_soc_entry_percent", "cvl.sustain_soc_exit_percent", true},
-    {"cvl.sustain_soc_exit_percent", "cvl.bulk_soc_threshold", true},
+    {"victron.thresholds.undervoltage_v", "victron.thresholds.overvoltage_v", true, true},
+    {"victron.thresholds.low_temp_charge_c", "victron.thresholds.overtemp_c", true, false},
+    {"victron.thresholds.imbalance_warn_mv", "victron.thresholds.imbalance_alarm_mv", true, false},
+    {"victron.discharge_cell_mv", "victron.charge_cell_mv", true, false},
+    {"victron.charge_cell_mv", "cvl.cell_max_voltage_v", false, false},
+    {"cvl.bulk_soc_threshold", "cvl.transition_soc_threshold", true, false},
+    {"cvl.transition_soc_threshold", "cvl.float_soc_threshold", true, false},
+    {"cvl.float_exit_soc", "cvl.float_soc_threshold", true, false},
+    {"cvl.float_approach_offset_mv", "cvl.float_offset_mv", false, false},
+    {"cvl.imbalance_release_threshold_mv", "cvl.imbalance_hold_threshold_mv", true, false},
+    {"cvl.cell_min_float_voltage_v", "cvl.cell_safety_release_v", true, false},
+    {"cvl.cell_safety_release_v", "cvl.cell_safety_threshold_v", true, false},
+    {"cvl.cell_safety_threshold_v", "cvl.cell_max_voltage_v", false, false},
+    {"cvl.sustain_soc_entry_percent", "cvl.sustain_soc_exit_percent", true, false},
+    {"cvl.sustain_soc_exit_percent", "cvl.bulk_soc_threshold", true, false},
 };
 
 /* Names the key the caller changed when only the lower one was touched, so
@@ -948,6 +900,9 @@ static cfg_err_t check_order(const cfg_t *c, size_t r, const bool *touched, cfg_
     int32_t lv = get_i32(c, lo);
     int32_t hv = get_i32(c, hi);
     bool strict = order_rules[r].strict;
+    if (order_rules[r].zero_free && (lv == 0 || hv == 0)) {
+        return CFG_OK;
+    }
     if (strict ? lv < hv : lv <= hv) {
         return CFG_OK;
     }

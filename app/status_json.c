@@ -46,35 +46,32 @@ static void add_num_or_null(cJSON *o, const char *k, bool present, double v)
     }
 }
 
-static void add_temps(cJSON *root, const tbms_live_t *l, bool have)
+static void add_sensor_list(cJSON *o, const char *k, uint8_t mask)
+{
+    cJSON *a = cJSON_AddArrayToObject(o, k);
+    for (unsigned i = 0; i < (unsigned)PTEMP_SENSOR_COUNT; i++) {
+        if (mask & PTEMP_BIT(i)) {
+            cJSON_AddItemToArray(a, cJSON_CreateString(ptemp_sensor_name((ptemp_sensor_t)i)));
+        }
+    }
+}
+
+/* Every sensor as read, and which of them protect the pack (pack_temp.h):
+ * "used" (their mean is "temperature" and 0x356), "lost" (present before,
+ * missing now: warning, charging derated), "fallback" (the board sensor
+ * stands in for lost external ones), "usable" (false: no charging). */
+static void add_temps(cJSON *root, const tbms_live_t *l, const ptemp_t *pt, bool have)
 {
     cJSON *t = cJSON_AddObjectToObject(root, "temperatures");
     add_num_or_null(t, "external_1_c", have && l->ext_temp_present[0], l->ext_temp_dc[0] / 10.0);
     add_num_or_null(t, "external_2_c", have && l->ext_temp_present[1], l->ext_temp_dc[1] / 10.0);
     add_num_or_null(t, "internal_c", have && l->internal_temp_present, l->internal_temp_dc / 10.0);
-}
-
-/* Battery temperature as 0x356 sends it: mean of the external sensors,
- * else the internal one. */
-static bool battery_temp(const tbms_live_t *l, double *out)
-{
-    int n = 0;
-    double sum = 0;
-    for (int i = 0; i < 2; i++) {
-        if (l->ext_temp_present[i]) {
-            sum += l->ext_temp_dc[i] / 10.0;
-            n++;
-        }
-    }
-    if (n == 0 && l->internal_temp_present) {
-        sum = l->internal_temp_dc / 10.0;
-        n = 1;
-    }
-    if (n == 0) {
-        return false;
-    }
-    *out = sum / n;
-    return true;
+    add_sensor_list(t, "used", have ? pt->used_mask : 0u);
+    add_sensor_list(t, "lost", have ? pt->lost_mask : 0u);
+    cJSON_AddBoolToObject(t, "fallback", have && pt->fallback);
+    cJSON_AddBoolToObject(t, "usable", have && pt->usable);
+    add_num_or_null(t, "min_c", have && pt->usable, pt->min_dc / 10.0);
+    add_num_or_null(t, "max_c", have && pt->usable, pt->max_dc / 10.0);
 }
 
 static void add_cells(cJSON *root, const tbms_live_t *l, bool have)
@@ -138,9 +135,8 @@ char *status_json(const status_input_t *in)
     add_num_or_null(root, "power_w", have, rnd((double)l->pack_mv * l->pack_ma / 1e6, 1));
     add_num_or_null(root, "soc_percent", have, rnd(l->soc_raw / 1e6, 2));
     add_num_or_null(root, "soh_percent", have && l->soh_valid, rnd(l->soh_raw * 0.002, 2));
-    double t = 0;
-    bool have_t = have && battery_temp(l, &t);
-    add_num_or_null(root, "temperature", have_t, rnd(t, 1));
+    const ptemp_t *pt = &b->pack.temp;
+    add_num_or_null(root, "temperature", have && pt->usable, rnd(pt->avg_dc / 10.0, 1));
     add_num_or_null(root, "min_cell_mv", have, l->cell_min_mv);
     add_num_or_null(root, "max_cell_mv", have, l->cell_max_mv);
     add_num_or_null(root, "cell_imbalance_mv", have,
@@ -158,7 +154,7 @@ char *status_json(const status_input_t *in)
     add_num_or_null(root, "data_age_ms", have, (double)age_ms);
     add_num_or_null(root, "cell_count", have, l->cell_count);
     add_cells(root, l, have);
-    add_temps(root, l, have);
+    add_temps(root, l, pt, have);
 
     cJSON *lim = cJSON_AddObjectToObject(root, "limits");
     add_num_or_null(lim, "cvl_v", b->limits_ok, rnd(b->limits.cvl_mv / 1000.0, 2));
@@ -166,6 +162,12 @@ char *status_json(const status_input_t *in)
     add_num_or_null(lim, "dcl_a", b->limits_ok, rnd(b->limits.dcl_ma / 1000.0, 1));
     add_num_or_null(lim, "dvl_v", b->limits_ok, rnd(b->limits.dvl_mv / 1000.0, 2));
     cJSON_AddBoolToObject(lim, "sent", fresh);
+    cJSON *why = cJSON_AddArrayToObject(lim, "reasons");
+    for (unsigned bit = 0; b->limits_ok && bit < 32u; bit++) {
+        if (b->limits.reasons & (1u << bit)) {
+            cJSON_AddItemToArray(why, cJSON_CreateString(chg_reason_name(1u << bit)));
+        }
+    }
 
     add_alarms(root, b, have);
 

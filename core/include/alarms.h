@@ -17,13 +17,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pack_temp.h"
 #include "tbms_snapshot.h"
 #include "victron_alarms.h"
 
 /* victron.thresholds in the configuration file (seed README names). */
 typedef struct {
-    int32_t overvoltage_mv;      /* pack voltage alarm */
-    int32_t undervoltage_mv;     /* pack voltage alarm */
+    int32_t overvoltage_mv;      /* pack voltage alarm; 0 = series cells x reg 315 */
+    int32_t undervoltage_mv;     /* pack voltage alarm; 0 = series cells x reg 316 */
     int16_t overtemp_dc;         /* any sensor, 0.1 degC */
     int16_t low_temp_charge_dc;  /* any sensor, 0.1 degC */
     uint16_t imbalance_warn_mv;  /* max - min cell */
@@ -69,13 +70,27 @@ typedef struct {
 void alm_init(alm_state_t *st);
 
 /*
- * Re-evaluates every condition from live data (must be valid) and the
- * BMS settings (may be NULL or invalid: the BMS cutoff checks are then
- * skipped) at the caller's time now_us. Levels keep their hysteresis
- * across calls; each level change queues one event.
+ * Re-evaluates every condition from live data (must be valid), the BMS
+ * settings (may be NULL or invalid: the BMS cutoff checks, and pack
+ * thresholds left at 0, are then skipped) and the pack's temperatures
+ * (pack_temp.h; NULL: judged from this read alone) at the caller's time
+ * now_us. Levels keep their hysteresis across calls; each level change
+ * queues one event.
+ *
+ * BMS internal (0x35A byte 2/6 bits 6-7): alarm while the TinyBMS reports
+ * FAULT; warning while a temperature sensor that was present is missing
+ * or no temperature is usable.
  */
 void alm_update(alm_state_t *st, const alm_thresholds_t *th, const tbms_live_t *live,
-                const tbms_settings_t *set, uint64_t now_us);
+                const tbms_settings_t *set, const ptemp_t *temp, uint64_t now_us);
+
+/*
+ * The pack-level voltage thresholds in force: th's values, or for a value
+ * of 0, series cells (reg 307, else reg 53) x the TinyBMS cutoff (reg 315
+ * over, reg 316 under). 0 when it cannot be derived (no valid settings).
+ */
+void alm_pack_thresholds(const alm_thresholds_t *th, const tbms_live_t *live,
+                         const tbms_settings_t *set, int32_t *ov_mv, int32_t *uv_mv);
 
 /* Takes the oldest queued event into *out; false when none is queued. */
 bool alm_pop_event(alm_state_t *st, alm_event_t *out);

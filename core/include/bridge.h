@@ -28,6 +28,7 @@
 #include "alarms.h"
 #include "charge.h"
 #include "cvl.h"
+#include "pack_temp.h"
 #include "tbms_poller.h"
 #include "tbms_snapshot.h"
 #include "victron_can.h"
@@ -44,12 +45,19 @@ typedef struct {
     char manufacturer[VCAN_TEXT_MAX + 1u]; /* 0x35E, neutral: never PYLON/BYD/LG/DYNESS */
     char battery_name[BRG_TEXT_MAX + 1u];  /* 0x370/0x371 */
     char family[VCAN_TEXT_MAX + 1u];       /* 0x382 */
-    chg_config_t charge; /* base limits, derating, hold and ramp */
+    chg_config_t charge; /* base limits, derating, hold and ramp; its
+                          * low_temp_charge_dc is taken from thresholds */
     cvl_config_t cvl;    /* the CVL state machine */
     alm_thresholds_t thresholds;
 } brg_config_t;
 
-/* Defaults: 100 ms poll, 5 s stale, 1 s fast frames, 5 s detail, 10 s identity. */
+/*
+ * The defaults of the whole program (the configuration file's defaults
+ * are taken from here, app/config.c): 100 ms poll, 5 s stale, 1 s fast
+ * frames, 5 s detail, 10 s identity, 50 A charge and 100 A discharge
+ * ceilings (each capped by the TinyBMS), pack voltage thresholds that
+ * follow the pack (0: series cells x the TinyBMS cell cutoffs).
+ */
 void brg_default_config(brg_config_t *cfg);
 
 typedef enum {
@@ -97,7 +105,14 @@ typedef struct {
     uint64_t last_keepalive_us;
     bool handshake_victron;   /* a 0x307 with "VIC" was seen */
     brg_counters_t counters;
+    ptemp_state_t temp_state; /* temperature sensors seen since start */
+    chg_pack_t pack;          /* protecting temperatures and fault cause, per live read */
+    uint64_t fault_since_us;  /* when the TinyBMS entered FAULT (0: not in FAULT) */
+    uint64_t fast_read_at_us; /* the fast window's live read starts here */
+    bool fast_armed;          /* that read is on the wire */
+    bool fast_ready;          /* its answer arrived: the fast frames go now */
     uint64_t energy_last_us;  /* live read the energy integration stopped at */
+    int64_t energy_last_p_uw; /* power of that read */
     int64_t energy_rem_charge_uwh_us; /* sub-mWh remainders, in uW*us */
     int64_t energy_rem_discharge_uwh_us;
 } brg_t;
@@ -108,6 +123,9 @@ tbms_err_t brg_init(brg_t *b, const brg_config_t *cfg, uint64_t now_us);
 /*
  * Applies a new configuration without losing state (snapshots, counters,
  * energy, the poll schedule); limits and alarms are re-evaluated at once.
+ * brg_init and this take the same path from brg_config_t to the working
+ * configuration, so a hot reload ends where a start with that
+ * configuration would (periods rescheduled by tbms_poller_reconfigure).
  * Errors as brg_init; on error nothing changes.
  */
 tbms_err_t brg_reconfigure(brg_t *b, const brg_config_t *cfg, uint64_t now_us);
@@ -123,10 +141,19 @@ void brg_uart_rx(brg_t *b, const uint8_t *data, size_t n, uint64_t now_us);
  * CAN side. Writes the frames due now into out[0..cap) in sending order
  * (0x351 first) and returns their number; 0 while the data is not valid.
  * cap >= BRG_MAX_FRAMES_PER_TICK never truncates a burst.
+ *
+ * The fast frames (0x351 0x355 0x356 0x35A) leave as soon as the live
+ * answer of their window arrives, so their values are as old as the
+ * caller's turn from brg_uart_rx to this call, whatever the TinyBMS's
+ * answer time. The window of a burst due at D opens at D - lead, when its
+ * live read is started (lead = the average answer time, at most half a
+ * poll interval); the answer to that read (or to its resend) releases
+ * the burst. At D + BRG_FAST_WINDOW_US the burst goes anyway, with the
+ * newest values there are. D advances by fast_period_us
+ * each burst, so the cadence does not drift with the answer times.
  */
 #define BRG_MAX_FRAMES_PER_TICK 20u
-/* Longest delay of 0x351 waiting for a live read already on the wire. */
-#define BRG_FAST_DEFER_MAX_US 20000u
+#define BRG_FAST_WINDOW_US      150000u
 size_t brg_can_tx(brg_t *b, uint64_t now_us, vcan_frame_t *out, size_t cap);
 void brg_can_rx(brg_t *b, const vcan_frame_t *f, uint64_t now_us);
 
@@ -142,6 +169,10 @@ bool brg_keepalive_ok(const brg_t *b, uint64_t now_us);
 /* Name of the CVL state ("BULK" ... "SUSTAIN", cvl.h) for status
  * consumers; the numbers are in b->cvl and b->limits. "UNKNOWN" for NULL. */
 const char *brg_cvl_state_name(const brg_t *b);
+
+/* Longest gap between two live reads that is integrated into the energy
+ * counters (a longer gap, whatever bms_timeout_us says, counts nothing). */
+#define BRG_ENERGY_MAX_GAP_US 5000000u
 
 /* Sets the energy counters of 0x378 (restored from storage at start);
  * integration continues from these values. */

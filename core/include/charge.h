@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pack_temp.h"
 #include "tbms_snapshot.h"
 
 typedef struct {
@@ -42,7 +43,39 @@ enum {
     CHG_REASON_BMS_FAULT = 1u << 6,         /* status 0x9B */
     CHG_REASON_CCL_DERATED = 1u << 7,       /* chg_derate lowered CCL */
     CHG_REASON_DCL_DERATED = 1u << 8,       /* chg_derate lowered DCL */
+    CHG_REASON_CCL_NO_TEMP = 1u << 9,       /* no usable temperature: no charging */
+    CHG_REASON_CCL_TEMP_LOST = 1u << 10,    /* a sensor was lost: charging derated */
+    CHG_REASON_DCL_BMS_FAULT = 1u << 11,    /* the fault's cause stops discharging too */
 };
+
+/* Static snake_case name of one CHG_REASON_* bit ("ccl_low_temp"...),
+ * "?" for anything else; the status lists the bits that are set. */
+const char *chg_reason_name(uint32_t bit);
+
+/* Charge at most this share (per mille) of the limit while a temperature
+ * sensor that was present is missing (pack_temp.h). */
+#define CHG_TEMP_LOST_PM 500
+
+/*
+ * What the bridge knows about the pack beyond one read: which temperatures
+ * protect it (pack_temp.h) and, while the TinyBMS reports FAULT, the cause
+ * from its event log (tinybms-uart.md 6; 0 = not known).
+ */
+typedef struct {
+    ptemp_t temp;
+    uint8_t fault_id;
+} chg_pack_t;
+
+/*
+ * What a TinyBMS fault stops, by its event ID (tinybms-uart.md 6): charging
+ * always; discharging for the causes that concern the discharge path
+ * (under-voltage 0x02, over-temperature 0x04, discharge over-current 0x05,
+ * low-temperature cutoff 0x0A, load switch 0x0C, single-port switch 0x0D,
+ * current sensor 0x0E/0x0F). An unknown cause keeps discharging: the
+ * TinyBMS's own load switch protects that path, and a zero DCL switches an
+ * off-grid inverter off.
+ */
+bool chg_fault_stops_discharge(uint8_t fault_id);
 
 typedef struct {
     int32_t cvl_mv;
@@ -55,13 +88,19 @@ typedef struct {
 } chg_limits_t;
 
 /*
- * Computes the limits from configuration, live data and BMS settings.
+ * Computes the limits from configuration, live data and BMS settings, and
+ * pack (NULL: temperatures judged from this read alone, fault cause
+ * unknown). Protections, each only lowering:
+ *   CCL 0 below the low-temperature limit, with no usable temperature, at
+ *   a cell over-voltage, and while the TinyBMS reports FAULT;
+ *   CCL x CHG_TEMP_LOST_PM while a sensor that was present is missing;
+ *   DCL 0 at a cell under-voltage and for a fault that requires it.
  * Returns false (and zero limits) when the inputs cannot give safe limits:
  * NULL, data or settings not valid, or no usable cell count (reg 307
  * outside 4..16 and reg 53 too). Cost: a few dozen integer operations.
  */
 bool chg_base_limits(const chg_config_t *cfg, const tbms_live_t *live, const tbms_settings_t *set,
-                     chg_limits_t *out);
+                     const chg_pack_t *pack, chg_limits_t *out);
 
 /*
  * Derating (the second stage, after the CVL state machine): lowers
@@ -79,12 +118,13 @@ bool chg_base_limits(const chg_config_t *cfg, const tbms_live_t *live, const tbm
  *                        to 10 % at discharge_cell_mv
  *   DCL by lowest temp   100 % down to 0 degC, linear to 25 % at -20 degC
  *
- * Temperatures: the external sensors, else the internal one; with no
- * sensor at all the temperature factors are 1. Does nothing when
+ * Temperatures: those pack_temp.h chooses (from pack, or from this read
+ * when pack is NULL); with none usable the temperature factors are 1
+ * (chg_base_limits has already set CCL to 0). Does nothing when
  * cfg->derate is false or an argument is NULL or invalid.
  */
 void chg_derate(const chg_config_t *cfg, const tbms_live_t *live, const tbms_settings_t *set,
-                chg_limits_t *io);
+                const chg_pack_t *pack, chg_limits_t *io);
 
 /* Hold-and-ramp state of one current limit. Zero-initialise, or chg_ramp_init. */
 typedef struct {

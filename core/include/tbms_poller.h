@@ -152,6 +152,16 @@ typedef struct {
 tbms_err_t tbms_poller_init(tbms_poller_t *p, const tbms_poller_config_t *cfg, uint64_t now_us);
 
 /*
+ * Takes a new configuration without losing state (counters, the
+ * transaction in flight, the words read): each block's next read moves
+ * to no later than now + its new period; a block whose period becomes 0
+ * is no longer read, one whose period was 0 is read now. Errors as
+ * tbms_poller_check_config; on error nothing changes.
+ */
+tbms_err_t tbms_poller_reconfigure(tbms_poller_t *p, const tbms_poller_config_t *cfg,
+                                   uint64_t now_us);
+
+/*
  * Advances time: handles a timed-out attempt (resend or give up) and starts
  * the next due transaction. Returns true and fills *tx when bytes must be
  * sent now; *res reports a transaction abandoned during this call.

@@ -131,10 +131,10 @@ const char *vcan_strerror(vcan_err_t err);
  * DVL reaches the Multi as BatteryLowVoltage (A.2, A.9 item 3).
  * ------------------------------------------------------------------------ */
 typedef struct {
-    int32_t cvl_mv; /* charge voltage limit;    wire 0..6553.5 V, rounded to 0.1 V */
+    int32_t cvl_mv; /* charge voltage limit;    wire 0..6553.5 V, rounded down to 0.1 V */
     int32_t ccl_da; /* charge current limit;    wire 0..3276.7 A when encoding */
     int32_t dcl_da; /* discharge current limit; wire 0..3276.7 A when encoding */
-    int32_t dvl_mv; /* discharge voltage limit; wire 0..6553.5 V, rounded to 0.1 V */
+    int32_t dvl_mv; /* discharge voltage limit; wire 0..6553.5 V, rounded up to 0.1 V */
 } vcan_limits_t;
 
 /* Builds 0x351 from *in. Returns VCAN_OK, or VCAN_ERR_ARG if a pointer is NULL. */

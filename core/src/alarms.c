@@ -53,27 +53,8 @@ static void set(alm_state_t *st, vcan_cond_t c, alm_level_t l)
     st->level[c] = l;
 }
 
-/* Min and max over the temperature sensors present; false if none. */
-static bool temps(const tbms_live_t *live, int32_t *tmin, int32_t *tmax)
-{
-    bool any = false;
-    *tmin = INT16_MAX;
-    *tmax = INT16_MIN;
-    for (unsigned i = 0; i < 3u; i++) {
-        bool present = i < 2u ? live->ext_temp_present[i] : live->internal_temp_present;
-        int32_t t = i < 2u ? live->ext_temp_dc[i] : live->internal_temp_dc;
-        if (!present) {
-            continue;
-        }
-        any = true;
-        *tmin = t < *tmin ? t : *tmin;
-        *tmax = t > *tmax ? t : *tmax;
-    }
-    return any;
-}
-
 static void evaluate(alm_state_t *st, const alm_thresholds_t *th, const tbms_live_t *live,
-                     const tbms_settings_t *set_);
+                     const tbms_settings_t *set_, const ptemp_t *temp);
 
 static void push_event(alm_state_t *st, const alm_event_t *e)
 {
@@ -87,18 +68,17 @@ static void push_event(alm_state_t *st, const alm_event_t *e)
 }
 
 /* The value a condition is judged on, for the event record. */
-static int32_t cond_value(const tbms_live_t *live, vcan_cond_t c)
+static int32_t cond_value(const tbms_live_t *live, const ptemp_t *temp, vcan_cond_t c)
 {
-    int32_t tmin, tmax;
     switch (c) {
     case VCAN_COND_HIGH_VOLTAGE:
         return live->cell_max_mv != 0u ? live->cell_max_mv : live->pack_mv;
     case VCAN_COND_LOW_VOLTAGE:
         return live->cell_min_mv != 0u ? live->cell_min_mv : live->pack_mv;
     case VCAN_COND_HIGH_TEMP:
-        return temps(live, &tmin, &tmax) ? tmax : 0;
+        return temp->usable ? temp->max_dc : 0;
     case VCAN_COND_LOW_TEMP_CHARGE:
-        return temps(live, &tmin, &tmax) ? tmin : 0;
+        return temp->usable ? temp->min_dc : 0;
     case VCAN_COND_CELL_IMBALANCE:
         return (int32_t)live->cell_max_mv - live->cell_min_mv;
     case VCAN_COND_HIGH_CHARGE_CURRENT:
@@ -112,14 +92,19 @@ static int32_t cond_value(const tbms_live_t *live, vcan_cond_t c)
 }
 
 void alm_update(alm_state_t *st, const alm_thresholds_t *th, const tbms_live_t *live,
-                const tbms_settings_t *set_, uint64_t now_us)
+                const tbms_settings_t *set_, const ptemp_t *temp, uint64_t now_us)
 {
     if (st == NULL || th == NULL || live == NULL || !live->valid) {
         return;
     }
+    ptemp_t own;
+    if (temp == NULL) {
+        ptemp_eval(0u, live, &own);
+        temp = &own;
+    }
     alm_level_t before[VCAN_COND_COUNT];
     memcpy(before, st->level, sizeof before);
-    evaluate(st, th, live, set_);
+    evaluate(st, th, live, set_, temp);
     for (unsigned c = 0; c < VCAN_COND_COUNT; c++) {
         if (c == VCAN_COND_GENERAL || st->level[c] == before[c]) {
             continue;
@@ -131,7 +116,7 @@ void alm_update(alm_state_t *st, const alm_thresholds_t *th, const tbms_live_t *
             .kind = st->level[c] > before[c] ? ALM_EVENT_RAISED : ALM_EVENT_CLEARED,
             .from = before[c],
             .to = st->level[c],
-            .value = cond_value(live, (vcan_cond_t)c),
+            .value = cond_value(live, temp, (vcan_cond_t)c),
         };
         push_event(st, &e);
     }
@@ -167,18 +152,60 @@ const char *alm_level_name(alm_level_t l)
     }
 }
 
-static void evaluate(alm_state_t *st, const alm_thresholds_t *th, const tbms_live_t *live,
-                     const tbms_settings_t *set_)
+/* Series cells for the pack-level thresholds: reg 307, else reg 53. */
+static int64_t pack_cells(const tbms_live_t *live, const tbms_settings_t *bms)
+{
+    if (bms != NULL && bms->series_cells >= 4u && bms->series_cells <= TBMS_MAX_CELLS) {
+        return bms->series_cells;
+    }
+    return live->cell_count;
+}
+
+void alm_pack_thresholds(const alm_thresholds_t *th, const tbms_live_t *live,
+                         const tbms_settings_t *set_, int32_t *ov_mv, int32_t *uv_mv)
 {
     const tbms_settings_t *bms = (set_ != NULL && set_->valid) ? set_ : NULL;
-    int64_t cells = live->cell_count ? live->cell_count : 1;
-    int64_t pack_margin = PACK_PER_CELL_MV * cells;
+    int64_t cells = live != NULL ? pack_cells(live, bms) : 0;
+    int32_t ov = th != NULL ? th->overvoltage_mv : 0;
+    int32_t uv = th != NULL ? th->undervoltage_mv : 0;
+    if (ov == 0 && bms != NULL && cells > 0) {
+        ov = (int32_t)(cells * bms->over_voltage_mv);
+    }
+    if (uv == 0 && bms != NULL && cells > 0) {
+        uv = (int32_t)(cells * bms->under_voltage_mv);
+    }
+    if (ov_mv != NULL) {
+        *ov_mv = ov;
+    }
+    if (uv_mv != NULL) {
+        *uv_mv = uv;
+    }
+}
+
+static void evaluate(alm_state_t *st, const alm_thresholds_t *th, const tbms_live_t *live,
+                     const tbms_settings_t *set_, const ptemp_t *temp)
+{
+    const tbms_settings_t *bms = (set_ != NULL && set_->valid) ? set_ : NULL;
+    int64_t cells = pack_cells(live, bms);
+    int64_t pack_margin = PACK_PER_CELL_MV * (cells > 0 ? cells : 1);
     alm_level_t *lv = st->level;
 
-    alm_level_t hv = high_level(live->pack_mv, th->overvoltage_mv - pack_margin,
-                                th->overvoltage_mv, pack_margin, lv[VCAN_COND_HIGH_VOLTAGE]);
-    alm_level_t uv = low_level(live->pack_mv, th->undervoltage_mv + pack_margin,
-                               th->undervoltage_mv, pack_margin, lv[VCAN_COND_LOW_VOLTAGE]);
+    /* Pack thresholds the user left at 0 follow the pack: series cells x
+     * the TinyBMS's own cell cutoffs (regs 315, 316). */
+    int32_t ov_mv, uv_mv;
+    alm_pack_thresholds(th, live, set_, &ov_mv, &uv_mv);
+    bool judged_hv = false, judged_uv = false;
+    alm_level_t hv = ALM_OK, uv = ALM_OK;
+    if (ov_mv > 0) {
+        hv = high_level(live->pack_mv, ov_mv - pack_margin, ov_mv, pack_margin,
+                        lv[VCAN_COND_HIGH_VOLTAGE]);
+        judged_hv = true;
+    }
+    if (uv_mv > 0) {
+        uv = low_level(live->pack_mv, uv_mv + pack_margin, uv_mv, pack_margin,
+                       lv[VCAN_COND_LOW_VOLTAGE]);
+        judged_uv = true;
+    }
     if (bms != NULL && live->cell_count > 0u) {
         hv = max_level(hv, high_level(live->cell_max_mv,
                                       (int64_t)bms->over_voltage_mv - CELL_WARN_MARGIN_MV,
@@ -188,25 +215,29 @@ static void evaluate(alm_state_t *st, const alm_thresholds_t *th, const tbms_liv
                                      (int64_t)bms->under_voltage_mv + CELL_WARN_MARGIN_MV,
                                      bms->under_voltage_mv, CELL_HYST_MV,
                                      lv[VCAN_COND_LOW_VOLTAGE]));
+        judged_hv = judged_uv = true;
     }
-    set(st, VCAN_COND_HIGH_VOLTAGE, hv);
-    set(st, VCAN_COND_LOW_VOLTAGE, uv);
+    if (judged_hv) {
+        set(st, VCAN_COND_HIGH_VOLTAGE, hv);
+    }
+    if (judged_uv) {
+        set(st, VCAN_COND_LOW_VOLTAGE, uv);
+    }
 
-    int32_t tmin, tmax;
-    if (temps(live, &tmin, &tmax)) {
+    if (temp->usable) {
         int64_t ot = th->overtemp_dc;
         if (bms != NULL && (int64_t)bms->over_heat_c * 10 < ot) {
             ot = (int64_t)bms->over_heat_c * 10;
         }
         set(st, VCAN_COND_HIGH_TEMP,
-            high_level(tmax, ot - TEMP_WARN_MARGIN_DC, ot, TEMP_HYST_DC,
+            high_level(temp->max_dc, ot - TEMP_WARN_MARGIN_DC, ot, TEMP_HYST_DC,
                        lv[VCAN_COND_HIGH_TEMP]));
         int64_t lt = th->low_temp_charge_dc;
         if (bms != NULL && (int64_t)bms->low_temp_charge_c * 10 > lt) {
             lt = (int64_t)bms->low_temp_charge_c * 10;
         }
         set(st, VCAN_COND_LOW_TEMP_CHARGE,
-            low_level(tmin, lt + TEMP_WARN_MARGIN_DC, lt, TEMP_HYST_DC,
+            low_level(temp->min_dc, lt + TEMP_WARN_MARGIN_DC, lt, TEMP_HYST_DC,
                       lv[VCAN_COND_LOW_TEMP_CHARGE]));
     } else {
         st->supported[VCAN_COND_HIGH_TEMP] = false;
@@ -232,9 +263,16 @@ static void evaluate(alm_state_t *st, const alm_thresholds_t *th, const tbms_liv
                        dis_max * CURRENT_HYST_PCT / 100, lv[VCAN_COND_HIGH_DISCHARGE_CURRENT]));
     }
 
-    /* 0x9B is the TinyBMS's only fault indication (tinybms-uart.md section 6). */
+    /* 0x9B is the TinyBMS's only fault indication (tinybms-uart.md section 6):
+     * an alarm. A temperature sensor that was present and is missing, or no
+     * usable temperature at all, is a warning (charging is derated or
+     * stopped meanwhile, charge.h). */
     alm_level_t fault = live->status == TBMS_STATUS_FAULT ? ALM_ALARM : ALM_OK;
-    set(st, VCAN_COND_BMS_INTERNAL, fault);
+    alm_level_t internal = fault;
+    if (internal == ALM_OK && (ptemp_degraded(temp) || !temp->usable)) {
+        internal = ALM_WARNING;
+    }
+    set(st, VCAN_COND_BMS_INTERNAL, internal);
     set(st, VCAN_COND_GENERAL, max_level(fault, alm_worst(st) == ALM_ALARM ? ALM_ALARM : ALM_OK));
 }
 

@@ -37,13 +37,13 @@ void brg_default_config(brg_config_t *cfg)
     cfg->identity_period_us = 10000u * US_PER_MS;
     cfg->keepalive_timeout_us = 10000u * US_PER_MS;
     copy_text(cfg->manufacturer, sizeof cfg->manufacturer, "TinyBMS");
-    copy_text(cfg->battery_name, sizeof cfg->battery_name, "TinyBMS bridge");
+    copy_text(cfg->battery_name, sizeof cfg->battery_name, "TinyBMS Bridge");
     copy_text(cfg->family, sizeof cfg->family, "TinyBMS");
     cfg->charge.charge_cell_mv = 3450u;
     cfg->charge.discharge_cell_mv = 2900u;
     cfg->charge.ov_margin_mv = 100u;
-    cfg->charge.max_charge_ma = 100000u;
-    cfg->charge.max_discharge_ma = 150000u;
+    cfg->charge.max_charge_ma = 50000u;
+    cfg->charge.max_discharge_ma = 100000u;
     cfg->charge.low_temp_charge_dc = 50;
     cfg->charge.derate = true;
     /* Hold 30 s, then 5 A/s: dbus-serialbattery's anti-flapping
@@ -51,12 +51,14 @@ void brg_default_config(brg_config_t *cfg)
     cfg->charge.recovery_hold_us = 30000u * US_PER_MS;
     cfg->charge.ramp_ma_per_s = 5000u;
     cvl_default_config(&cfg->cvl);
-    cfg->thresholds.overvoltage_mv = 58400;
-    cfg->thresholds.undervoltage_mv = 42000;
+    /* 0: the pack thresholds follow the pack (alarms.h), so 4S, 8S and 16S
+     * packs work without a setting. */
+    cfg->thresholds.overvoltage_mv = 0;
+    cfg->thresholds.undervoltage_mv = 0;
     cfg->thresholds.overtemp_dc = 550;
     cfg->thresholds.low_temp_charge_dc = 50;
-    cfg->thresholds.imbalance_warn_mv = 50u;
-    cfg->thresholds.imbalance_alarm_mv = 100u;
+    cfg->thresholds.imbalance_warn_mv = 100u;
+    cfg->thresholds.imbalance_alarm_mv = 200u;
 }
 
 const char *brg_data_state_name(brg_data_state_t s)
@@ -73,61 +75,107 @@ const char *brg_data_state_name(brg_data_state_t s)
     }
 }
 
+static tbms_err_t check_config(const brg_config_t *cfg)
+{
+    if (cfg->bms_timeout_us == 0u || cfg->fast_period_us == 0u || cfg->detail_period_us == 0u ||
+        cfg->identity_period_us == 0u || cfg->keepalive_timeout_us == 0u) {
+        return TBMS_ERR_RANGE;
+    }
+    return tbms_poller_check_config(&cfg->poll);
+}
+
+/* The one path from a brg_config_t to the working configuration, for
+ * brg_init and brg_reconfigure alike: what is derived is derived here. */
+static void take_config(brg_t *b, const brg_config_t *cfg)
+{
+    b->cfg = *cfg;
+    /* One source for the cold limit: the alarm threshold. */
+    b->cfg.charge.low_temp_charge_dc = cfg->thresholds.low_temp_charge_dc;
+}
+
 tbms_err_t brg_init(brg_t *b, const brg_config_t *cfg, uint64_t now_us)
 {
     if (b == NULL || cfg == NULL) {
         return TBMS_ERR_ARG;
     }
-    if (cfg->bms_timeout_us == 0u || cfg->fast_period_us == 0u || cfg->detail_period_us == 0u ||
-        cfg->identity_period_us == 0u || cfg->keepalive_timeout_us == 0u) {
-        return TBMS_ERR_RANGE;
-    }
-    memset(b, 0, sizeof *b);
-    b->cfg = *cfg;
-    tbms_err_t e = tbms_poller_init(&b->poller, &cfg->poll, now_us);
+    tbms_err_t e = check_config(cfg);
     if (e != TBMS_OK) {
         return e;
     }
+    memset(b, 0, sizeof *b);
+    e = tbms_poller_init(&b->poller, &cfg->poll, now_us);
+    if (e != TBMS_OK) {
+        return e;
+    }
+    take_config(b, cfg);
     alm_init(&b->alarms);
     cvl_init(&b->cvl);
     chg_ramp_init(&b->ccl_ramp);
     chg_ramp_init(&b->dcl_ramp);
-    /* One source for the cold limit: the alarm threshold. */
-    b->cfg.charge.low_temp_charge_dc = cfg->thresholds.low_temp_charge_dc;
+    ptemp_init(&b->temp_state);
     b->state = BRG_DATA_WAITING;
     return TBMS_OK;
 }
 
-/* Integrates V x I between two valid live reads (for 0x378). */
+/* Integrates V x I between two valid live reads (for 0x378), trapezoid
+ * rule; a gap longer than the stale limit or BRG_ENERGY_MAX_GAP_US
+ * (whichever is shorter) counts nothing. */
 static void integrate_energy(brg_t *b, uint64_t now_us)
 {
+    int64_t p_uw = (int64_t)b->live.pack_mv * b->live.pack_ma; /* mV x mA = uW */
+    uint64_t max_gap = b->cfg.bms_timeout_us < BRG_ENERGY_MAX_GAP_US ? b->cfg.bms_timeout_us
+                                                                     : BRG_ENERGY_MAX_GAP_US;
     if (b->energy_last_us != 0u && now_us > b->energy_last_us &&
-        now_us - b->energy_last_us <= b->cfg.bms_timeout_us) {
+        now_us - b->energy_last_us <= max_gap) {
         int64_t dt_us = (int64_t)(now_us - b->energy_last_us);
-        int64_t p_uw = (int64_t)b->live.pack_mv * b->live.pack_ma; /* mV x mA = uW */
-        /* 1 mWh = 3.6e12 uW*us */
+        /* 1 mWh = 3.6e12 uW*us; the two halves of the trapezoid are kept
+         * apart so that a sign change splits between the counters. */
         const int64_t per_mwh = 3600000000000;
-        if (p_uw >= 0) {
-            b->energy_rem_charge_uwh_us += p_uw * dt_us;
-            b->counters.charged_mwh += (uint64_t)(b->energy_rem_charge_uwh_us / per_mwh);
-            b->energy_rem_charge_uwh_us %= per_mwh;
-        } else {
-            b->energy_rem_discharge_uwh_us += -p_uw * dt_us;
-            b->counters.discharged_mwh += (uint64_t)(b->energy_rem_discharge_uwh_us / per_mwh);
-            b->energy_rem_discharge_uwh_us %= per_mwh;
+        int64_t halves[2] = {b->energy_last_p_uw, p_uw};
+        for (unsigned i = 0; i < 2u; i++) {
+            int64_t e = halves[i] * (dt_us / 2);
+            if (e >= 0) {
+                b->energy_rem_charge_uwh_us += e;
+            } else {
+                b->energy_rem_discharge_uwh_us += -e;
+            }
         }
+        b->counters.charged_mwh += (uint64_t)(b->energy_rem_charge_uwh_us / per_mwh);
+        b->energy_rem_charge_uwh_us %= per_mwh;
+        b->counters.discharged_mwh += (uint64_t)(b->energy_rem_discharge_uwh_us / per_mwh);
+        b->energy_rem_discharge_uwh_us %= per_mwh;
     }
     b->energy_last_us = now_us;
+    b->energy_last_p_uw = p_uw;
+}
+
+/* The cause of a FAULT from the event log: the newest fault-range event,
+ * once the log was read after the fault began (an older log would name an
+ * older fault). 0 = not known. */
+static uint8_t fault_cause(const brg_t *b)
+{
+    const tbms_events_t *ev = &b->events;
+    if (b->fault_since_us == 0u || !ev->valid || ev->read_ms * US_PER_MS < b->fault_since_us) {
+        return 0u;
+    }
+    for (unsigned i = 0; i < ev->count; i++) {
+        if (tbms_event_kind(ev->entry[i].id) == TBMS_EVENT_KIND_FAULT) {
+            return ev->entry[i].id;
+        }
+    }
+    return 0u;
 }
 
 /* base -> CVL state machine -> derating -> hold and ramp (charge.h, cvl.h). */
 static void refresh_outputs(brg_t *b, uint64_t now_us)
 {
     chg_limits_t lim;
-    b->limits_ok = chg_base_limits(&b->cfg.charge, &b->live, &b->settings, &b->base_limits);
+    b->pack.fault_id = fault_cause(b);
+    b->limits_ok = chg_base_limits(&b->cfg.charge, &b->live, &b->settings, &b->pack,
+                                   &b->base_limits);
     if (b->limits_ok && cvl_step(&b->cvl, &b->cfg.cvl, &b->live, &b->settings, &b->base_limits,
                                  now_us, &lim)) {
-        chg_derate(&b->cfg.charge, &b->live, &b->settings, &lim);
+        chg_derate(&b->cfg.charge, &b->live, &b->settings, &b->pack, &lim);
         lim.ccl_ma = chg_ramp_step(&b->ccl_ramp, lim.ccl_ma, now_us, b->cfg.charge.recovery_hold_us,
                                    b->cfg.charge.ramp_ma_per_s);
         lim.dcl_ma = chg_ramp_step(&b->dcl_ramp, lim.dcl_ma, now_us, b->cfg.charge.recovery_hold_us,
@@ -136,7 +184,16 @@ static void refresh_outputs(brg_t *b, uint64_t now_us)
     } else {
         b->limits = b->base_limits;
     }
-    alm_update(&b->alarms, &b->cfg.thresholds, &b->live, &b->settings, now_us);
+    alm_update(&b->alarms, &b->cfg.thresholds, &b->live, &b->settings, &b->pack.temp, now_us);
+}
+
+/* How long before a fast burst is due its live read starts: the average
+ * answer time, at most half a poll interval. */
+static uint64_t fast_lead_us(const brg_t *b)
+{
+    uint64_t lead = b->poller.stats.latency_avg_us;
+    uint64_t half = b->cfg.poll.poll_interval_us / 2u;
+    return lead < half ? lead : half;
 }
 
 static void take_result(brg_t *b, const tbms_poll_result_t *r, uint64_t now_us)
@@ -151,9 +208,22 @@ static void take_result(brg_t *b, const tbms_poll_result_t *r, uint64_t now_us)
         tbms_live_t live;
         e = tbms_decode_live(r->regs, r->count, now_ms, &live);
         if (e == TBMS_OK) {
+            bool fault = live.status == TBMS_STATUS_FAULT;
+            if (fault && b->fault_since_us == 0u) {
+                /* Read the event log now for the fault's cause. */
+                b->fault_since_us = now_us > 0u ? now_us : 1u;
+                tbms_poller_request(&b->poller, TBMS_BLOCK_EVENTS, now_us);
+            } else if (!fault) {
+                b->fault_since_us = 0u;
+            }
             b->live = live;
             b->last_valid_us = now_us;
+            ptemp_update(&b->temp_state, &b->live, &b->pack.temp);
             integrate_energy(b, now_us);
+            if (b->fast_armed || now_us >= b->next_fast_us) {
+                b->fast_ready = true; /* the answer of the fast window */
+                b->fast_armed = false;
+            }
         }
         break;
     }
@@ -198,6 +268,9 @@ bool brg_uart_step(brg_t *b, uint64_t now_us, tbms_poll_tx_t *tx)
     }
     tbms_poll_result_t res;
     bool send = tbms_poller_step(&b->poller, now_us, tx, &res);
+    if (send && now_us >= b->fast_read_at_us && tbms_poller_live_in_flight(&b->poller)) {
+        b->fast_armed = true; /* the live read of the fast window is on the wire */
+    }
     (void)brg_data_state(b, now_us);
     return send;
 }
@@ -229,8 +302,10 @@ brg_data_state_t brg_data_state(brg_t *b, uint64_t now_us)
         b->counters.stale_events++;
     }
     if (next == BRG_DATA_VALID && b->state != BRG_DATA_VALID) {
-        /* (Re)gained valid data: every frame goes out at once. */
+        /* (Re)gained valid data: every frame goes out at once, with the
+         * read that made it valid. */
         b->next_fast_us = now_us;
+        b->fast_ready = true;
         b->next_detail_us = now_us;
         b->next_identity_us = now_us;
     }
@@ -293,22 +368,10 @@ static int32_t round_div(int64_t v, int64_t d)
     return (int32_t)(v >= 0 ? (v + d / 2) / d : -((-v + d / 2) / d));
 }
 
-/* Temperatures present: ext sensors first, the internal one if none. */
-static unsigned temp_list(const tbms_live_t *l, int32_t t[3], const char *names[3])
+/* A current limit in 0.1 A, rounded down: the wire never allows more. */
+static int32_t limit_da(int32_t ma)
 {
-    unsigned n = 0;
-    static const char *const ext_names[2] = {"T1", "T2"};
-    for (unsigned i = 0; i < 2u; i++) {
-        if (l->ext_temp_present[i]) {
-            names[n] = ext_names[i];
-            t[n++] = l->ext_temp_dc[i];
-        }
-    }
-    if (n == 0u && l->internal_temp_present) {
-        names[n] = "INT";
-        t[n++] = l->internal_temp_dc;
-    }
-    return n;
+    return ma > 0 ? ma / 100 : 0;
 }
 
 static void cell_text(char *buf, unsigned index1)
@@ -330,8 +393,8 @@ static void build_fast(const brg_t *b, sink_t *s)
     const tbms_live_t *l = &b->live;
     vcan_limits_t lim = {
         .cvl_mv = b->limits.cvl_mv,
-        .ccl_da = round_div(b->limits.ccl_ma, 100),
-        .dcl_da = round_div(b->limits.dcl_ma, 100),
+        .ccl_da = limit_da(b->limits.ccl_ma),
+        .dcl_da = limit_da(b->limits.dcl_ma),
         .dvl_mv = b->limits.dvl_mv,
     };
     vcan_frame_t *f = slot(s);
@@ -347,17 +410,12 @@ static void build_fast(const brg_t *b, sink_t *s)
     f = slot(s);
     commit(s, f ? vcan_encode_soc(&soc, f) : VCAN_ERR_ARG);
 
-    int32_t t[3];
-    const char *names[3];
-    unsigned nt = temp_list(l, t, names);
-    int32_t sum = 0;
-    for (unsigned i = 0; i < nt; i++) {
-        sum += t[i];
-    }
+    /* Temperature: the mean of the sensors that protect the pack. */
+    const ptemp_t *temp = &b->pack.temp;
     vcan_battery_t bat = {
         .voltage_mv = l->pack_mv,
         .current_da = round_div(l->pack_ma, 100),
-        .temp_dc = nt ? round_div(sum, (int64_t)nt) : 0,
+        .temp_dc = temp->usable ? temp->avg_dc : 0,
     };
     f = slot(s);
     commit(s, f ? vcan_encode_battery(&bat, f) : VCAN_ERR_ARG);
@@ -380,25 +438,18 @@ static void build_detail(const brg_t *b, sink_t *s)
     vcan_frame_t *f = slot(s);
     commit(s, f ? vcan_encode_modules(&mod, f) : VCAN_ERR_ARG);
 
-    int32_t t[3];
-    const char *names[3];
-    unsigned nt = temp_list(l, t, names);
-    unsigned tmin = 0, tmax = 0;
-    for (unsigned i = 1; i < nt; i++) {
-        tmin = t[i] < t[tmin] ? i : tmin;
-        tmax = t[i] > t[tmax] ? i : tmax;
-    }
+    const ptemp_t *temp = &b->pack.temp;
     unsigned cmin = 0, cmax = 0;
     for (unsigned i = 1; i < l->cell_count; i++) {
         cmin = l->cell_100uv[i] < l->cell_100uv[cmin] ? i : cmin;
         cmax = l->cell_100uv[i] > l->cell_100uv[cmax] ? i : cmax;
     }
-    if (nt > 0u) {
+    if (temp->usable) {
         vcan_cells_t cells = {
             .min_cell_mv = l->cell_min_mv,
             .max_cell_mv = l->cell_max_mv,
-            .min_temp_dc = t[tmin],
-            .max_temp_dc = t[tmax],
+            .min_temp_dc = temp->min_dc,
+            .max_temp_dc = temp->max_dc,
         };
         f = slot(s);
         commit(s, f ? vcan_encode_cells(&cells, f) : VCAN_ERR_ARG);
@@ -412,11 +463,13 @@ static void build_detail(const brg_t *b, sink_t *s)
         f = slot(s);
         commit(s, f ? vcan_encode_text(VCAN_ID_MAX_CELL_V_NAME, txt, f) : VCAN_ERR_ARG);
     }
-    if (nt > 0u) {
+    if (temp->usable) {
         f = slot(s);
-        commit(s, f ? vcan_encode_text(VCAN_ID_MIN_TEMP_NAME, names[tmin], f) : VCAN_ERR_ARG);
+        commit(s, f ? vcan_encode_text(VCAN_ID_MIN_TEMP_NAME, ptemp_sensor_short(temp->min_sensor), f)
+                    : VCAN_ERR_ARG);
         f = slot(s);
-        commit(s, f ? vcan_encode_text(VCAN_ID_MAX_TEMP_NAME, names[tmax], f) : VCAN_ERR_ARG);
+        commit(s, f ? vcan_encode_text(VCAN_ID_MAX_TEMP_NAME, ptemp_sensor_short(temp->max_sensor), f)
+                    : VCAN_ERR_ARG);
     }
     vcan_energy_t en = {
         .charged_wh = (int64_t)(b->counters.charged_mwh / 1000u),
@@ -465,22 +518,14 @@ size_t brg_can_tx(brg_t *b, uint64_t now_us, vcan_frame_t *out, size_t cap)
         return 0u;
     }
     sink_t s = {out, cap, 0u};
-    /* A live read still on the wire when 0x351 is due: wait for it (at most
-     * BRG_FAST_DEFER_MAX_US) so the frames carry the values it brings. */
-    bool defer = now_us >= b->next_fast_us && tbms_poller_live_in_flight(&b->poller) &&
-                 now_us < b->next_fast_us + BRG_FAST_DEFER_MAX_US;
-    if (now_us >= b->next_fast_us && !defer) {
+    if (b->fast_ready || now_us >= b->next_fast_us + BRG_FAST_WINDOW_US) {
         build_fast(b, &s);
+        b->fast_ready = false;
+        b->fast_armed = false;
         b->next_fast_us = next_period(b->next_fast_us, b->cfg.fast_period_us, now_us);
-        /* Have the next live read finish just before the next 0x351/0x356:
-         * start it two average round trips (plus 3 ms) ahead, so the values
-         * sent are a few ms old instead of up to a poll interval. */
-        tbms_poller_stats_t ps = tbms_poller_stats(&b->poller);
-        uint64_t lead = 2u * (uint64_t)ps.latency_avg_us + 3000u;
-        if (lead > b->cfg.poll.poll_interval_us / 2u) {
-            lead = b->cfg.poll.poll_interval_us / 2u;
-        }
-        tbms_poller_align_live(&b->poller, b->next_fast_us - lead, now_us);
+        /* The next window opens when its live read starts. */
+        b->fast_read_at_us = b->next_fast_us - fast_lead_us(b);
+        tbms_poller_align_live(&b->poller, b->fast_read_at_us, now_us);
     }
     if (now_us >= b->next_identity_us) {
         build_identity(b, &s);
@@ -526,10 +571,9 @@ uint64_t brg_next_us(const brg_t *b)
     }
     uint64_t next = tbms_poller_next_us(&b->poller);
     if (b->state == BRG_DATA_VALID) {
-        uint64_t fast = b->next_fast_us;
-        if (tbms_poller_live_in_flight(&b->poller) && fast < UINT64_MAX - BRG_FAST_DEFER_MAX_US) {
-            fast += BRG_FAST_DEFER_MAX_US; /* the answer wakes the caller first */
-        }
+        /* The window's answer is in: now; else the window's end (the
+         * answer itself wakes the caller first). */
+        uint64_t fast = b->fast_ready ? 0u : b->next_fast_us + BRG_FAST_WINDOW_US;
         uint64_t cands[4] = {fast, b->next_detail_us, b->next_identity_us,
                              b->last_valid_us + b->cfg.bms_timeout_us + 1u};
         for (unsigned i = 0; i < 4u; i++) {
@@ -544,16 +588,22 @@ tbms_err_t brg_reconfigure(brg_t *b, const brg_config_t *cfg, uint64_t now_us)
     if (b == NULL || cfg == NULL) {
         return TBMS_ERR_ARG;
     }
-    if (cfg->bms_timeout_us == 0u || cfg->fast_period_us == 0u || cfg->detail_period_us == 0u ||
-        cfg->identity_period_us == 0u || cfg->keepalive_timeout_us == 0u) {
-        return TBMS_ERR_RANGE;
-    }
-    tbms_err_t e = tbms_poller_check_config(&cfg->poll);
+    tbms_err_t e = check_config(cfg);
     if (e != TBMS_OK) {
         return e;
     }
-    b->cfg = *cfg;
-    b->poller.cfg = cfg->poll;
+    e = tbms_poller_reconfigure(&b->poller, &cfg->poll, now_us);
+    if (e != TBMS_OK) {
+        return e;
+    }
+    take_config(b, cfg);
+    /* Periods that got shorter take effect now, not after the old one. */
+    uint64_t due[3] = {now_us + cfg->fast_period_us, now_us + cfg->detail_period_us,
+                       now_us + cfg->identity_period_us};
+    uint64_t *next[3] = {&b->next_fast_us, &b->next_detail_us, &b->next_identity_us};
+    for (unsigned i = 0; i < 3u; i++) {
+        *next[i] = *next[i] < due[i] ? *next[i] : due[i];
+    }
     if (b->live.valid) {
         refresh_outputs(b, now_us);
     }

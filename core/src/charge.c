@@ -14,42 +14,39 @@ static uint8_t series_cells(const tbms_live_t *live, const tbms_settings_t *set)
     return 0u;
 }
 
-static int16_t max_temp_dc(const tbms_live_t *live, bool *any)
+/* The pack's temperatures: the caller's judgement, else this read alone. */
+static ptemp_t pack_temps(const chg_pack_t *pack, const tbms_live_t *live)
 {
-    int16_t t = INT16_MIN;
-    *any = false;
-    for (unsigned i = 0; i < 2u; i++) {
-        if (live->ext_temp_present[i] && live->ext_temp_dc[i] > t) {
-            t = live->ext_temp_dc[i];
-            *any = true;
-        }
+    ptemp_t t;
+    if (pack != NULL) {
+        return pack->temp;
     }
-    if (!*any && live->internal_temp_present) {
-        t = live->internal_temp_dc;
-        *any = true;
-    }
+    ptemp_eval(0u, live, &t);
     return t;
 }
 
-static int16_t min_temp_dc(const tbms_live_t *live, bool *any)
+/* No charging below this: the higher of the configuration and reg 320. */
+static int32_t cold_limit_dc(const chg_config_t *cfg, const tbms_settings_t *set)
 {
-    int16_t t = INT16_MAX;
-    *any = false;
-    for (unsigned i = 0; i < 2u; i++) {
-        if (live->ext_temp_present[i] && live->ext_temp_dc[i] < t) {
-            t = live->ext_temp_dc[i];
-            *any = true;
-        }
-    }
-    if (!*any && live->internal_temp_present) {
-        t = live->internal_temp_dc;
-        *any = true;
-    }
-    return t;
+    int32_t cold_dc = (int32_t)set->low_temp_charge_c * 10;
+    return cfg->low_temp_charge_dc > cold_dc ? cfg->low_temp_charge_dc : cold_dc;
+}
+
+/* Fault IDs (tinybms-uart.md 6) whose cause concerns discharging, one bit each:
+ * 0x02 under-voltage, 0x04 over-temperature, 0x05 discharging over-current,
+ * 0x0A low-temperature cutoff, 0x0C load switch, 0x0D single-port switch,
+ * 0x0E/0x0F external current sensor disconnected/connected. */
+#define FAULTS_STOPPING_DISCHARGE                                                                  \
+    ((1u << 0x02) | (1u << 0x04) | (1u << 0x05) | (1u << 0x0A) | (1u << 0x0C) | (1u << 0x0D) |  \
+     (1u << 0x0E) | (1u << 0x0F))
+
+bool chg_fault_stops_discharge(uint8_t fault_id)
+{
+    return fault_id < 32u && ((FAULTS_STOPPING_DISCHARGE >> fault_id) & 1u) != 0u;
 }
 
 bool chg_base_limits(const chg_config_t *cfg, const tbms_live_t *live, const tbms_settings_t *set,
-                     chg_limits_t *out)
+                     const chg_pack_t *pack, chg_limits_t *out)
 {
     if (out == NULL) {
         return false;
@@ -99,15 +96,18 @@ bool chg_base_limits(const chg_config_t *cfg, const tbms_live_t *live, const tbm
         out->reasons |= CHG_REASON_DCL_CAPPED_BY_BMS;
     }
 
-    bool have_temp = false;
-    int16_t tmin = min_temp_dc(live, &have_temp);
-    int32_t cold_dc = (int32_t)set->low_temp_charge_c * 10;
-    if (cfg->low_temp_charge_dc > cold_dc) {
-        cold_dc = cfg->low_temp_charge_dc;
-    }
-    if (have_temp && tmin < cold_dc) {
+    ptemp_t temp = pack_temps(pack, live);
+    int32_t cold_dc = cold_limit_dc(cfg, set);
+    if (!temp.usable) {
+        /* LFP must not be charged below 0 degC and nothing tells us. */
+        ccl = 0;
+        out->reasons |= CHG_REASON_CCL_NO_TEMP;
+    } else if (temp.min_dc < cold_dc) {
         ccl = 0;
         out->reasons |= CHG_REASON_CCL_LOW_TEMP;
+    } else if (ptemp_degraded(&temp)) {
+        ccl = ccl * CHG_TEMP_LOST_PM / 1000;
+        out->reasons |= CHG_REASON_CCL_TEMP_LOST;
     }
     if (live->cell_max_mv >= set->over_voltage_mv) {
         ccl = 0;
@@ -118,7 +118,12 @@ bool chg_base_limits(const chg_config_t *cfg, const tbms_live_t *live, const tbm
         out->reasons |= CHG_REASON_DCL_CELL_UV;
     }
     if (live->status == TBMS_STATUS_FAULT) {
+        ccl = 0;
         out->reasons |= CHG_REASON_BMS_FAULT;
+        if (pack != NULL && chg_fault_stops_discharge(pack->fault_id)) {
+            dcl = 0;
+            out->reasons |= CHG_REASON_DCL_BMS_FAULT;
+        }
     }
     out->ccl_ma = (int32_t)ccl;
     out->dcl_ma = (int32_t)dcl;
@@ -167,7 +172,7 @@ static int32_t derated(int32_t limit_ma, int32_t pm)
 #define DERATE_DIS_COLD_DC  (-200)
 
 void chg_derate(const chg_config_t *cfg, const tbms_live_t *live, const tbms_settings_t *set,
-                chg_limits_t *io)
+                const chg_pack_t *pack, chg_limits_t *io)
 {
     if (cfg == NULL || live == NULL || set == NULL || io == NULL || !cfg->derate ||
         !live->valid || !set->valid) {
@@ -188,17 +193,14 @@ void chg_derate(const chg_config_t *cfg, const tbms_live_t *live, const tbms_set
         dcl_pm = min_i32(dcl_pm, ramp_pm(live->cell_min_mv, vd + DERATE_UV_SPAN_MV, vd,
                                          DERATE_FLOOR_PM));
     }
-    bool have = false;
-    int32_t tmin = min_temp_dc(live, &have);
-    if (have) {
-        int32_t cold_dc = (int32_t)set->low_temp_charge_c * 10;
-        if (cfg->low_temp_charge_dc > cold_dc) {
-            cold_dc = cfg->low_temp_charge_dc;
-        }
+    ptemp_t temp = pack_temps(pack, live);
+    if (temp.usable) {
+        int32_t tmin = temp.min_dc;
+        int32_t cold_dc = cold_limit_dc(cfg, set);
         ccl_pm = min_i32(ccl_pm, ramp_pm(tmin, cold_dc + DERATE_COLD_SPAN_DC, cold_dc,
                                          DERATE_COLD_PM));
         dcl_pm = min_i32(dcl_pm, ramp_pm(tmin, 0, DERATE_DIS_COLD_DC, DERATE_COLD_PM));
-        int32_t tmax = max_temp_dc(live, &have);
+        int32_t tmax = temp.max_dc;
         int32_t hot_dc = (int32_t)set->over_heat_c * 10;
         int32_t hot_pm = ramp_pm(tmax, hot_dc - DERATE_HOT_SPAN_DC, hot_dc, DERATE_FLOOR_PM);
         ccl_pm = min_i32(ccl_pm, hot_pm);
@@ -251,4 +253,36 @@ int32_t chg_ramp_step(chg_ramp_t *r, int32_t target_ma, uint64_t now_us, uint32_
     }
     r->last_us = now_us;
     return r->out_ma;
+}
+
+const char *chg_reason_name(uint32_t bit)
+{
+    switch (bit) {
+    case CHG_REASON_CVL_CAPPED_BY_BMS:
+        return "cvl_capped_by_bms";
+    case CHG_REASON_CCL_CAPPED_BY_BMS:
+        return "ccl_capped_by_bms";
+    case CHG_REASON_DCL_CAPPED_BY_BMS:
+        return "dcl_capped_by_bms";
+    case CHG_REASON_CCL_LOW_TEMP:
+        return "ccl_low_temperature";
+    case CHG_REASON_CCL_CELL_OV:
+        return "ccl_cell_over_voltage";
+    case CHG_REASON_DCL_CELL_UV:
+        return "dcl_cell_under_voltage";
+    case CHG_REASON_BMS_FAULT:
+        return "ccl_bms_fault";
+    case CHG_REASON_CCL_DERATED:
+        return "ccl_derated";
+    case CHG_REASON_DCL_DERATED:
+        return "dcl_derated";
+    case CHG_REASON_CCL_NO_TEMP:
+        return "ccl_no_temperature";
+    case CHG_REASON_CCL_TEMP_LOST:
+        return "ccl_temperature_sensor_lost";
+    case CHG_REASON_DCL_BMS_FAULT:
+        return "dcl_bms_fault";
+    default:
+        return "?";
+    }
 }

@@ -208,6 +208,28 @@ static bool start_write(tbms_poller_t *p, uint64_t now_us, tbms_poll_tx_t *tx)
     return true;
 }
 
+tbms_err_t tbms_poller_reconfigure(tbms_poller_t *p, const tbms_poller_config_t *cfg,
+                                   uint64_t now_us)
+{
+    if (p == NULL) {
+        return TBMS_ERR_ARG;
+    }
+    tbms_err_t e = tbms_poller_check_config(cfg);
+    if (e != TBMS_OK) {
+        return e;
+    }
+    p->cfg = *cfg;
+    for (unsigned b = 0; b < TBMS_BLOCK_COUNT_; b++) {
+        uint64_t period = period_us(p, (tbms_block_t)b);
+        if (period == NEVER) {
+            p->due_us[b] = NEVER;
+        } else if (p->due_us[b] == NEVER || p->due_us[b] > now_us + period) {
+            p->due_us[b] = p->due_us[b] == NEVER ? now_us : now_us + period;
+        }
+    }
+    return TBMS_OK;
+}
+
 bool tbms_poller_step(tbms_poller_t *p, uint64_t now_us, tbms_poll_tx_t *tx,
                       tbms_poll_result_t *res)
 {

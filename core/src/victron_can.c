@@ -78,6 +78,17 @@ static uint16_t to_u16(int64_t v, int64_t div, int64_t max)
     return (uint16_t)clamp_i64(div_round(v, div), 0, max);
 }
 
+/* Like to_u16, but rounded down (ceil: up): a limit that moves toward
+ * safety, never past the computed value (CVL down, DVL up). */
+static uint16_t to_u16_dir(int64_t v, int64_t div, int64_t max, bool ceil)
+{
+    if (v < 0) {
+        return 0u;
+    }
+    int64_t q = v / div + (ceil && v % div != 0 ? 1 : 0);
+    return (uint16_t)clamp_i64(q, 0, max);
+}
+
 /* Already in wire units, signed field: saturate to the sn16 range and
  * return its two's-complement bit pattern. */
 static uint16_t to_s16_bits(int64_t v)
@@ -154,11 +165,13 @@ vcan_err_t vcan_encode_limits(const vcan_limits_t *in, vcan_frame_t *out)
     }
     vcan_frame_t f = blank_frame(VCAN_ID_LIMITS);
     wire_writer_t w = wire_writer(f.data, sizeof f.data);
-    (void)wire_put_u16le(&w, to_u16(in->cvl_mv, MV_PER_DV, UINT16_MAX));
+    /* Toward safety: CVL rounded down, DVL up, so the wire never allows
+     * more than the computed limit. */
+    (void)wire_put_u16le(&w, to_u16_dir(in->cvl_mv, MV_PER_DV, UINT16_MAX, false));
     /* CCL/DCL are sn16 but must be >= 0 for Victron (A.2). */
     (void)wire_put_u16le(&w, to_u16(in->ccl_da, 1, INT16_MAX));
     (void)wire_put_u16le(&w, to_u16(in->dcl_da, 1, INT16_MAX));
-    (void)wire_put_u16le(&w, to_u16(in->dvl_mv, MV_PER_DV, UINT16_MAX));
+    (void)wire_put_u16le(&w, to_u16_dir(in->dvl_mv, MV_PER_DV, UINT16_MAX, true));
     *out = f;
     return VCAN_OK;
 }

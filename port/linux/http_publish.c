@@ -32,13 +32,8 @@ static void sample(const brg_t *b, history_sample_t *s)
     s->soc_cpct = l->soc_cpct;
     s->cell_min_mv = l->cell_min_mv;
     s->cell_max_mv = l->cell_max_mv;
-    if (l->ext_temp_present[0]) {
-        s->temp_dc = l->ext_temp_dc[0];
-    } else if (l->internal_temp_present) {
-        s->temp_dc = l->internal_temp_dc;
-    } else {
-        s->temp_dc = HISTORY_NONE;
-    }
+    /* The pack temperature as everything else judges it (pack_temp.h). */
+    s->temp_dc = b->pack.temp.usable ? b->pack.temp.avg_dc : HISTORY_NONE;
     s->cvl_mv = b->limits_ok ? b->limits.cvl_mv : HISTORY_NONE;
     s->ccl_ma = b->limits_ok ? b->limits.ccl_ma : HISTORY_NONE;
     s->dcl_ma = b->limits_ok ? b->limits.dcl_ma : HISTORY_NONE;

@@ -37,7 +37,7 @@ static int setup(void **state)
 
 static void update(uint64_t t)
 {
-    alm_update(&st, &th, &live, &set, t);
+    alm_update(&st, &th, &live, &set, NULL, t);
 }
 
 static unsigned drain(alm_event_t *ev, unsigned cap)
@@ -179,7 +179,7 @@ static void test_alarms_ignore_invalid_input(void **state)
     live.cell_max_mv = 3700;
     update(1 * S);
     assert_int_equal(alm_worst(&st), ALM_OK);
-    alm_update(NULL, &th, &live, &set, 0);
+    alm_update(NULL, &th, &live, &set, NULL, 0);
     assert_string_equal(alm_condition_name((vcan_cond_t)99), "?");
 }
 

@@ -39,8 +39,8 @@ static int setup(void **state)
 
 static void base_and_derate(void)
 {
-    assert_true(chg_base_limits(&cfg, &live, &set, &lim));
-    chg_derate(&cfg, &live, &set, &lim);
+    assert_true(chg_base_limits(&cfg, &live, &set, NULL, &lim));
+    chg_derate(&cfg, &live, &set, NULL, &lim);
 }
 
 static void test_charge_base_limits_never_exceed_the_bms_cutoffs(void **state)
@@ -133,13 +133,16 @@ static void test_charge_derates_by_temperature(void **state)
     assert_int_equal(lim.dcl_ma, 120000 * 550 / 1000);
 }
 
-static void test_charge_no_temperature_sensor_means_no_temperature_derating(void **state)
+static void test_charge_no_usable_temperature_means_no_charge_current(void **state)
 {
     (void)state;
     live.ext_temp_present[0] = false;
     live.internal_temp_present = false;
     base_and_derate();
-    assert_int_equal(lim.ccl_ma, 80000);
+    /* LFP must not be charged below 0 degC and nothing can tell: no charging;
+     * discharging is not temperature-critical in the same way and goes on. */
+    assert_int_equal(lim.ccl_ma, 0);
+    assert_true(lim.reasons & CHG_REASON_CCL_NO_TEMP);
     assert_int_equal(lim.dcl_ma, 120000);
 }
 
@@ -151,12 +154,12 @@ static void test_charge_derating_disabled_or_bad_input_changes_nothing(void **st
     base_and_derate();
     assert_int_equal(lim.ccl_ma, 80000);
     cfg.derate = true;
-    chg_derate(NULL, &live, &set, &lim);
-    chg_derate(&cfg, &live, &set, NULL);
+    chg_derate(NULL, &live, &set, NULL, &lim);
+    chg_derate(&cfg, &live, &set, NULL, NULL);
     live.valid = false;
-    chg_derate(&cfg, &live, &set, &lim);
+    chg_derate(&cfg, &live, &set, NULL, &lim);
     assert_int_equal(lim.ccl_ma, 80000);
-    assert_false(chg_base_limits(&cfg, &live, &set, &lim));
+    assert_false(chg_base_limits(&cfg, &live, &set, NULL, &lim));
 }
 
 static void test_charge_derating_never_reaches_zero(void **state)
@@ -165,7 +168,7 @@ static void test_charge_derating_never_reaches_zero(void **state)
     chg_limits_t l = {.ccl_ma = 500, .dcl_ma = 3000, .cells = 16};
     live.cell_max_mv = 3640;
     live.cell_min_mv = 2810;
-    chg_derate(&cfg, &live, &set, &l);
+    chg_derate(&cfg, &live, &set, NULL, &l);
     assert_int_equal(l.ccl_ma, 500); /* 10 % of 0.5 A < 1 A floor: keeps 0.5 A */
     assert_int_equal(l.dcl_ma, 1000);
 }
@@ -211,7 +214,7 @@ int main(void)
         cmocka_unit_test_setup(test_charge_ccl_derates_by_highest_cell, setup),
         cmocka_unit_test_setup(test_charge_dcl_derates_by_lowest_cell, setup),
         cmocka_unit_test_setup(test_charge_derates_by_temperature, setup),
-        cmocka_unit_test_setup(test_charge_no_temperature_sensor_means_no_temperature_derating,
+        cmocka_unit_test_setup(test_charge_no_usable_temperature_means_no_charge_current,
                                setup),
         cmocka_unit_test_setup(test_charge_derating_disabled_or_bad_input_changes_nothing, setup),
         cmocka_unit_test_setup(test_charge_derating_never_reaches_zero, setup),

@@ -458,9 +458,13 @@ static void test_cross_field_rules(void **state)
                  "must be below cvl.imbalance_hold_threshold_mv (100)");
     expect_error("{\"cvl\":{\"float_approach_offset_mv\":150}}", CFG_ERR_RULE,
                  "cvl.float_approach_offset_mv", "must not be above cvl.float_offset_mv (100)");
-    expect_error("{\"victron\":{\"thresholds\":{\"undervoltage_v\":58.4}}}", CFG_ERR_RULE,
-                 "victron.thresholds.undervoltage_v",
-                 "58.4 must be below victron.thresholds.overvoltage_v (58.4)");
+    expect_error("{\"victron\":{\"thresholds\":{\"undervoltage_v\":58.4, \"overvoltage_v\":"
+                 "58.4}}}",
+                 CFG_ERR_RULE, "victron.thresholds.overvoltage_v",
+                 "58.4 must be above victron.thresholds.undervoltage_v (58.4)");
+    /* 0 = derived from the pack: outside the order rule on either side. */
+    (void)parse_ok("{\"victron\":{\"thresholds\":{\"undervoltage_v\":58.4}}}");
+    (void)parse_ok("{\"victron\":{\"thresholds\":{\"overvoltage_v\":14.6}}}");
     expect_error("{\"victron\":{\"thresholds\":{\"imbalance_warn_mv\":200}}}", CFG_ERR_RULE,
                  "victron.thresholds.imbalance_warn_mv", "imbalance_alarm_mv (200)");
     expect_error("{\"victron\":{\"charge_cell_mv\":3700}}", CFG_ERR_RULE, "victron.charge_cell_mv",
@@ -664,7 +668,8 @@ static void test_to_json_writes_seed_key_names_and_units(void **state)
     cfg_defaults(&d);
     char *text = cfg_to_json(&d, false);
     assert_non_null(text);
-    assert_non_null(strstr(text, "\"overvoltage_v\":\t58.4"));
+    assert_non_null(strstr(text, "\"overvoltage_v\":\t0"));
+    assert_non_null(strstr(text, "\"overtemp_c\":\t55"));
     assert_non_null(strstr(text, "\"imbalance_drop_per_mv\":\t0.0005"));
     assert_non_null(strstr(text, "\"log_level\":\t\"INFO\""));
     assert_non_null(strstr(text, "\"baudrate\":\t115200"));

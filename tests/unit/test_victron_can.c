@@ -96,18 +96,23 @@ static void test_victron_351_pylontech_vector_round_trips(void **state)
     assert_memory_equal(&out, &in, sizeof in);
 }
 
-static void test_victron_351_voltages_round_to_nearest_100_mv(void **state)
+static void test_victron_351_voltages_round_toward_safety_cvl_down_dvl_up(void **state)
 {
     (void)state;
     vcan_frame_t out;
-    vcan_limits_t l = {53249, 0, 0, 49};
+    vcan_limits_t l = {53299, 0, 0, 1};
     assert_int_equal(vcan_encode_limits(&l, &out), VCAN_OK);
-    EXPECT(&out, 0x351, 0x14, 0x02, 0, 0, 0, 0, 0x00, 0x00); /* 532, 0 */
+    EXPECT(&out, 0x351, 0x14, 0x02, 0, 0, 0, 0, 0x01, 0x00); /* 532 (not 533), 1 */
 
-    l.cvl_mv = 53250;
-    l.dvl_mv = 50;
+    l.cvl_mv = 53300; /* exact values stay exact */
+    l.dvl_mv = 100;
     assert_int_equal(vcan_encode_limits(&l, &out), VCAN_OK);
     EXPECT(&out, 0x351, 0x15, 0x02, 0, 0, 0, 0, 0x01, 0x00); /* 533, 1 */
+
+    l.cvl_mv = 53250; /* nearest rounding would send 53.3 V: 50 mV above the limit */
+    l.dvl_mv = 101;
+    assert_int_equal(vcan_encode_limits(&l, &out), VCAN_OK);
+    EXPECT(&out, 0x351, 0x14, 0x02, 0, 0, 0, 0, 0x02, 0x00); /* 532, 2 */
 }
 
 static void test_victron_351_voltages_saturate_at_both_ends(void **state)
@@ -118,8 +123,8 @@ static void test_victron_351_voltages_saturate_at_both_ends(void **state)
     assert_int_equal(vcan_encode_limits(&l, &out), VCAN_OK);
     EXPECT(&out, 0x351, 0xFF, 0xFF, 0, 0, 0, 0, 0xFF, 0xFF);
 
-    l.cvl_mv = 6553549; /* rounds to 65535, the last value that fits */
-    l.dvl_mv = 6553550; /* rounds to 65536: saturates */
+    l.cvl_mv = 6553599; /* rounds down to 65535, the last value that fits */
+    l.dvl_mv = 6553501; /* rounds up to 65536: saturates */
     assert_int_equal(vcan_encode_limits(&l, &out), VCAN_OK);
     EXPECT(&out, 0x351, 0xFF, 0xFF, 0, 0, 0, 0, 0xFF, 0xFF);
 
@@ -1253,7 +1258,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_victron_351_byd_vector_round_trips),
         cmocka_unit_test(test_victron_351_pylontech_vector_round_trips),
-        cmocka_unit_test(test_victron_351_voltages_round_to_nearest_100_mv),
+        cmocka_unit_test(test_victron_351_voltages_round_toward_safety_cvl_down_dvl_up),
         cmocka_unit_test(test_victron_351_voltages_saturate_at_both_ends),
         cmocka_unit_test(test_victron_351_currents_saturate_to_0_and_32767),
         cmocka_unit_test(test_victron_351_decodes_negative_pylon_dcl_signed),
