@@ -31,7 +31,7 @@
 #include "log.h"
 #include "mqtt.h"
 #include "serial_port.h"
-#include "samples.h"
+#include "service.h"
 #include "serial_sim.h"
 #include "status_json.h"
 
@@ -98,8 +98,8 @@ static int make_dirs(const char *path)
 
 typedef struct {
     const daemon_opts_t *opts;
-    cfg_t cfg;
-    brg_t brg;
+    cfg_t cfg;   /* the running configuration as the port uses it (devices, logging) */
+    svc_t svc;   /* every decision above the core (app/service.h) */
     serial_port_t uart;
     serial_posix_t uart_posix;
     serial_sim_t uart_sim;
@@ -107,48 +107,46 @@ typedef struct {
     uint64_t uart_retry_us;
     canport_t can;
     uint64_t start_us;
-    brg_data_state_t last_state;
-    bool last_keepalive;
-    bool last_can_connected;
-    uint64_t next_status_us;
     hub_t *hub;
     diag_t *diag; /* diagnostics, metrics, watchdog */
     mqtt_t *mqtt;
-    samples_t age_351;    /* data age of the values in each 0x351 when sent */
-    samples_t period_351; /* time between two 0x351 */
-    uint64_t last_351_us;
-    uint64_t next_publish_us;
     char config_path[PATH_MAX];
     const char *data_dir;
     char energy_path[PATH_MAX]; /* <data dir>/energy.json (0x378 counters) */
-    uint64_t next_energy_save_us;
 } daemon_t;
 
-#define ENERGY_SAVE_PERIOD_US (300u * 1000000u) /* every 5 minutes, and at shutdown */
+/* ---- the service's platform side (svc_ops_t) ---- */
 
-static void energy_store_save(daemon_t *d)
+static void svc_log(void *ctx, svc_log_level_t level, const char *line)
 {
-    if (!energy_save(d->energy_path, d->brg.counters.charged_mwh,
-                     d->brg.counters.discharged_mwh)) {
+    (void)ctx;
+    log_msg((log_level_t)level, "%s", line);
+}
+
+static bool svc_save_energy(void *ctx, uint64_t charged_mwh, uint64_t discharged_mwh)
+{
+    daemon_t *d = ctx;
+    if (!energy_save(d->energy_path, charged_mwh, discharged_mwh)) {
         log_warn("energy counters %s: %s", d->energy_path, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+static void svc_publish_status(void *ctx, const svc_t *svc, uint64_t now_us)
+{
+    daemon_t *d = ctx;
+    char *json = svc_status_json(svc, now_us);
+    if (json != NULL) {
+        hub_publish(d->hub, HUB_DOC_STATUS, json);
     }
 }
 
-/* One log line per alarm event of the core's stream (raised / cleared). */
-static void log_alarm_events(daemon_t *d)
-{
-    alm_event_t e;
-    while (alm_pop_event(&d->brg.alarms, &e)) {
-        const char *what = alm_condition_name(e.cond);
-        if (e.kind == ALM_EVENT_RAISED) {
-            log_warn("%s %s raised (value %" PRId32 ", was %s)", what, alm_level_name(e.to),
-                     e.value, alm_level_name(e.from));
-        } else {
-            log_info("%s %s cleared (value %" PRId32 ", now %s)", what, alm_level_name(e.from),
-                     e.value, alm_level_name(e.to));
-        }
-    }
-}
+static const svc_ops_t svc_ops = {
+    .log = svc_log,
+    .save_energy = svc_save_energy,
+    .publish_status = svc_publish_status,
+};
 
 static uint64_t wall_ms(void)
 {
@@ -157,16 +155,12 @@ static uint64_t wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Status document for the servers (REST, WebSocket, MQTT), once a second. */
-static void publish_status(daemon_t *d, uint64_t now)
+/* What only the port knows, for the service's reports and documents. */
+static svc_io_t io_now(daemon_t *d)
 {
     canport_stats_t cs;
     canport_get_stats(&d->can, &cs);
-    status_input_t in = {
-        .bridge = &d->brg,
-        .now_us = now,
-        .uptime_ms = (now - d->start_us) / 1000u,
-        .time_ms = wall_ms(),
+    svc_io_t io = {
         .uart_open = d->uart_open,
         .uart_device = d->opts->simulate ? "simulator" : d->cfg.hardware.uart.device,
         .can =
@@ -184,13 +178,10 @@ static void publish_status(daemon_t *d, uint64_t now)
                 .connected = cs.connected,
                 .interface = d->cfg.hardware.can.interface,
             },
-        .version = TBVB_VERSION_STRING,
-        .cvl_state = brg_cvl_state_name(&d->brg),
+        .can_error = canport_last_error(&d->can),
+        .time_ms = wall_ms(),
     };
-    char *json = status_json(&in);
-    if (json != NULL) {
-        hub_publish(d->hub, HUB_DOC_STATUS, json);
-    }
+    return io;
 }
 
 /* A configuration a server validated and saved: applied without a restart. */
@@ -210,12 +201,10 @@ static void apply_new_config(daemon_t *d, uint64_t now)
     if (!hub_take_config(d->hub, &c, &seq)) {
         return;
     }
-    brg_config_t bc;
-    bridge_config_from_cfg(&c, &bc);
-    tbms_err_t e = brg_reconfigure(&d->brg, &bc, now);
-    if (e != TBMS_OK) {
-        log_error("new configuration not applied: %s", tbms_strerror(e));
-        hub_finish_config(d->hub, seq, NULL, tbms_strerror(e));
+    char why[160];
+    if (svc_apply_config(&d->svc, &c, now, why, sizeof why) != TBMS_OK) {
+        log_error("new configuration not applied: %s", why);
+        hub_finish_config(d->hub, seq, NULL, why);
         return;
     }
     d->cfg = c;
@@ -224,6 +213,7 @@ static void apply_new_config(daemon_t *d, uint64_t now)
     }
     open_log_file(d);
     mqtt_configure(d->mqtt, &c);
+    diag_configure(d->diag, &c);
     hub_finish_config(d->hub, seq, &d->cfg, NULL);
     log_info("configuration changed and applied");
 }
@@ -298,27 +288,19 @@ static void uart_receive(daemon_t *d, uint64_t now)
             hex_line(hex, sizeof hex, buf, (size_t)r);
             log_debug("uart rx %s", hex);
         }
-        brg_uart_rx(&d->brg, buf, (size_t)r, now);
+        svc_uart_rx(&d->svc, buf, (size_t)r, now);
     }
 }
 
 static void can_send_due(daemon_t *d, uint64_t now)
 {
     vcan_frame_t frames[BRG_MAX_FRAMES_PER_TICK];
-    size_t n = brg_can_tx(&d->brg, now, frames, BRG_MAX_FRAMES_PER_TICK);
+    size_t n = svc_can_tx(&d->svc, now, frames, BRG_MAX_FRAMES_PER_TICK);
     uint64_t t_ms = n > 0 ? wall_ms() : 0u;
     for (size_t i = 0; i < n; i++) {
         canport_err_t e = canport_send(&d->can, &frames[i], now / 1000u);
         hub_push_can(d->hub, true, &frames[i], t_ms);
-        if (frames[i].id == VCAN_ID_LIMITS && e == CANPORT_OK) {
-            uint64_t age = now > d->brg.last_valid_us ? now - d->brg.last_valid_us : 0u;
-            samples_add(&d->age_351, age > UINT32_MAX ? UINT32_MAX : (uint32_t)age);
-            if (d->last_351_us != 0u) {
-                uint64_t gap = now - d->last_351_us;
-                samples_add(&d->period_351, gap > UINT32_MAX ? UINT32_MAX : (uint32_t)gap);
-            }
-            d->last_351_us = now;
-        }
+        svc_frame_sent(&d->svc, &frames[i], e == CANPORT_OK, now);
         if (d->opts->print_frames || d->cfg.logging.log_can_traffic) {
             char text[192];
             can_text_describe(&frames[i], text, sizeof text);
@@ -343,7 +325,7 @@ static void can_receive(daemon_t *d, uint64_t now)
         if (e != CANPORT_OK) {
             return;
         }
-        brg_can_rx(&d->brg, &f, now);
+        svc_can_rx(&d->svc, &f, now);
         hub_push_can(d->hub, false, &f, wall_ms());
         if (d->opts->print_frames || d->cfg.logging.log_can_traffic) {
             char text[192];
@@ -358,61 +340,12 @@ static void can_receive(daemon_t *d, uint64_t now)
     }
 }
 
-static void report_changes(daemon_t *d, uint64_t now)
-{
-    brg_data_state_t st = d->brg.state;
-    if (st != d->last_state) {
-        if (st == BRG_DATA_VALID) {
-            log_info("TinyBMS data valid: sending battery frames");
-        } else if (st == BRG_DATA_STALE) {
-            log_error("no valid TinyBMS data for %u ms: battery frames STOPPED (the GX will see "
-                      "the BMS as lost and stop charging)",
-                      d->brg.cfg.bms_timeout_us / 1000u);
-        }
-        d->last_state = st;
-    }
-    bool ka = brg_keepalive_ok(&d->brg, now);
-    if (ka != d->last_keepalive) {
-        if (ka) {
-            log_info("GX keepalive (0x305) received");
-        } else {
-            log_warn("GX keepalive (0x305) lost");
-        }
-        d->last_keepalive = ka;
-    }
-    canport_stats_t cs;
-    canport_get_stats(&d->can, &cs);
-    if (cs.connected != d->last_can_connected) {
-        if (cs.connected) {
-            log_info("CAN interface connected");
-        } else {
-            log_error("CAN interface disconnected: %s", canport_last_error(&d->can));
-        }
-        d->last_can_connected = cs.connected;
-    }
-    if (now >= d->next_status_us) {
-        d->next_status_us = now + 30000000u;
-        const tbms_live_t *l = &d->brg.live;
-        tbms_poller_stats_t us = tbms_poller_stats(&d->brg.poller);
-        if (d->brg.state == BRG_DATA_VALID) {
-            log_info("SOC %.2f %%  %.2f V  %.1f A  cells %u..%u mV  CVL %.1f V (%s)  CCL %.1f A  "
-                     "DCL %.1f A  GX %s  UART %" PRIu32 "/%" PRIu32 " ok, %" PRIu32 " timeouts",
-                     l->soc_cpct / 100.0, l->pack_mv / 1000.0, l->pack_ma / 1000.0,
-                     l->cell_min_mv, l->cell_max_mv, d->brg.limits.cvl_mv / 1000.0,
-                     brg_cvl_state_name(&d->brg),
-                     d->brg.limits.ccl_ma / 1000.0, d->brg.limits.dcl_ma / 1000.0,
-                     ka ? "ok" : "not seen", us.success, us.polls, us.timeouts);
-        } else {
-            log_info("waiting for TinyBMS data (%s); UART %" PRIu32 " polls, %" PRIu32
-                     " timeouts, %" PRIu32 " CRC errors",
-                     brg_data_state_name(d->brg.state), us.polls, us.timeouts, us.crc_errors);
-        }
-    }
-}
-
 static void print_summary(daemon_t *d, uint64_t now)
 {
-    tbms_poller_stats_t u = tbms_poller_stats(&d->brg.poller);
+    const brg_t *b = svc_bridge(&d->svc);
+    tbms_poller_stats_t u = tbms_poller_stats(&b->poller);
+    svc_timing_t tm;
+    svc_timing(&d->svc, &tm);
     canport_stats_t c;
     canport_get_stats(&d->can, &c);
     printf("summary runtime_s=%.1f state=%s uart_polls=%" PRIu32 " uart_success=%" PRIu32
@@ -424,15 +357,12 @@ static void print_summary(daemon_t *d, uint64_t now)
            " decode_errors=%" PRIu32 " age_351_p50_us=%" PRIu32 " age_351_p99_us=%" PRIu32
            " age_351_max_us=%" PRIu32 " period_351_p50_us=%" PRIu32 " period_351_p99_us=%" PRIu32
            " period_351_max_us=%" PRIu32 "\n",
-           (double)(now - d->start_us) / 1e6, brg_data_state_name(d->brg.state), u.polls,
-           u.success, u.failures, u.timeouts, u.retries, u.crc_errors, u.nacks, u.garbage_bytes,
-           u.latency_last_us, u.latency_avg_us, u.latency_max_us, d->brg.counters.frames,
-           c.tx_frames, c.tx_drops, d->brg.counters.keepalive_rx,
-           brg_keepalive_ok(&d->brg, now) ? 1 : 0, d->brg.counters.stale_events,
-           d->brg.counters.decode_errors, samples_percentile(&d->age_351, 50),
-           samples_percentile(&d->age_351, 99), samples_max(&d->age_351),
-           samples_percentile(&d->period_351, 50), samples_percentile(&d->period_351, 99),
-           samples_max(&d->period_351));
+           (double)(now - d->start_us) / 1e6, brg_data_state_name(b->state), u.polls, u.success,
+           u.failures, u.timeouts, u.retries, u.crc_errors, u.nacks, u.garbage_bytes,
+           u.latency_last_us, u.latency_avg_us, u.latency_max_us, b->counters.frames,
+           c.tx_frames, c.tx_drops, b->counters.keepalive_rx, brg_keepalive_ok(b, now) ? 1 : 0,
+           b->counters.stale_events, b->counters.decode_errors, tm.age_p50_us, tm.age_p99_us,
+           tm.age_max_us, tm.period_p50_us, tm.period_p99_us, tm.period_max_us);
     fflush(stdout);
 }
 
@@ -450,11 +380,17 @@ static int setup_config(daemon_t *d, const char *data_dir)
         log_info("removed %d temporary file(s) an interrupted save left beside %s", stale_tmp,
                  cfg_path);
     }
-    if (cfg_load_file(cfg_path, &d->cfg, &err) != CFG_OK) {
+    cfg_warnings_t *warn = malloc(sizeof *warn); /* NULL: load without the warnings */
+    if (cfg_load_file_warn(cfg_path, &d->cfg, warn, &err) != CFG_OK) {
+        free(warn);
         log_error("configuration %s: %s%s%s", cfg_path, err.key, err.key[0] ? ": " : "",
                   err.message);
         return DAEMON_EXIT_USAGE;
     }
+    for (size_t i = 0; warn != NULL && i < warn->count; i++) {
+        log_warn("configuration %s: %s", cfg_path, warn->item[i].message);
+    }
+    free(warn);
     cfg_t c = d->cfg;
     if (d->opts->uart != NULL) {
         snprintf(c.hardware.uart.device, sizeof c.hardware.uart.device, "%s", d->opts->uart);
@@ -503,13 +439,18 @@ static int open_devices(daemon_t *d)
     d->uart_open = true;
 
     char err[256];
-    if (canport_open(&d->can, d->cfg.hardware.can.interface, mono_us() / 1000u, err,
-                     sizeof err) != CANPORT_OK) {
+    bool loopback = d->cfg.hardware.can.mode == CFG_CAN_LOOPBACK;
+    if (canport_open_mode(&d->can, d->cfg.hardware.can.interface,
+                          loopback ? CANPORT_MODE_LOOPBACK : CANPORT_MODE_NORMAL,
+                          mono_us() / 1000u, err, sizeof err) != CANPORT_OK) {
         log_error("cannot open the CAN interface '%s': %s", d->cfg.hardware.can.interface, err);
         serial_port_close(&d->uart);
         return DAEMON_EXIT_DEVICE;
     }
-    log_info("CAN: %s", d->cfg.hardware.can.interface);
+    log_info("CAN: %s%s", d->cfg.hardware.can.interface,
+             loopback ? " in loopback mode (bench test): frames come back to the bridge, none "
+                        "reaches a bus"
+                      : "");
     return DAEMON_EXIT_OK;
 }
 
@@ -526,7 +467,7 @@ static void loop(daemon_t *d)
         diag_at(d->diag, "uart step");
         uart_try_reopen(d, now);
         tbms_poll_tx_t tx;
-        if (brg_uart_step(&d->brg, now, &tx)) {
+        if (svc_uart_step(&d->svc, now, &tx)) {
             uart_send(d, &tx, now);
         }
         diag_at(d->diag, "can send");
@@ -536,22 +477,14 @@ static void loop(daemon_t *d)
         can_send_due(d, now);
         canport_tick(&d->can, now / 1000u);
         diag_at(d->diag, "status and publishing");
-        report_changes(d, now);
-        log_alarm_events(d);
-        if (now >= d->next_energy_save_us) {
-            energy_store_save(d);
-            d->next_energy_save_us = now + ENERGY_SAVE_PERIOD_US;
-        }
-        if (now >= d->next_publish_us) {
-            publish_status(d, now);
-            d->next_publish_us = now + 1000000u;
-        }
-        http_publish_step(d->hub, &d->brg, now);
-        http_write_step(d->hub, &d->brg, now);
+        svc_io_t io = io_now(d);
+        svc_tick(&d->svc, now, &io);
+        http_publish_step(d->hub, svc_bridge(&d->svc), now);
+        http_write_step(d->hub, svc_bridge_mut(&d->svc), now);
         diag_at(d->diag, "diagnostics");
         diag_tick(d->diag, now, d->hub, d->mqtt);
 
-        uint64_t next = brg_next_us(&d->brg);
+        uint64_t next = svc_next_us(&d->svc);
         uint64_t wait_us = next > now ? next - now : 0u;
         if (wait_us > 100000u) {
             wait_us = 100000u; /* device ticks (reconnects, sim broadcast) */
@@ -633,37 +566,30 @@ int daemon_run(const daemon_opts_t *opts)
         hub_destroy(d.hub);
         return rc;
     }
-    brg_config_t bc;
-    bridge_config_from_cfg(&d.cfg, &bc);
     d.start_us = mono_us();
-    tbms_err_t e = brg_init(&d.brg, &bc, d.start_us);
+    snprintf(d.energy_path, sizeof d.energy_path, "%s/energy.json", data_dir);
+    tbms_err_t e = svc_init(&d.svc, &d.cfg, &svc_ops, &d, TBVB_VERSION_STRING, d.start_us);
     if (e != TBMS_OK) {
         log_error("bridge configuration rejected: %s", tbms_strerror(e));
         canport_close(&d.can);
         serial_port_close(&d.uart);
         return DAEMON_EXIT_USAGE;
     }
-    snprintf(d.energy_path, sizeof d.energy_path, "%s/energy.json", data_dir);
     (void)atomic_file_cleanup(d.energy_path);
     uint64_t charged_mwh = 0;
     uint64_t discharged_mwh = 0;
     if (energy_load(d.energy_path, &charged_mwh, &discharged_mwh)) {
-        brg_set_energy(&d.brg, charged_mwh, discharged_mwh);
+        svc_set_energy(&d.svc, charged_mwh, discharged_mwh);
         log_info("energy counters restored: in %.1f kWh, out %.1f kWh", (double)charged_mwh / 1e6,
                  (double)discharged_mwh / 1e6);
     }
-    d.next_energy_save_us = d.start_us + ENERGY_SAVE_PERIOD_US;
-    d.last_state = BRG_DATA_WAITING;
-    d.next_status_us = d.start_us + 5000000u;
-    canport_stats_t cs;
-    canport_get_stats(&d.can, &cs);
-    d.last_can_connected = cs.connected;
     log_info("bridge running (data in %s)", data_dir);
     http_server_t *http = http_start_for_daemon(opts->http, &d.cfg, d.hub, d.config_path,
                                                 TBVB_VERSION_STRING);
     d.mqtt = mqtt_create(d.hub, TBVB_VERSION_STRING);
     mqtt_configure(d.mqtt, &d.cfg);
     d.diag = diag_create(TBVB_VERSION_STRING, mono_us());
+    diag_configure(d.diag, &d.cfg);
     diag_ready(d.diag);
 
     loop(&d);
@@ -675,8 +601,7 @@ int daemon_run(const daemon_opts_t *opts)
     http_stop(http);
     mqtt_destroy(d.mqtt);
     print_summary(&d, now);
-    log_alarm_events(&d);
-    energy_store_save(&d);
+    svc_stop(&d.svc, now);
     canport_close(&d.can);
     serial_port_close(&d.uart);
     diag_destroy(d.diag);

@@ -60,6 +60,7 @@ struct http_ws {
     msg_t *last_status; /* for clients that just connected */
     unsigned long sent, skipped, dropped;
     samples_t fanout; /* status push: made -> written to the last client, us */
+    uint32_t fanout_scratch[SAMPLES_MAX]; /* percentiles, under mu */
 };
 
 static msg_t *msg_new(const char *prefix, const char *body, const char *suffix)
@@ -433,8 +434,8 @@ void http_ws_fanout(http_ws_t *ws, uint32_t *p50_us, uint32_t *p99_us, uint32_t 
                     uint64_t *pushes)
 {
     pthread_mutex_lock(&ws->mu);
-    *p50_us = samples_percentile(&ws->fanout, 50);
-    *p99_us = samples_percentile(&ws->fanout, 99);
+    *p50_us = samples_percentile(&ws->fanout, 50, ws->fanout_scratch);
+    *p99_us = samples_percentile(&ws->fanout, 99, ws->fanout_scratch);
     *max_us = samples_max(&ws->fanout);
     *pushes = ws->fanout.total;
     pthread_mutex_unlock(&ws->mu);

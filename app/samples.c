@@ -19,12 +19,11 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-uint32_t samples_percentile(const samples_t *s, double p)
+uint32_t samples_percentile(const samples_t *s, double p, uint32_t *tmp)
 {
-    if (s->n == 0u) {
+    if (s->n == 0u || tmp == NULL) {
         return 0u;
     }
-    static uint32_t tmp[SAMPLES_MAX];
     memcpy(tmp, s->v, s->n * sizeof tmp[0]);
     qsort(tmp, s->n, sizeof tmp[0], cmp_u32);
     double rank = p / 100.0 * (double)(s->n - 1u);

@@ -1,0 +1,288 @@
+/* The bridge's decisions above the core (service.h). */
+#include "service.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bridge_config.h"
+
+static void say(const svc_t *s, svc_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void say(const svc_t *s, svc_log_level_t level, const char *fmt, ...)
+{
+    char line[384];
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    s->ops->log(s->ctx, level, line);
+}
+
+tbms_err_t svc_init(svc_t *s, const cfg_t *cfg, const svc_ops_t *ops, void *ctx,
+                    const char *version, uint64_t now_us)
+{
+    if (s == NULL || cfg == NULL || ops == NULL || ops->log == NULL || ops->save_energy == NULL) {
+        return TBMS_ERR_ARG;
+    }
+    memset(s, 0, sizeof *s);
+    brg_config_t bc;
+    bridge_config_from_cfg(cfg, &bc);
+    tbms_err_t e = brg_init(&s->brg, &bc, now_us);
+    if (e != TBMS_OK) {
+        return e;
+    }
+    s->ops = ops;
+    s->ctx = ctx;
+    s->version = version != NULL ? version : "";
+    s->cfg = *cfg;
+    s->start_us = now_us;
+    s->last_state = BRG_DATA_WAITING;
+    s->next_summary_us = now_us + 5000000u;
+    s->next_energy_save_us = now_us + SVC_ENERGY_SAVE_PERIOD_US;
+    s->next_publish_us = now_us;
+    return TBMS_OK;
+}
+
+tbms_err_t svc_apply_config(svc_t *s, const cfg_t *cfg, uint64_t now_us, char *why, size_t cap)
+{
+    if (s == NULL || cfg == NULL) {
+        return TBMS_ERR_ARG;
+    }
+    brg_config_t bc;
+    bridge_config_from_cfg(cfg, &bc);
+    tbms_err_t e = brg_reconfigure(&s->brg, &bc, now_us);
+    if (e != TBMS_OK) {
+        if (why != NULL && cap > 0u) {
+            (void)snprintf(why, cap, "the bridge refused it: %s", tbms_strerror(e));
+        }
+        return e;
+    }
+    s->cfg = *cfg;
+    return TBMS_OK;
+}
+
+const cfg_t *svc_config(const svc_t *s)
+{
+    return s != NULL ? &s->cfg : NULL;
+}
+
+const brg_t *svc_bridge(const svc_t *s)
+{
+    return s != NULL ? &s->brg : NULL;
+}
+
+brg_t *svc_bridge_mut(svc_t *s)
+{
+    return s != NULL ? &s->brg : NULL;
+}
+
+void svc_set_energy(svc_t *s, uint64_t charged_mwh, uint64_t discharged_mwh)
+{
+    if (s != NULL) {
+        brg_set_energy(&s->brg, charged_mwh, discharged_mwh);
+    }
+}
+
+bool svc_uart_step(svc_t *s, uint64_t now_us, tbms_poll_tx_t *tx)
+{
+    return s != NULL && brg_uart_step(&s->brg, now_us, tx);
+}
+
+void svc_uart_rx(svc_t *s, const uint8_t *data, size_t n, uint64_t now_us)
+{
+    if (s != NULL) {
+        brg_uart_rx(&s->brg, data, n, now_us);
+    }
+}
+
+size_t svc_can_tx(svc_t *s, uint64_t now_us, vcan_frame_t *out, size_t cap)
+{
+    return s != NULL ? brg_can_tx(&s->brg, now_us, out, cap) : 0u;
+}
+
+void svc_can_rx(svc_t *s, const vcan_frame_t *f, uint64_t now_us)
+{
+    if (s != NULL) {
+        brg_can_rx(&s->brg, f, now_us);
+    }
+}
+
+static uint32_t clamp_u32(uint64_t v)
+{
+    return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+void svc_frame_sent(svc_t *s, const vcan_frame_t *f, bool sent, uint64_t now_us)
+{
+    if (s == NULL || f == NULL || !sent || f->id != VCAN_ID_LIMITS) {
+        return;
+    }
+    /* Bytes in to frame out: the bridge's own part of the data age. */
+    uint64_t last = s->brg.last_valid_us;
+    samples_add(&s->age_351, clamp_u32(now_us > last ? now_us - last : 0u));
+    if (s->last_351_us != 0u) {
+        samples_add(&s->period_351, clamp_u32(now_us - s->last_351_us));
+    }
+    s->last_351_us = now_us;
+}
+
+/* One log line per alarm event of the core's stream (raised / cleared). */
+static void alarm_events(svc_t *s)
+{
+    alm_event_t e;
+    while (alm_pop_event(&s->brg.alarms, &e)) {
+        const char *what = alm_condition_name(e.cond);
+        if (e.kind == ALM_EVENT_RAISED) {
+            say(s, SVC_LOG_WARNING, "%s %s raised (value %" PRId32 ", was %s)", what,
+                alm_level_name(e.to), e.value, alm_level_name(e.from));
+        } else {
+            say(s, SVC_LOG_INFO, "%s %s cleared (value %" PRId32 ", now %s)", what,
+                alm_level_name(e.from), e.value, alm_level_name(e.to));
+        }
+    }
+}
+
+static void save_energy(svc_t *s)
+{
+    if (!s->ops->save_energy(s->ctx, s->brg.counters.charged_mwh,
+                             s->brg.counters.discharged_mwh)) {
+        say(s, SVC_LOG_WARNING, "energy counters could not be saved; next try in %u s",
+            SVC_ENERGY_SAVE_PERIOD_US / 1000000u);
+    }
+}
+
+static void report_changes(svc_t *s, uint64_t now_us)
+{
+    const brg_t *b = &s->brg;
+    if (b->state != s->last_state) {
+        if (b->state == BRG_DATA_VALID) {
+            say(s, SVC_LOG_INFO, "TinyBMS data valid: sending battery frames");
+        } else if (b->state == BRG_DATA_STALE) {
+            say(s, SVC_LOG_ERROR,
+                "no valid TinyBMS data for %u ms: battery frames STOPPED (the GX will see the BMS "
+                "as lost and stop charging)",
+                b->cfg.bms_timeout_us / 1000u);
+        }
+        s->last_state = b->state;
+    }
+    bool ka = brg_keepalive_ok(b, now_us);
+    if (ka != s->last_keepalive) {
+        say(s, ka ? SVC_LOG_INFO : SVC_LOG_WARNING,
+            ka ? "GX keepalive (0x305) received" : "GX keepalive (0x305) lost");
+        s->last_keepalive = ka;
+    }
+    if (s->have_io && s->io.can.connected != s->last_can_connected) {
+        if (s->io.can.connected) {
+            say(s, SVC_LOG_INFO, "CAN interface connected");
+        } else {
+            say(s, SVC_LOG_ERROR, "CAN interface disconnected: %s",
+                s->io.can_error != NULL ? s->io.can_error : "?");
+        }
+        s->last_can_connected = s->io.can.connected;
+    }
+    if (now_us < s->next_summary_us) {
+        return;
+    }
+    s->next_summary_us = now_us + SVC_SUMMARY_PERIOD_US;
+    const tbms_live_t *l = &b->live;
+    tbms_poller_stats_t u = tbms_poller_stats(&b->poller);
+    if (b->state == BRG_DATA_VALID) {
+        say(s, SVC_LOG_INFO,
+            "SOC %.2f %%  %.2f V  %.1f A  cells %u..%u mV  CVL %.1f V (%s)  CCL %.1f A  DCL %.1f "
+            "A  GX %s  UART %" PRIu32 "/%" PRIu32 " ok, %" PRIu32 " timeouts",
+            l->soc_cpct / 100.0, l->pack_mv / 1000.0, l->pack_ma / 1000.0, l->cell_min_mv,
+            l->cell_max_mv, b->limits.cvl_mv / 1000.0, brg_cvl_state_name(b),
+            b->limits.ccl_ma / 1000.0, b->limits.dcl_ma / 1000.0, ka ? "ok" : "not seen",
+            u.success, u.polls, u.timeouts);
+    } else {
+        say(s, SVC_LOG_INFO,
+            "waiting for TinyBMS data (%s); UART %" PRIu32 " polls, %" PRIu32
+            " timeouts, %" PRIu32 " CRC errors",
+            brg_data_state_name(b->state), u.polls, u.timeouts, u.crc_errors);
+    }
+}
+
+void svc_tick(svc_t *s, uint64_t now_us, const svc_io_t *io)
+{
+    if (s == NULL) {
+        return;
+    }
+    if (io != NULL) {
+        if (!s->have_io) {
+            s->last_can_connected = io->can.connected;
+        }
+        s->io = *io;
+        s->have_io = true;
+    }
+    report_changes(s, now_us);
+    alarm_events(s);
+    if (now_us >= s->next_energy_save_us) {
+        save_energy(s);
+        s->next_energy_save_us = now_us + SVC_ENERGY_SAVE_PERIOD_US;
+    }
+    if (now_us >= s->next_publish_us) {
+        s->next_publish_us = now_us + SVC_STATUS_PERIOD_US;
+        if (s->ops->publish_status != NULL) {
+            s->ops->publish_status(s->ctx, s, now_us);
+        }
+    }
+}
+
+uint64_t svc_next_us(const svc_t *s)
+{
+    if (s == NULL) {
+        return UINT64_MAX;
+    }
+    uint64_t next = brg_next_us(&s->brg);
+    uint64_t cands[3] = {s->next_summary_us, s->next_energy_save_us, s->next_publish_us};
+    for (unsigned i = 0; i < 3u; i++) {
+        next = cands[i] < next ? cands[i] : next;
+    }
+    return next;
+}
+
+void svc_stop(svc_t *s, uint64_t now_us)
+{
+    if (s == NULL) {
+        return;
+    }
+    (void)now_us;
+    alarm_events(s);
+    save_energy(s);
+}
+
+char *svc_status_json(const svc_t *s, uint64_t now_us)
+{
+    if (s == NULL) {
+        return NULL;
+    }
+    status_input_t in = {
+        .bridge = &s->brg,
+        .now_us = now_us,
+        .uptime_ms = (now_us - s->start_us) / 1000u,
+        .time_ms = s->io.time_ms,
+        .uart_open = s->io.uart_open,
+        .uart_device = s->io.uart_device != NULL ? s->io.uart_device : "",
+        .can = s->io.can,
+        .version = s->version,
+        .cvl_state = brg_cvl_state_name(&s->brg),
+    };
+    return status_json(&in);
+}
+
+void svc_timing(svc_t *s, svc_timing_t *out)
+{
+    if (s == NULL || out == NULL) {
+        return;
+    }
+    out->age_p50_us = samples_percentile(&s->age_351, 50, s->scratch);
+    out->age_p99_us = samples_percentile(&s->age_351, 99, s->scratch);
+    out->age_max_us = samples_max(&s->age_351);
+    out->period_p50_us = samples_percentile(&s->period_351, 50, s->scratch);
+    out->period_p99_us = samples_percentile(&s->period_351, 99, s->scratch);
+    out->period_max_us = samples_max(&s->period_351);
+    out->count = s->age_351.total;
+}
