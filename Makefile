@@ -1,7 +1,8 @@
 # tinybms-victron-bridge: the Makefile wraps CMake.
 #   make          build the release tree in build/
 #   make test     unit tests under ASan+UBSan, then the Python peer tests
-#   make cross    compile core/ for Cortex-M4F and RV32IMC, print sizes
+#   make cross    compile core/ for Cortex-M4F and RV32IMC, app/ for RV32IMC, print sizes
+#   make cross-qemu  run the core on RV32IMC under qemu, compare with the host
 SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
 BUILD      ?= build
@@ -51,6 +52,12 @@ sim-check: build
 
 cross: deps
 	@scripts/cross-size
+
+# The core on RV32IMC under qemu, its output compared byte for byte with the
+# host's (tests/cross/run-qemu; also a tier of make test).
+.PHONY: cross-qemu
+cross-qemu: deps
+	@tests/cross/run-qemu $(BUILD)/cross-qemu
 
 # Performance figures (callgrind, data age, wrk, WebSocket fan-out, sizes): build/bench/results.md
 bench: build
