@@ -12,7 +12,9 @@
 #include <stdint.h>
 
 #define HISTORY_INTERVAL_MS 10000u
-#define HISTORY_CAPACITY    8640u /* 24 h at 10 s */
+#ifndef HISTORY_CAPACITY
+#define HISTORY_CAPACITY 8640u /* 24 h at 10 s; a small board builds with fewer */
+#endif
 
 /* Marks a value that was not known when the sample was taken. */
 #define HISTORY_NONE INT32_MIN

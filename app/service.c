@@ -43,6 +43,8 @@ tbms_err_t svc_init(svc_t *s, const cfg_t *cfg, const svc_ops_t *ops, void *ctx,
     s->next_summary_us = now_us + 5000000u;
     s->next_energy_save_us = now_us + SVC_ENERGY_SAVE_PERIOD_US;
     s->next_publish_us = now_us;
+    s->next_registers_us = now_us;
+    history_init(&s->history);
     return TBMS_OK;
 }
 
@@ -162,7 +164,7 @@ static void report_changes(svc_t *s, uint64_t now_us)
             say(s, SVC_LOG_INFO, "TinyBMS data valid: sending battery frames");
         } else if (b->state == BRG_DATA_STALE) {
             say(s, SVC_LOG_ERROR,
-                "no valid TinyBMS data for %u ms: battery frames STOPPED (the GX will see the BMS "
+                "no valid TinyBMS data for %" PRIu32 " ms: battery frames STOPPED (the GX will see the BMS "
                 "as lost and stop charging)",
                 b->cfg.bms_timeout_us / 1000u);
         }
@@ -205,6 +207,41 @@ static void report_changes(svc_t *s, uint64_t now_us)
     }
 }
 
+static void history_sample(const svc_t *s, history_sample_t *h)
+{
+    const brg_t *b = &s->brg;
+    const tbms_live_t *l = &b->live;
+    h->t_ms = s->io.time_ms;
+    h->pack_mv = l->pack_mv;
+    h->current_ma = l->pack_ma;
+    h->soc_cpct = l->soc_cpct;
+    h->cell_min_mv = l->cell_min_mv;
+    h->cell_max_mv = l->cell_max_mv;
+    /* The pack temperature as everything else judges it (pack_temp.h). */
+    h->temp_dc = b->pack.temp.usable ? b->pack.temp.avg_dc : HISTORY_NONE;
+    h->cvl_mv = b->limits_ok ? b->limits.cvl_mv : HISTORY_NONE;
+    h->ccl_ma = b->limits_ok ? b->limits.ccl_ma : HISTORY_NONE;
+    h->dcl_ma = b->limits_ok ? b->limits.dcl_ma : HISTORY_NONE;
+}
+
+/* Only fresh data is charted: while it is stale the live values are the
+ * last ones read, and a gap marker breaks the chart's lines. */
+static void history_step(svc_t *s, uint64_t now_us)
+{
+    bool valid = s->brg.state == BRG_DATA_VALID && s->brg.live.valid;
+    history_action_t act = history_next(&s->history, valid, now_us / 1000u);
+    if (act == HISTORY_SAMPLE) {
+        history_sample_t h;
+        history_sample(s, &h);
+        history_add(&s->history, &h, now_us / 1000u);
+    } else if (act == HISTORY_GAP) {
+        history_add_gap(&s->history, s->io.time_ms);
+    }
+    if (act != HISTORY_IDLE && s->ops->publish_history != NULL) {
+        s->ops->publish_history(s->ctx, s);
+    }
+}
+
 void svc_tick(svc_t *s, uint64_t now_us, const svc_io_t *io)
 {
     if (s == NULL) {
@@ -229,6 +266,18 @@ void svc_tick(svc_t *s, uint64_t now_us, const svc_io_t *io)
             s->ops->publish_status(s->ctx, s, now_us);
         }
     }
+    if (now_us >= s->next_registers_us) {
+        s->next_registers_us = now_us + SVC_REGISTERS_PERIOD_US;
+        if (s->ops->publish_registers != NULL) {
+            s->ops->publish_registers(s->ctx, s, now_us);
+        }
+    }
+    history_step(s, now_us);
+}
+
+const history_t *svc_history(const svc_t *s)
+{
+    return s != NULL ? &s->history : NULL;
 }
 
 uint64_t svc_next_us(const svc_t *s)
@@ -237,8 +286,11 @@ uint64_t svc_next_us(const svc_t *s)
         return UINT64_MAX;
     }
     uint64_t next = brg_next_us(&s->brg);
-    uint64_t cands[3] = {s->next_summary_us, s->next_energy_save_us, s->next_publish_us};
-    for (unsigned i = 0; i < 3u; i++) {
+    uint64_t cands[5] = {s->next_summary_us, s->next_energy_save_us, s->next_publish_us,
+                         s->next_registers_us,
+                         s->history.next_due_ms < UINT64_MAX / 1000u ? s->history.next_due_ms * 1000u
+                                                                      : UINT64_MAX};
+    for (unsigned i = 0; i < 5u; i++) {
         next = cands[i] < next ? cands[i] : next;
     }
     return next;
@@ -285,4 +337,40 @@ void svc_timing(svc_t *s, svc_timing_t *out)
     out->period_p99_us = samples_percentile(&s->period_351, 99, s->scratch);
     out->period_max_us = samples_max(&s->period_351);
     out->count = s->age_351.total;
+}
+
+static void log_write(const svc_t *s, const sw_result_t *r)
+{
+    if (r->status == SW_OK || r->status == SW_UNVERIFIABLE) {
+        say(s, SVC_LOG_INFO, "TinyBMS write: %s", r->message);
+    } else {
+        say(s, SVC_LOG_WARNING, "TinyBMS write refused or failed: %s", r->message);
+    }
+}
+
+bool svc_write_start(svc_t *s, uint16_t addr, const uint16_t *values, uint16_t count,
+                     uint64_t now_us, sw_result_t *out)
+{
+    if (s == NULL || out == NULL) {
+        return false;
+    }
+    bool done = sw_start(&s->write, &s->brg, addr, values, count, now_us, out);
+    if (done) {
+        log_write(s, out);
+    }
+    return done;
+}
+
+bool svc_write_poll(svc_t *s, sw_result_t *out)
+{
+    if (s == NULL || !sw_poll(&s->write, &s->brg, out)) {
+        return false;
+    }
+    log_write(s, out);
+    return true;
+}
+
+bool svc_write_busy(const svc_t *s)
+{
+    return s != NULL && sw_busy(&s->write);
 }

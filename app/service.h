@@ -25,7 +25,9 @@
 
 #include "bridge.h"
 #include "config.h"
+#include "history.h"
 #include "samples.h"
+#include "settings_write.h"
 #include "status_json.h"
 
 typedef enum { SVC_LOG_ERROR = 0, SVC_LOG_WARNING, SVC_LOG_INFO, SVC_LOG_DEBUG } svc_log_level_t;
@@ -42,6 +44,10 @@ typedef struct {
     bool (*save_energy)(void *ctx, uint64_t charged_mwh, uint64_t discharged_mwh);
     /* A status document for the servers, once a second (svc_status_json). */
     void (*publish_status)(void *ctx, const svc_t *svc, uint64_t now_us);
+    /* The chart history changed (svc_history); may be NULL. */
+    void (*publish_history)(void *ctx, const svc_t *svc);
+    /* Time for a new register view (every SVC_REGISTERS_PERIOD_US); may be NULL. */
+    void (*publish_registers)(void *ctx, const svc_t *svc, uint64_t now_us);
 } svc_ops_t;
 
 /* What only the platform knows, handed to svc_tick (copied, not kept). */
@@ -63,6 +69,7 @@ typedef struct {
 #define SVC_ENERGY_SAVE_PERIOD_US (300u * 1000000u) /* every 5 minutes, and at stop */
 #define SVC_STATUS_PERIOD_US      1000000u          /* status documents */
 #define SVC_SUMMARY_PERIOD_US     30000000u         /* one summary log line */
+#define SVC_REGISTERS_PERIOD_US   2000000u          /* register view documents */
 
 struct svc {
     const svc_ops_t *ops;
@@ -83,6 +90,9 @@ struct svc {
     samples_t period_351;
     uint64_t last_351_us;
     uint32_t scratch[SAMPLES_MAX]; /* percentiles */
+    sw_state_t write;              /* the TinyBMS settings write in progress */
+    uint64_t next_registers_us;
+    history_t history; /* the charts: a sample every 10 s while the data is valid */
 };
 
 /*
@@ -123,13 +133,24 @@ void svc_frame_sent(svc_t *s, const vcan_frame_t *f, bool sent, uint64_t now_us)
 
 /*
  * One turn: change reports (data valid/stale, GX keepalive, CAN link),
- * alarm events, the periodic summary line, energy saves and status
- * publication, each on its own cadence.
+ * alarm events, the periodic summary line, energy saves, history samples
+ * (only while the data is valid; a gap marker when it stops being) and
+ * the status, history and register publications, each on its own cadence.
  */
 void svc_tick(svc_t *s, uint64_t now_us, const svc_io_t *io);
 
 /* Earliest time svc_tick or the bridge has work (the port may wake earlier). */
 uint64_t svc_next_us(const svc_t *s);
+
+/*
+ * A user's TinyBMS settings write (settings_write.h): checked, then queued.
+ * Returns true with *out filled when it is finished at once (refused);
+ * false when queued: svc_write_poll reports it. Outcomes are logged.
+ */
+bool svc_write_start(svc_t *s, uint16_t addr, const uint16_t *values, uint16_t count,
+                     uint64_t now_us, sw_result_t *out);
+bool svc_write_poll(svc_t *s, sw_result_t *out);
+bool svc_write_busy(const svc_t *s);
 
 /* At stop: the last alarm events and a final energy save. */
 void svc_stop(svc_t *s, uint64_t now_us);
@@ -137,6 +158,9 @@ void svc_stop(svc_t *s, uint64_t now_us);
 /* The status document (status_json.h) as of now_us with the io last
  * given to svc_tick; malloc'd, the caller frees; NULL on no memory. */
 char *svc_status_json(const svc_t *s, uint64_t now_us);
+
+/* The chart history. */
+const history_t *svc_history(const svc_t *s);
 
 /* The 0x351 timing figures so far (sorts in s's scratch). */
 void svc_timing(svc_t *s, svc_timing_t *out);

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "mqtt.h"
 #include "serial_port.h"
+#include "registers_json.h"
 #include "service.h"
 #include "serial_sim.h"
 #include "status_json.h"
@@ -142,10 +143,32 @@ static void svc_publish_status(void *ctx, const svc_t *svc, uint64_t now_us)
     }
 }
 
+static uint64_t wall_ms(void);
+
+static void svc_publish_history(void *ctx, const svc_t *svc)
+{
+    daemon_t *d = ctx;
+    char *json = history_json(svc_history(svc));
+    if (json != NULL) {
+        hub_publish(d->hub, HUB_DOC_HISTORY, json);
+    }
+}
+
+static void svc_publish_registers(void *ctx, const svc_t *svc, uint64_t now_us)
+{
+    daemon_t *d = ctx;
+    char *json = registers_json(&svc_bridge(svc)->poller, now_us, wall_ms());
+    if (json != NULL) {
+        hub_publish(d->hub, HUB_DOC_REGISTERS, json);
+    }
+}
+
 static const svc_ops_t svc_ops = {
     .log = svc_log,
     .save_energy = svc_save_energy,
     .publish_status = svc_publish_status,
+    .publish_history = svc_publish_history,
+    .publish_registers = svc_publish_registers,
 };
 
 static uint64_t wall_ms(void)
@@ -479,8 +502,7 @@ static void loop(daemon_t *d)
         diag_at(d->diag, "status and publishing");
         svc_io_t io = io_now(d);
         svc_tick(&d->svc, now, &io);
-        http_publish_step(d->hub, svc_bridge(&d->svc), now);
-        http_write_step(d->hub, svc_bridge_mut(&d->svc), now);
+        http_write_step(d->hub, &d->svc, now);
         diag_at(d->diag, "diagnostics");
         diag_tick(d->diag, now, d->hub, d->mqtt);
 

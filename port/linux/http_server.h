@@ -17,6 +17,7 @@
 #include "bridge.h"
 #include "config.h"
 #include "hub.h"
+#include "service.h"
 
 typedef struct {
     const char *bind_address; /* IPv4/IPv6 literal */
@@ -50,33 +51,28 @@ http_server_t *http_start_for_daemon(const char *spec, const cfg_t *cfg, hub_t *
 /* Closes every connection and joins the threads; NULL is allowed. */
 void http_stop(http_server_t *s);
 
-/* Outcome codes of a TinyBMS write (hub_write_result_t.status). */
+/* Outcome codes of a TinyBMS write (hub_write_result_t.status): the
+ * service's (app/settings_write.h). */
 enum {
-    HTTP_WRITE_OK = 0,          /* written, read back equal */
-    HTTP_WRITE_UNVERIFIABLE,    /* written; the register reads back 0xFFFF by design */
-    HTTP_WRITE_RANGE,           /* rejected before sending: range/reserved */
-    HTTP_WRITE_READ_ONLY,       /* rejected: not a writable settings register */
-    HTTP_WRITE_INTERLOCK,       /* rejected: breaks an interlock */
-    HTTP_WRITE_NO_SETTINGS,     /* rejected: the BMS settings are not known yet */
-    HTTP_WRITE_NACK,            /* the BMS refused it */
-    HTTP_WRITE_TIMEOUT,         /* no answer to the write or its read-back */
-    HTTP_WRITE_MISMATCH,        /* read back a different value */
+    HTTP_WRITE_OK = SW_OK,
+    HTTP_WRITE_UNVERIFIABLE = SW_UNVERIFIABLE,
+    HTTP_WRITE_RANGE = SW_RANGE,
+    HTTP_WRITE_READ_ONLY = SW_READ_ONLY,
+    HTTP_WRITE_INTERLOCK = SW_INTERLOCK,
+    HTTP_WRITE_NO_SETTINGS = SW_NO_SETTINGS,
+    HTTP_WRITE_NACK = SW_NACK,
+    HTTP_WRITE_TIMEOUT = SW_TIMEOUT,
+    HTTP_WRITE_MISMATCH = SW_MISMATCH,
 };
 
 /*
  * Loop side of POST /api/tinybms/write, called on every loop turn: takes a
- * posted write from the hub, checks it against the settings the bridge
- * holds (tbms_reg_check_write, in order), queues it on the bridge's
- * poller, and when the poller has written and read back, reports through
+ * posted write from the hub and hands it to the service, which checks it
+ * against the settings the bridge holds and queues it (app/settings_write.h);
+ * when the poller has written and read back, reports through
  * hub_finish_write. Cheap when idle; never blocks.
  */
-void http_write_step(hub_t *hub, brg_t *brg, uint64_t now_us);
+void http_write_step(hub_t *hub, svc_t *svc, uint64_t now_us);
 
-/*
- * Loop side of the register view and the chart history: publishes
- * HUB_DOC_REGISTERS every 2 s and HUB_DOC_HISTORY with each 10 s sample.
- * Cost: a few ms of JSON building every 10 s at most; no blocking.
- */
-void http_publish_step(hub_t *hub, const brg_t *brg, uint64_t now_us);
 
 #endif /* HTTP_SERVER_H */

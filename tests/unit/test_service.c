@@ -190,6 +190,29 @@ static void test_service_measures_the_0x351_timing(void **state)
     assert_true(t.period_max_us <= 1000000 + 1000);
 }
 
+static void test_service_refuses_settings_writes_that_fail_a_check(void **state)
+{
+    (void)state;
+    sw_result_t r;
+    uint16_t v = 3600;
+    /* before the settings are read: refused, nothing queued */
+    assert_true(svc_write_start(&svc, 315, &v, 1, now, &r));
+    assert_int_equal(r.status, SW_NO_SETTINGS);
+    run(2 * S, true);
+    uint16_t ro = 1;
+    assert_true(svc_write_start(&svc, 40, &ro, 1, now, &r));
+    assert_int_equal(r.status, SW_READ_ONLY);
+    uint16_t ov = 3300; /* below reg 300 (3550 + 10 mV): breaks the interlock */
+    assert_true(svc_write_start(&svc, 315, &ov, 1, now, &r));
+    assert_int_equal(r.status, SW_INTERLOCK);
+    assert_true(logged("TinyBMS write refused"));
+    assert_false(svc_write_busy(&svc));
+    /* a valid one is queued, not finished at once */
+    uint16_t ok = 3700;
+    assert_false(svc_write_start(&svc, 315, &ok, 1, now, &r));
+    assert_true(svc_write_busy(&svc));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +223,7 @@ int main(void)
         cmocka_unit_test_setup(test_service_reports_stale_data_and_alarm_events, setup),
         cmocka_unit_test_setup(test_service_refused_configuration_changes_nothing, setup),
         cmocka_unit_test_setup(test_service_measures_the_0x351_timing, setup),
+        cmocka_unit_test_setup(test_service_refuses_settings_writes_that_fail_a_check, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
