@@ -114,6 +114,7 @@ typedef struct {
     char config_path[PATH_MAX];
     const char *data_dir;
     char energy_path[PATH_MAX]; /* <data dir>/energy.json (0x378 counters) */
+    energy_writer_t *energy;    /* saves it off the loop thread */
 } daemon_t;
 
 /* ---- the service's platform side (svc_ops_t) ---- */
@@ -124,9 +125,16 @@ static void svc_log(void *ctx, svc_log_level_t level, const char *line)
     log_msg((log_level_t)level, "%s", line);
 }
 
+/* Handed to the writer thread: the fsyncs of the save never stall the loop;
+ * the writer logs a failed save itself. Without a writer (no thread could
+ * be made) the save is done here. */
 static bool svc_save_energy(void *ctx, uint64_t charged_mwh, uint64_t discharged_mwh)
 {
     daemon_t *d = ctx;
+    if (d->energy != NULL) {
+        energy_writer_post(d->energy, charged_mwh, discharged_mwh);
+        return true;
+    }
     if (!energy_save(d->energy_path, charged_mwh, discharged_mwh)) {
         log_warn("energy counters %s: %s", d->energy_path, strerror(errno));
         return false;
@@ -134,10 +142,10 @@ static bool svc_save_energy(void *ctx, uint64_t charged_mwh, uint64_t discharged
     return true;
 }
 
-static void svc_publish_status(void *ctx, const svc_t *svc, uint64_t now_us)
+static void svc_publish_status(void *ctx, const status_t *st)
 {
     daemon_t *d = ctx;
-    char *json = svc_status_json(svc, now_us);
+    char *json = status_json(st);
     if (json != NULL) {
         hub_publish(d->hub, HUB_DOC_STATUS, json);
     }
@@ -598,6 +606,7 @@ int daemon_run(const daemon_opts_t *opts)
         return DAEMON_EXIT_USAGE;
     }
     (void)atomic_file_cleanup(d.energy_path);
+    d.energy = energy_writer_start(d.energy_path);
     uint64_t charged_mwh = 0;
     uint64_t discharged_mwh = 0;
     if (energy_load(d.energy_path, &charged_mwh, &discharged_mwh)) {
@@ -624,6 +633,7 @@ int daemon_run(const daemon_opts_t *opts)
     mqtt_destroy(d.mqtt);
     print_summary(&d, now);
     svc_stop(&d.svc, now);
+    energy_writer_stop(d.energy); /* the last save is on disk before exit */
     canport_close(&d.can);
     serial_port_close(&d.uart);
     diag_destroy(d.diag);

@@ -2,11 +2,13 @@
 #include "energy_store.h"
 
 #include "atomic_file.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,4 +67,116 @@ bool energy_save(const char *path, uint64_t charged_mwh, uint64_t discharged_mwh
         errno = e;
     }
     return ok;
+}
+
+struct energy_writer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char path[PATH_MAX];
+    bool pending;
+    bool stop;
+    uint64_t charged_mwh;
+    uint64_t discharged_mwh;
+    uint64_t saved;
+    uint64_t failed;
+};
+
+static void *writer_main(void *arg)
+{
+    energy_writer_t *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->pending && !w->stop) {
+            pthread_cond_wait(&w->cv, &w->mu);
+        }
+        if (w->pending) {
+            uint64_t c = w->charged_mwh;
+            uint64_t d = w->discharged_mwh;
+            w->pending = false;
+            pthread_mutex_unlock(&w->mu);
+            bool ok = energy_save(w->path, c, d);
+            int e = errno;
+            if (!ok) {
+                log_warn("energy counters %s: %s", w->path, strerror(e));
+            }
+            pthread_mutex_lock(&w->mu);
+            if (ok) {
+                w->saved++;
+            } else {
+                w->failed++;
+            }
+            pthread_cond_broadcast(&w->cv);
+            continue;
+        }
+        if (w->stop) {
+            break;
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+energy_writer_t *energy_writer_start(const char *path)
+{
+    if (path == NULL || strlen(path) >= PATH_MAX) {
+        return NULL;
+    }
+    energy_writer_t *w = calloc(1u, sizeof *w);
+    if (w == NULL) {
+        return NULL;
+    }
+    (void)snprintf(w->path, sizeof w->path, "%s", path);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void energy_writer_post(energy_writer_t *w, uint64_t charged_mwh, uint64_t discharged_mwh)
+{
+    if (w == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->charged_mwh = charged_mwh;
+    w->discharged_mwh = discharged_mwh;
+    w->pending = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void energy_writer_counts(energy_writer_t *w, uint64_t *saved, uint64_t *failed)
+{
+    if (w == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    if (saved != NULL) {
+        *saved = w->saved;
+    }
+    if (failed != NULL) {
+        *failed = w->failed;
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+void energy_writer_stop(energy_writer_t *w)
+{
+    if (w == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL); /* it saves what is pending before it ends */
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
 }

@@ -54,6 +54,25 @@ static struct {
 static log_stats_t stats;
 static bool journal_checked;
 
+/*
+ * Log file writes leave the caller's thread (the bridge loop must never
+ * wait on a disk): emit() queues the formatted line in fq under log_mu,
+ * the writer thread takes whole chunks out and writes them under file_mu,
+ * which alone guards `file`. A full queue drops the line for the file
+ * (counted; stderr and the rings still have it).
+ */
+#define FILE_QUEUE_BYTES 65536u
+static char fq[FILE_QUEUE_BYTES];
+static size_t fq_head; /* next byte to take */
+static size_t fq_len;  /* bytes queued */
+static pthread_cond_t fq_cv = PTHREAD_COND_INITIALIZER;
+static bool writer_running;
+static bool writer_stop;
+static pthread_t writer;
+static pthread_mutex_t file_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_ullong file_rotations_a, file_errors_a, file_dropped_a;
+static atomic_bool file_open_a;
+
 static void emit_repeat_summary(repeat_slot_t *s);
 
 const char *log_level_name(log_level_t level)
@@ -103,7 +122,7 @@ static void check_journal(void)
     }
 }
 
-/* ---- rotating file (log_mu held) ---- */
+/* ---- rotating file (file_mu held) ---- */
 
 static void file_path(char *out, size_t cap, unsigned index)
 {
@@ -131,17 +150,17 @@ static int file_open_current(void)
     }
     file.fd = fd;
     file.size = (size_t)st.st_size;
-    stats.file_open = true;
+    atomic_store(&file_open_a, true);
     return 0;
 }
 
 static void file_close_locked(void)
 {
     if (file.fd >= 0 && close(file.fd) != 0) {
-        stats.file_errors++;
+        atomic_fetch_add(&file_errors_a, 1u);
     }
     file.fd = -1;
-    stats.file_open = false;
+    atomic_store(&file_open_a, false);
 }
 
 /* bridge.log.(n-2) -> .(n-1), ..., bridge.log -> .1; then a new bridge.log. */
@@ -162,7 +181,7 @@ static int file_rotate(void)
             return -1;
         }
     }
-    stats.file_rotations++;
+    atomic_fetch_add(&file_rotations_a, 1u);
     return file_open_current();
 }
 
@@ -172,7 +191,7 @@ static void file_write(const char *line, size_t len)
         return;
     }
     if (file.size > 0u && file.size + len > file.max_bytes && file_rotate() != 0) {
-        stats.file_errors++;
+        atomic_fetch_add(&file_errors_a, 1u);
         raw_stderr("log file %s/" LOG_FILE_NAME ": rotation failed: %s; file logging stopped",
                    file.dir, strerror(errno));
         file_close_locked();
@@ -180,7 +199,7 @@ static void file_write(const char *line, size_t len)
     }
     ssize_t w = write(file.fd, line, len);
     if (w < 0 || (size_t)w != len) {
-        stats.file_errors++;
+        atomic_fetch_add(&file_errors_a, 1u);
         raw_stderr("log file %s/" LOG_FILE_NAME ": write failed: %s; file logging stopped",
                    file.dir, w < 0 ? strerror(errno) : "short write");
         file_close_locked();
@@ -189,13 +208,92 @@ static void file_write(const char *line, size_t len)
     file.size += len;
 }
 
+/* The writer thread: whole lines out of fq, into the file. */
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    static char chunk[8192];
+    pthread_mutex_lock(&log_mu);
+    for (;;) {
+        while (fq_len == 0u && !writer_stop) {
+            pthread_cond_wait(&fq_cv, &log_mu);
+        }
+        if (fq_len == 0u) {
+            break; /* stopping, and everything is written */
+        }
+        size_t n = 0;
+        while (n < fq_len && n < sizeof chunk) {
+            chunk[n] = fq[(fq_head + n) % FILE_QUEUE_BYTES];
+            n++;
+        }
+        if (n < fq_len) {
+            /* Whole lines only, so a rotation never splits one: a chunk
+             * holds at least one line (a line is < sizeof chunk). */
+            while (n > 0u && chunk[n - 1u] != '\n') {
+                n--;
+            }
+        }
+        fq_head = (fq_head + n) % FILE_QUEUE_BYTES;
+        fq_len -= n;
+        pthread_mutex_unlock(&log_mu);
+        pthread_mutex_lock(&file_mu);
+        size_t off = 0;
+        while (off < n) {
+            const char *nl = memchr(chunk + off, '\n', n - off);
+            size_t len = nl != NULL ? (size_t)(nl - (chunk + off)) + 1u : n - off;
+            file_write(chunk + off, len);
+            off += len;
+        }
+        pthread_mutex_unlock(&file_mu);
+        pthread_mutex_lock(&log_mu);
+    }
+    pthread_mutex_unlock(&log_mu);
+    return NULL;
+}
+
+/* Writes what is queued and ends the writer thread. */
+static void writer_finish(void)
+{
+    pthread_mutex_lock(&log_mu);
+    bool running = writer_running;
+    writer_stop = true;
+    pthread_cond_broadcast(&fq_cv);
+    pthread_mutex_unlock(&log_mu);
+    if (running) {
+        pthread_join(writer, NULL);
+    }
+    pthread_mutex_lock(&log_mu);
+    writer_running = false;
+    writer_stop = false;
+    fq_head = fq_len = 0;
+    pthread_mutex_unlock(&log_mu);
+}
+
+/* Queues one whole line for the file (log_mu held). */
+static void file_queue(const char *line, size_t len)
+{
+    if (!writer_running) {
+        return;
+    }
+    if (len > FILE_QUEUE_BYTES - fq_len) {
+        atomic_fetch_add(&file_dropped_a, 1u);
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        fq[(fq_head + fq_len + i) % FILE_QUEUE_BYTES] = line[i];
+    }
+    fq_len += len;
+    pthread_cond_signal(&fq_cv);
+}
+
 int log_open_file(const char *dir, size_t max_bytes, unsigned files)
 {
     if (dir == NULL || files == 0u || strlen(dir) >= sizeof file.dir) {
         errno = EINVAL;
         return -1;
     }
-    pthread_mutex_lock(&log_mu);
+    writer_finish();
+    pthread_mutex_lock(&file_mu);
     file_close_locked();
     (void)snprintf(file.dir, sizeof file.dir, "%s", dir);
     file.max_bytes = max_bytes;
@@ -203,12 +301,29 @@ int log_open_file(const char *dir, size_t max_bytes, unsigned files)
     int rc = 0;
     if (max_bytes > 0u && file_open_current() != 0) {
         int e = errno;
-        stats.file_errors++;
+        atomic_fetch_add(&file_errors_a, 1u);
         raw_stderr("log file %s/" LOG_FILE_NAME ": %s; logging to stderr only", dir, strerror(e));
         errno = e;
         rc = -1;
     }
-    pthread_mutex_unlock(&log_mu);
+    bool open_ok = file.fd >= 0;
+    pthread_mutex_unlock(&file_mu);
+    if (open_ok) {
+        static bool at_exit_set;
+        if (!at_exit_set) {
+            /* A program that returns without log_close_file still gets
+             * its last lines into the file. */
+            at_exit_set = atexit(writer_finish) == 0;
+        }
+        pthread_mutex_lock(&log_mu);
+        writer_running = pthread_create(&writer, NULL, writer_main, NULL) == 0;
+        pthread_mutex_unlock(&log_mu);
+        if (!writer_running) {
+            raw_stderr("log file %s/" LOG_FILE_NAME ": no writer thread; logging to stderr only",
+                       dir);
+            rc = -1;
+        }
+    }
     return rc;
 }
 
@@ -220,8 +335,11 @@ void log_close_file(void)
             emit_repeat_summary(&repeats[i]);
         }
     }
-    file_close_locked();
     pthread_mutex_unlock(&log_mu);
+    writer_finish();
+    pthread_mutex_lock(&file_mu);
+    file_close_locked();
+    pthread_mutex_unlock(&file_mu);
 }
 
 /* ---- the sinks together (log_mu held) ---- */
@@ -257,7 +375,7 @@ static void emit(log_level_t level, const char *text)
     }
     size_t len = (size_t)n < sizeof line - 2u ? (size_t)n : sizeof line - 2u;
     line[len++] = '\n';
-    file_write(line, len);
+    file_queue(line, len);
 
     if (!journal_checked) {
         check_journal();
@@ -421,6 +539,10 @@ void log_get_stats(log_stats_t *out)
     pthread_mutex_lock(&log_mu);
     *out = stats;
     pthread_mutex_unlock(&log_mu);
+    out->file_rotations = atomic_load(&file_rotations_a);
+    out->file_errors = atomic_load(&file_errors_a);
+    out->file_dropped = atomic_load(&file_dropped_a);
+    out->file_open = atomic_load(&file_open_a);
 }
 
 void log_set_level(log_level_t level)

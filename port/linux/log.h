@@ -9,6 +9,10 @@
  *   - an optional size-capped rotating file set, DIR/bridge.log with
  *     bridge.log.1 .. bridge.log.(files-1) (log_open_file). This is what
  *     survives a restart: the files are appended to, never truncated at start.
+ *     A writer thread does the file writes and rotations, so no caller
+ *     (the bridge loop above all) waits on the disk; a line that finds its
+ *     64 KiB queue full is dropped for the file only (file_dropped).
+ *     log_close_file writes what is queued before it returns.
  *   - an in-memory ring of the last LOG_RING_LINES lines (GET /api/logs),
  *     and a smaller ring of the last ERROR/WARNING lines (diagnostics).
  *
@@ -90,6 +94,7 @@ typedef struct {
     uint64_t suppressed;    /* identical lines not written (storm guard) */
     uint64_t file_rotations;
     uint64_t file_errors;   /* failed writes/renames/opens of the log file */
+    uint64_t file_dropped;  /* lines not written to the file: its queue was full */
     bool file_open;
     bool journal;           /* stderr is the systemd journal */
 } log_stats_t;

@@ -132,6 +132,39 @@ static void test_energy_counters_survive_a_save_and_load(void **state)
     assert_int_equal(c, 123456789012ull);
 }
 
+static void test_energy_writer_saves_the_latest_values_off_the_caller_thread(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/energy.json", dir);
+    energy_writer_t *w = energy_writer_start(path);
+    assert_non_null(w);
+    for (uint64_t i = 1; i <= 200; i++) {
+        energy_writer_post(w, i * 1000u, i); /* returns at once; older ones may be replaced */
+    }
+    energy_writer_stop(w); /* what is pending is saved before it returns */
+    uint64_t c = 0, d = 0;
+    assert_true(energy_load(path, &c, &d));
+    assert_int_equal(c, 200000u);
+    assert_int_equal(d, 200u);
+}
+
+static void test_energy_writer_counts_a_failed_save_and_goes_on(void **state)
+{
+    (void)state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/no-such-dir/energy.json", dir);
+    energy_writer_t *w = energy_writer_start(path);
+    assert_non_null(w);
+    energy_writer_post(w, 1u, 2u);
+    uint64_t saved = 0, failed = 0;
+    while (failed == 0u) { /* the thread's answer; no time bound needed: it comes */
+        energy_writer_counts(w, &saved, &failed);
+    }
+    assert_int_equal(saved, 0u);
+    energy_writer_stop(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +173,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_atomic_write_failure_leaves_the_old_file, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cleanup_removes_only_leftover_temporaries, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_energy_writer_saves_the_latest_values_off_the_caller_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_energy_writer_counts_a_failed_save_and_goes_on, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_energy_counters_survive_a_save_and_load, setup,
                                         teardown),
