@@ -6,7 +6,9 @@
  * lives in cfg_t, range, resolution, string check and description. Parsing,
  * validation, serialisation, cfg_equal and the documentation table are all
  * driven by it, so a key cannot exist in one and be missing in another.
- * Cross-field rules are a second, small table plus three hand-written rules.
+ * A second table of the same shape (esp32_keys[]) holds the seed's ESP32
+ * keys, which are checked, kept and written back but never used here.
+ * Cross-field rules are a small table plus three hand-written rules.
  */
 #include "config.h"
 
@@ -337,6 +339,54 @@ static bool chk_topic(const char *s, char *why, size_t why_len)
     return true;
 }
 
+/* ESP32-only keys (never used here, but kept in a file that may go back
+ * to an ESP32, so they are held to what the ESP32 firmware can use). */
+static bool chk_wifi_mode(const char *s, char *why, size_t why_len)
+{
+    static const char *const modes[] = {"sta", "station", "ap", "both"};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        if (ci_equal(s, modes[i])) {
+            return true;
+        }
+    }
+    (void)snprintf(why, why_len, "\"%.20s\" is not one of sta, station, ap, both", s);
+    return false;
+}
+
+static bool chk_ip_mode(const char *s, char *why, size_t why_len)
+{
+    if (ci_equal(s, "dhcp") || ci_equal(s, "static")) {
+        return true;
+    }
+    (void)snprintf(why, why_len, "\"%.20s\" is not one of dhcp, static", s);
+    return false;
+}
+
+static bool chk_ipv4(const char *s, char *why, size_t why_len)
+{
+    if (ipv4_literal(s)) {
+        return true;
+    }
+    (void)snprintf(why, why_len, "\"%.20s\" is not an IPv4 address", s);
+    return false;
+}
+
+/* RFC 1123 host name label: letters, digits and '-', not at either end. */
+static bool chk_hostname(const char *s, char *why, size_t why_len)
+{
+    size_t n = strlen(s);
+    bool ok = s[0] != '-' && s[n - 1u] != '-';
+    for (const char *p = s; ok && *p != '\0'; p++) {
+        ok = is_alpha(*p) || is_digit(*p) || *p == '-';
+    }
+    if (!ok) {
+        (void)snprintf(why, why_len,
+                       "\"%.63s\": a host name has letters, digits and '-' (not at either end)",
+                       s);
+    }
+    return ok;
+}
+
 /* ------------------------------------------------------------------------
  * The key table
  * ------------------------------------------------------------------------ */
@@ -345,6 +395,7 @@ enum {
     KF_ZERO = 1u,   /* numbers: 0 accepted outside min..max */
     KF_SECRET = 2u, /* strings: never echoed, redacted on request */
     KF_EMPTY = 4u,  /* strings: "" accepted below the minimum length */
+    KF_ESP32 = 8u,  /* seed ESP32 key: checked, kept, written back, not used */
 };
 
 typedef struct {
@@ -361,31 +412,33 @@ typedef struct {
     const char *unit;
     const char *hint; /* appended to range errors, e.g. what 0 means */
     const char *summary;
+    const char *why; /* KF_ESP32: why it does not apply on Linux (the warning) */
 } key_def_t;
 
 static const char *const log_level_names[CFG_LOG_COUNT_] = {"ERROR", "WARNING", "INFO", "DEBUG"};
+static const char *const can_mode_names[CFG_CAN_MODE_COUNT_] = {"normal", "loopback"};
 
 #define MEMBER(m) offsetof(cfg_t, m), sizeof(((cfg_t *)0)->m)
 #define KB(p, m, sum)                                                                              \
     {                                                                                              \
-        p, CFG_KIND_BOOL, MEMBER(m), 0, 1, 1, 0u, NULL, NULL, "", NULL, sum                        \
+        p, CFG_KIND_BOOL, MEMBER(m), 0, 1, 1, 0u, NULL, NULL, "", NULL, sum, NULL                        \
     }
 #define KI(p, m, lo, hi, fl, unit, hint, sum)                                                      \
     {                                                                                              \
-        p, CFG_KIND_INT, MEMBER(m), lo, hi, 1, fl, NULL, NULL, unit, hint, sum                     \
+        p, CFG_KIND_INT, MEMBER(m), lo, hi, 1, fl, NULL, NULL, unit, hint, sum, NULL                     \
     }
 #define KD(p, m, lo, hi, sc, fl, unit, hint, sum)                                                  \
     {                                                                                              \
-        p, CFG_KIND_DEC, MEMBER(m), lo, hi, sc, fl, NULL, NULL, unit, hint, sum                    \
+        p, CFG_KIND_DEC, MEMBER(m), lo, hi, sc, fl, NULL, NULL, unit, hint, sum, NULL                    \
     }
 #define KS(p, m, lo, fl, chk, sum)                                                                 \
     {                                                                                              \
         p, CFG_KIND_STR, MEMBER(m), lo, (int32_t)sizeof(((cfg_t *)0)->m) - 1, 1, fl, chk, NULL,    \
-            "", NULL, sum                                                                          \
+            "", NULL, sum, NULL                                                                    \
     }
 #define KE(p, m, names, n, sum)                                                                    \
     {                                                                                              \
-        p, CFG_KIND_ENUM, MEMBER(m), 0, (n)-1, 1, 0u, NULL, names, "", NULL, sum                   \
+        p, CFG_KIND_ENUM, MEMBER(m), 0, (n)-1, 1, 0u, NULL, names, "", NULL, sum, NULL                   \
     }
 
 static const key_def_t keys[] = {
@@ -405,6 +458,9 @@ static const key_def_t keys[] = {
     KI("hardware.can.bitrate", hardware.can.bitrate, 500000, 500000, 0u, "bit/s",
        "Victron CAN-BMS runs at 500 kbit/s only",
        "CAN bit rate; set on slcan adapters, checked against socketcan interfaces."),
+    KE("hardware.can.mode", hardware.can.mode, can_mode_names, CFG_CAN_MODE_COUNT_,
+       "normal; loopback = bench test without a bus: frames come back to the bridge and none "
+       "is sent (slcan opens listen-only). Read at start."),
 
     KI("tinybms.poll_interval_ms", tinybms.poll_interval_ms, 20, 1000, 0u, "ms", NULL,
        "Live-data (registers 0..55) poll period; the BMS samples at 10 Hz."),
@@ -568,9 +624,92 @@ static const key_def_t keys[] = {
     KB("mqtt.discovery", mqtt.discovery, "Publish Home Assistant MQTT discovery documents."),
     KS("mqtt.discovery_prefix", mqtt.discovery_prefix, 1, 0u, chk_topic,
        "Home Assistant discovery prefix."),
+
+    /* The seed's advanced.* watchdog keys drive the event-loop watchdog
+     * (port/linux/diag.c; seed-system.md 4.9 and 7.2). */
+    KB("advanced.enable_watchdog", advanced.enable_watchdog,
+       "A loop stall stops the systemd watchdog pings, so systemd (WatchdogSec=) restarts the "
+       "bridge; false = stalls are only logged and counted."),
+    KI("advanced.watchdog_timeout_s", advanced.watchdog_timeout_s, 1, 600, 0u, "s", NULL,
+       "Time without an event-loop turn that counts as a stall."),
 };
 
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
+
+/* The seed's ESP32 keys (seed README "Configuration", seed-system.md 4.1,
+ * 4.2, 4.8, 4.9). Ranges are what an ESP32 port can use. */
+#define EB(p, m, w, sum)                                                                           \
+    {                                                                                              \
+        .path = p, .kind = CFG_KIND_BOOL, .off = offsetof(cfg_t, m),                               \
+        .size = sizeof(((cfg_t *)0)->m), .min = 0, .max = 1, .scale = 1, .flags = KF_ESP32,        \
+        .unit = "", .summary = sum, .why = w                                                       \
+    }
+#define EI(p, m, lo, hi, unit_, w, sum)                                                            \
+    {                                                                                              \
+        .path = p, .kind = CFG_KIND_INT, .off = offsetof(cfg_t, m),                                \
+        .size = sizeof(((cfg_t *)0)->m), .min = lo, .max = hi, .scale = 1, .flags = KF_ESP32,      \
+        .unit = unit_, .summary = sum, .why = w                                                    \
+    }
+#define ES(p, m, lo, fl, chk, w, sum)                                                              \
+    {                                                                                              \
+        .path = p, .kind = CFG_KIND_STR, .off = offsetof(cfg_t, m),                                \
+        .size = sizeof(((cfg_t *)0)->m), .min = lo, .max = (int32_t)sizeof(((cfg_t *)0)->m) - 1,   \
+        .scale = 1, .flags = KF_ESP32 | (fl), .check = chk, .unit = "", .summary = sum, .why = w   \
+    }
+
+static const char why_wifi[] = "the operating system sets up the network";
+static const char why_uart_pin[] = "an ESP32 pin; on Linux the port is hardware.uart.device";
+static const char why_can_pin[] = "an ESP32 pin; on Linux the port is hardware.can.interface";
+static const char why_fw[] = "an ESP32 firmware option";
+
+static const key_def_t esp32_keys[] = {
+    ES("wifi.mode", esp32.wifi.mode, 1, 0u, chk_wifi_mode, why_wifi,
+       "Wi-Fi mode: sta (or station), ap, both."),
+    ES("wifi.sta_ssid", esp32.wifi.sta_ssid, 0, 0u, NULL, why_wifi, "Network to join."),
+    ES("wifi.sta_password", esp32.wifi.sta_password, 8, KF_SECRET | KF_EMPTY, NULL, why_wifi,
+       "Its WPA2 passphrase; empty = open network."),
+    ES("wifi.sta_hostname", esp32.wifi.sta_hostname, 1, 0u, chk_hostname, why_wifi,
+       "Host name announced on the network."),
+    ES("wifi.sta_ip_mode", esp32.wifi.sta_ip_mode, 1, 0u, chk_ip_mode, why_wifi,
+       "dhcp or static."),
+    ES("wifi.sta_static_ip", esp32.wifi.sta_static_ip, 0, 0u, chk_ipv4, why_wifi,
+       "Address with sta_ip_mode static."),
+    ES("wifi.sta_gateway", esp32.wifi.sta_gateway, 0, 0u, chk_ipv4, why_wifi,
+       "Gateway with sta_ip_mode static."),
+    ES("wifi.sta_subnet", esp32.wifi.sta_subnet, 0, 0u, chk_ipv4, why_wifi,
+       "Subnet mask with sta_ip_mode static."),
+    EB("wifi.ap_fallback.enabled", esp32.wifi.ap_enabled, why_wifi,
+       "Open an access point when the network cannot be joined."),
+    ES("wifi.ap_fallback.ssid", esp32.wifi.ap_ssid, 1, 0u, NULL, why_wifi,
+       "Name of that access point."),
+    ES("wifi.ap_fallback.password", esp32.wifi.ap_password, 8, KF_SECRET | KF_EMPTY, NULL,
+       why_wifi, "Its passphrase; empty = open."),
+    EI("wifi.ap_fallback.channel", esp32.wifi.ap_channel, 1, 13, "", why_wifi,
+       "Its Wi-Fi channel."),
+    EI("hardware.uart.rx_pin", esp32.uart_rx_pin, 0, 48, "", why_uart_pin,
+       "ESP32 GPIO receiving from the TinyBMS."),
+    EI("hardware.uart.tx_pin", esp32.uart_tx_pin, 0, 48, "", why_uart_pin,
+       "ESP32 GPIO sending to the TinyBMS."),
+    EI("hardware.can.tx_pin", esp32.can_tx_pin, 0, 48, "", why_can_pin,
+       "ESP32 GPIO to the CAN transceiver's TXD."),
+    EI("hardware.can.rx_pin", esp32.can_rx_pin, 0, 48, "", why_can_pin,
+       "ESP32 GPIO from the CAN transceiver's RXD."),
+    EB("hardware.can.termination", esp32.can_termination,
+       "the bus termination is set on the CAN adapter (jumper or switch)",
+       "Switch the board's 120 ohm terminator on."),
+    EI("logging.serial_baudrate", esp32.serial_baudrate, 9600, 921600, "baud",
+       "the ESP32 serial console; on Linux the log goes to stderr and DATA_DIR/bridge.log",
+       "Serial console speed."),
+    EB("advanced.enable_spiffs", esp32.enable_spiffs, why_fw, "Keep files on SPIFFS."),
+    EB("advanced.enable_ota", esp32.enable_ota, why_fw, "Allow firmware updates over the air."),
+    EI("advanced.stack_size_bytes", esp32.stack_size_bytes, 2048, 65536, "bytes", why_fw,
+       "FreeRTOS task stack size."),
+};
+
+#define ESP32_COUNT (sizeof esp32_keys / sizeof esp32_keys[0])
+#define ALL_COUNT   (KEY_COUNT + ESP32_COUNT)
+
+_Static_assert(ESP32_COUNT <= 32u, "one presence bit per ESP32 key in cfg_t.esp32.present");
 
 /* Accepted on input only; a document written by cfg_to_json never uses them.
  * "cvl_algorithm" is the name the seed firmware really loaded (seed-system.md
@@ -581,6 +720,9 @@ static const struct {
 } aliases[] = {
     {"cvl_algorithm", "cvl"},
     {"logging.level", "logging.log_level"},
+    /* The seed README's section name and key (seed-system.md 4.7, 9 item 36). */
+    {"webserver", "web_server"},
+    {"web_server.websocket_update_interval_ms", "web_server.ws_interval_ms"},
 };
 
 /* Seed keys that do not exist here, with the reason; only improves the
@@ -589,14 +731,6 @@ static const struct {
     const char *path;
     const char *why;
 } retired[] = {
-    {"wifi", "Wi-Fi is configured in the operating system on Linux"},
-    {"advanced", "the ESP32 'advanced' options do not exist on Linux"},
-    {"hardware.uart.rx_pin", "ESP32 pin numbers do not apply on Linux; set hardware.uart.device"},
-    {"hardware.uart.tx_pin", "ESP32 pin numbers do not apply on Linux; set hardware.uart.device"},
-    {"hardware.can.rx_pin", "ESP32 pin numbers do not apply on Linux; set hardware.can.interface"},
-    {"hardware.can.tx_pin", "ESP32 pin numbers do not apply on Linux; set hardware.can.interface"},
-    {"hardware.can.termination", "bus termination is a property of the CAN adapter"},
-    {"hardware.can.mode", "set hardware.can.interface"},
     {"tinybms.uart_retry_count", "use hardware.uart.retries"},
     {"tinybms.uart_retry_delay_ms", "a retry is sent when hardware.uart.timeout_ms expires"},
     {"victron.pgn_update_interval_ms", "use victron.fast_interval_ms"},
@@ -605,27 +739,51 @@ static const struct {
     {"victron.manufacturer", "use victron.manufacturer_name"},
 };
 
-static const key_def_t *find_key(const char *path)
+/* Key number i of keys[] followed by esp32_keys[] (0 <= i < ALL_COUNT). */
+static const key_def_t *key_at(size_t i)
 {
-    for (size_t i = 0; i < KEY_COUNT; i++) {
-        if (strcmp(keys[i].path, path) == 0) {
-            return &keys[i];
-        }
-    }
-    return NULL;
+    return i < KEY_COUNT ? &keys[i] : &esp32_keys[i - KEY_COUNT];
+}
+
+static bool is_esp32(const key_def_t *k)
+{
+    return (k->flags & KF_ESP32) != 0u;
 }
 
 static size_t key_index(const key_def_t *k)
 {
-    return (size_t)(k - keys);
+    return is_esp32(k) ? KEY_COUNT + (size_t)(k - esp32_keys) : (size_t)(k - keys);
+}
+
+static uint32_t esp32_bit(const key_def_t *k)
+{
+    return (uint32_t)1u << (unsigned)(k - esp32_keys);
+}
+
+/* Whether key k is part of the configuration: always, except an ESP32 key
+ * that was never given. */
+static bool key_present(const cfg_t *c, const key_def_t *k)
+{
+    return !is_esp32(k) || (c->esp32.present & esp32_bit(k)) != 0u;
+}
+
+static const key_def_t *find_key(const char *path)
+{
+    for (size_t i = 0; i < ALL_COUNT; i++) {
+        if (strcmp(key_at(i)->path, path) == 0) {
+            return key_at(i);
+        }
+    }
+    return NULL;
 }
 
 /* True when some key lives under the section `path` ("victron.thresholds"). */
 static bool is_section(const char *path)
 {
     size_t n = strlen(path);
-    for (size_t i = 0; i < KEY_COUNT; i++) {
-        if (strncmp(keys[i].path, path, n) == 0 && keys[i].path[n] == '.') {
+    for (size_t i = 0; i < ALL_COUNT; i++) {
+        const char *kp = key_at(i)->path;
+        if (strncmp(kp, path, n) == 0 && kp[n] == '.') {
             return true;
         }
     }
@@ -749,7 +907,10 @@ void cfg_defaults(cfg_t *out)
     set_str(out->web_server.bind_address, sizeof out->web_server.bind_address, "0.0.0.0");
     out->web_server.auth_read = false;
     out->web_server.ws_interval_ms = 1000;
-    out->web_server.ws_max_clients = 300;
+    /* Each WebSocket client holds a civetweb worker thread (ws_max_clients
+     * + 24 threads in all): 16 keeps a Pi Zero or a GX at a few dozen
+     * threads. 256 and more stay possible by configuration. */
+    out->web_server.ws_max_clients = 16;
 
     out->mqtt.enabled = false;
     set_str(out->mqtt.host, sizeof out->mqtt.host, "127.0.0.1");
@@ -762,6 +923,13 @@ void cfg_defaults(cfg_t *out)
     out->mqtt.interval_ms = 5000;
     out->mqtt.discovery = true;
     set_str(out->mqtt.discovery_prefix, sizeof out->mqtt.discovery_prefix, "homeassistant");
+
+    out->hardware.can.mode = (uint8_t)CFG_CAN_NORMAL;
+    /* The seed's compiled default (seed-system.md 4.9) and the stall limit
+     * the bridge always had. */
+    out->advanced.enable_watchdog = true;
+    out->advanced.watchdog_timeout_s = 5;
+    /* esp32: nothing present (memset above). */
 }
 
 const char *cfg_log_level_name(cfg_log_level_t level)
@@ -770,6 +938,25 @@ const char *cfg_log_level_name(cfg_log_level_t level)
         return "?";
     }
     return log_level_names[level];
+}
+
+const char *cfg_can_mode_name(cfg_can_mode_t mode)
+{
+    if ((unsigned)mode >= (unsigned)CFG_CAN_MODE_COUNT_) {
+        return "?";
+    }
+    return can_mode_names[mode];
+}
+
+/* "A, B, C": the names of an enum key. */
+static void enum_names(char *buf, size_t len, const key_def_t *k)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int32_t i = 0; i <= k->max && used < len; i++) {
+        int n = snprintf(buf + used, len - used, "%s%s", i > 0 ? ", " : "", k->names[i]);
+        used += n < 0 ? 0u : (size_t)n;
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -831,6 +1018,9 @@ static cfg_err_t range_error(const key_def_t *k, const char *path, const char *s
 
 static cfg_err_t check_field(const cfg_t *c, const key_def_t *k, cfg_error_t *err)
 {
+    if (!key_present(c, k)) {
+        return CFG_OK;
+    }
     switch (k->kind) {
     case CFG_KIND_BOOL:
         return CFG_OK;
@@ -858,7 +1048,9 @@ static cfg_err_t check_field(const cfg_t *c, const key_def_t *k, cfg_error_t *er
         uint8_t v;
         memcpy(&v, cfield(c, k), sizeof v);
         if ((int32_t)v > k->max) {
-            return fail(err, CFG_ERR_VALUE, k->path, "%u is not a valid level", (unsigned)v);
+            char names[96];
+            enum_names(names, sizeof names, k);
+            return fail(err, CFG_ERR_VALUE, k->path, "%u is not one of %s", (unsigned)v, names);
         }
         return CFG_OK;
     }
@@ -952,8 +1144,8 @@ static cfg_err_t check_rules(const cfg_t *c, const bool *touched, cfg_error_t *e
 
 static cfg_err_t validate(const cfg_t *c, const bool *touched, cfg_error_t *err)
 {
-    for (size_t i = 0; i < KEY_COUNT; i++) {
-        cfg_err_t rc = check_field(c, &keys[i], err);
+    for (size_t i = 0; i < ALL_COUNT; i++) {
+        cfg_err_t rc = check_field(c, key_at(i), err);
         if (rc != CFG_OK) {
             return rc;
         }
@@ -975,9 +1167,15 @@ bool cfg_equal(const cfg_t *a, const cfg_t *b)
     if (a == NULL || b == NULL) {
         return false;
     }
-    for (size_t i = 0; i < KEY_COUNT; i++) {
-        const key_def_t *k = &keys[i];
+    if (a->esp32.present != b->esp32.present) {
+        return false;
+    }
+    for (size_t i = 0; i < ALL_COUNT; i++) {
+        const key_def_t *k = key_at(i);
         bool same;
+        if (!key_present(a, k)) {
+            continue; /* absent in both */
+        }
         if (k->kind == CFG_KIND_STR) {
             same = strncmp(cfield(a, k), cfield(b, k), k->size) == 0;
         } else {
@@ -996,10 +1194,77 @@ bool cfg_equal(const cfg_t *a, const cfg_t *b)
 
 typedef struct {
     cfg_t *cfg;
-    bool touched[KEY_COUNT];
+    bool touched[ALL_COUNT];
     bool keep_redacted; /* merge: CFG_REDACTED keeps the current secret */
     cfg_error_t *err;
+    cfg_warnings_t *warn; /* may be NULL */
 } apply_ctx_t;
+
+static void clear_warnings(cfg_warnings_t *w)
+{
+    if (w != NULL) {
+        w->count = 0;
+        w->dropped = 0;
+    }
+}
+
+/* Appends "path: <formatted text>" to *w (NULL: nothing). */
+static void warn(cfg_warnings_t *w, const char *path, const char *fmt, ...) CFG_PRINTF(3, 4);
+
+static void warn(cfg_warnings_t *w, const char *path, const char *fmt, ...)
+{
+    if (w == NULL) {
+        return;
+    }
+    if (w->count >= CFG_WARNINGS_MAX) {
+        w->dropped++;
+        return;
+    }
+    cfg_warning_t *e = &w->item[w->count++];
+    (void)snprintf(e->key, sizeof e->key, "%s", path);
+    int n = snprintf(e->message, sizeof e->message, "%s: ", path);
+    size_t used = n < 0 ? 0u : (size_t)n;
+    if (used < sizeof e->message) {
+        va_list ap;
+        va_start(ap, fmt);
+        (void)vsnprintf(e->message + used, sizeof e->message - used, fmt, ap);
+        va_end(ap);
+    }
+}
+
+/* Values of a fixed-value key that the seed documented and that cannot
+ * apply: accepted with a warning, the fixed value is used. The TinyBMS UART
+ * runs at 115200 baud only (tinybms-uart.md 1); the seed README says 19200
+ * and its UI offered the others (seed-system.md 1.1, 4.10). */
+static const struct {
+    const char *path;
+    int32_t value;
+} tolerated[] = {
+    {"hardware.uart.baudrate", 9600},
+    {"hardware.uart.baudrate", 19200},
+    {"hardware.uart.baudrate", 38400},
+    {"hardware.uart.baudrate", 57600},
+};
+
+static bool tolerated_value(apply_ctx_t *x, const key_def_t *k, const char *path,
+                            const cJSON *item)
+{
+    if (!cJSON_IsNumber(item)) {
+        return false;
+    }
+    for (size_t i = 0; i < sizeof tolerated / sizeof tolerated[0]; i++) {
+        if (strcmp(k->path, tolerated[i].path) == 0 &&
+            item->valuedouble == (double)tolerated[i].value) {
+            memcpy(field(x->cfg, k), &k->min, sizeof k->min);
+            warn(x->warn, path,
+                 "%ld is ignored: the TinyBMS UART runs at %ld baud only (the seed README's "
+                 "19200 is wrong); %ld is used",
+                 (long)tolerated[i].value, (long)k->min, (long)k->min);
+            return true;
+        }
+    }
+    return false;
+}
 
 static double dabs(double v)
 {
@@ -1056,6 +1321,10 @@ static cfg_err_t apply_number(apply_ctx_t *x, const key_def_t *k, const char *pa
 static cfg_err_t apply_value(apply_ctx_t *x, const key_def_t *k, const char *path,
                              const cJSON *item)
 {
+    if (k->min == k->max && tolerated_value(x, k, path, item)) {
+        x->touched[key_index(k)] = true;
+        return CFG_OK;
+    }
     switch (k->kind) {
     case CFG_KIND_BOOL: {
         if (!cJSON_IsBool(item)) {
@@ -1102,8 +1371,10 @@ static cfg_err_t apply_value(apply_ctx_t *x, const key_def_t *k, const char *pat
             }
         }
         if (found < 0) {
-            return fail(x->err, CFG_ERR_VALUE, path,
-                        "\"%.40s\" is not one of ERROR, WARNING, INFO, DEBUG", item->valuestring);
+            char names[96];
+            enum_names(names, sizeof names, k);
+            return fail(x->err, CFG_ERR_VALUE, path, "\"%.40s\" is not one of %s",
+                        item->valuestring, names);
         }
         uint8_t e = (uint8_t)found;
         memcpy(field(x->cfg, k), &e, sizeof e);
@@ -1111,6 +1382,10 @@ static cfg_err_t apply_value(apply_ctx_t *x, const key_def_t *k, const char *pat
     }
     }
     x->touched[key_index(k)] = true;
+    if (is_esp32(k)) {
+        x->cfg->esp32.present |= esp32_bit(k);
+        warn(x->warn, path, "not used on Linux (%s); kept in the file for an ESP32", k->why);
+    }
     return CFG_OK;
 }
 
@@ -1242,10 +1517,70 @@ static cfg_err_t parse_document(const char *text, size_t len, cJSON **out, cfg_e
     return CFG_OK;
 }
 
-static cfg_err_t apply_json(const cfg_t *base, const char *text, size_t len, bool keep_redacted,
-                            cfg_t *out, cfg_error_t *err)
+/*
+ * "Defaults that follow" (docs/configuration.md): in a whole file, a cvl SOC
+ * threshold left out keeps its default unless that default contradicts a
+ * threshold the file sets; then it is placed at the default distance from
+ * the one set. The seed README's own example sets bulk 80 and float 95 and
+ * leaves transition and float exit out, whose defaults (95, 95) are not
+ * below 95. Only these order rules follow: they choose the CVL step, not a
+ * protection limit, and a value moved here still passes every rule or the
+ * file is refused as it was.
+ */
+static const struct {
+    const char *lo;
+    const char *hi;
+} follow_rules[] = {
+    {"cvl.bulk_soc_threshold", "cvl.transition_soc_threshold"},
+    {"cvl.transition_soc_threshold", "cvl.float_soc_threshold"},
+    {"cvl.float_exit_soc", "cvl.float_soc_threshold"},
+};
+
+#define FOLLOW_COUNT (sizeof follow_rules / sizeof follow_rules[0])
+
+/* Moves the left-out side of each broken follow rule. given[] marks the
+ * keys the document set (and, once moved, the moved ones). Writes one
+ * warning per moved key into *w. Returns whether anything moved. */
+static bool follow_defaults(cfg_t *c, bool *given, cfg_warnings_t *w)
+{
+    cfg_t d;
+    cfg_defaults(&d);
+    bool moved = false;
+    for (size_t r = 0; r < FOLLOW_COUNT; r++) {
+        const key_def_t *lo = find_key(follow_rules[r].lo);
+        const key_def_t *hi = find_key(follow_rules[r].hi);
+        assert(lo != NULL && hi != NULL);
+        int32_t lv = get_i32(c, lo);
+        int32_t hv = get_i32(c, hi);
+        bool glo = given[key_index(lo)];
+        bool ghi = given[key_index(hi)];
+        if (lv < hv || glo == ghi) {
+            continue;
+        }
+        int32_t gap = get_i32(&d, hi) - get_i32(&d, lo);
+        const key_def_t *k = glo ? hi : lo;
+        const key_def_t *other = glo ? lo : hi;
+        int32_t v = glo ? lv + gap : hv - gap;
+        char was[32];
+        char now[32];
+        char ov[32];
+        fmt_key_value(was, sizeof was, c, k);
+        fmt_key_value(ov, sizeof ov, c, other);
+        fmt_scaled(now, sizeof now, v, k->scale);
+        memcpy(field(c, k), &v, sizeof v);
+        given[key_index(k)] = true;
+        moved = true;
+        warn(w, k->path, "not in the file, and its default %s is not %s %s (%s): %s is used",
+             was, glo ? "above" : "below", other->path, ov, now);
+    }
+    return moved;
+}
+
+static cfg_err_t apply_json(const cfg_t *base, const char *text, size_t len, bool merge,
+                            cfg_t *out, cfg_warnings_t *warnings, cfg_error_t *err)
 {
     clear_error(err);
+    clear_warnings(warnings);
     if (text == NULL || out == NULL) {
         return fail(err, CFG_ERR_ARG, "", "no text or no output given");
     }
@@ -1258,34 +1593,61 @@ static cfg_err_t apply_json(const cfg_t *base, const char *text, size_t len, boo
     apply_ctx_t x;
     memset(&x, 0, sizeof x);
     x.cfg = &work;
-    x.keep_redacted = keep_redacted;
+    x.keep_redacted = merge;
     x.err = err;
+    x.warn = warnings;
     rc = apply_object(&x, root, "", "");
     cJSON_Delete(root);
     if (rc == CFG_OK) {
         rc = validate(&work, x.touched, err);
     }
+    if (rc == CFG_ERR_RULE && !merge) {
+        /* Keep the first error if following does not give a valid file. */
+        /* (On failure every warning is dropped below, these too.) */
+        cfg_t followed = work;
+        if (follow_defaults(&followed, x.touched, warnings) &&
+            validate(&followed, x.touched, NULL) == CFG_OK) {
+            clear_error(err);
+            work = followed;
+            rc = CFG_OK;
+        }
+    }
     if (rc == CFG_OK) {
         *out = work;
+    } else {
+        clear_warnings(warnings);
     }
     return rc;
 }
 
-cfg_err_t cfg_from_json(const char *text, size_t len, cfg_t *out, cfg_error_t *err)
+cfg_err_t cfg_from_json_warn(const char *text, size_t len, cfg_t *out, cfg_warnings_t *warn_out,
+                             cfg_error_t *err)
 {
     cfg_t base;
     cfg_defaults(&base);
-    return apply_json(&base, text, len, false, out, err);
+    return apply_json(&base, text, len, false, out, warn_out, err);
+}
+
+cfg_err_t cfg_from_json(const char *text, size_t len, cfg_t *out, cfg_error_t *err)
+{
+    return cfg_from_json_warn(text, len, out, NULL, err);
+}
+
+cfg_err_t cfg_merge_json_warn(const cfg_t *base, const char *patch, size_t len, cfg_t *out,
+                              cfg_warnings_t *warn_out, cfg_error_t *err)
+{
+    if (base == NULL) {
+        clear_error(err);
+        clear_warnings(warn_out);
+        return fail(err, CFG_ERR_ARG, "", "no base configuration given");
+    }
+    return apply_json(base, patch, len, true, out, warn_out, err);
 }
 
 cfg_err_t cfg_merge_json(const cfg_t *base, const char *patch, size_t len, cfg_t *out,
                          cfg_error_t *err)
 {
-    if (base == NULL) {
-        clear_error(err);
-        return fail(err, CFG_ERR_ARG, "", "no base configuration given");
-    }
-    return apply_json(base, patch, len, true, out, err);
+    return cfg_merge_json_warn(base, patch, len, out, NULL, err);
 }
 
 /* ------------------------------------------------------------------------
@@ -1359,8 +1721,9 @@ char *cfg_to_json(const cfg_t *cfg, bool redact_secrets)
     if (root == NULL) {
         return NULL;
     }
-    for (size_t i = 0; i < KEY_COUNT; i++) {
-        if (!add_key(root, cfg, &keys[i], redact_secrets)) {
+    for (size_t i = 0; i < ALL_COUNT; i++) {
+        const key_def_t *k = key_at(i);
+        if (key_present(cfg, k) && !add_key(root, cfg, k, redact_secrets)) {
             cJSON_Delete(root);
             return NULL;
         }
@@ -1515,16 +1878,33 @@ char *cfg_keys_markdown(void)
     cfg_t d;
     cfg_defaults(&d);
     sbuf_t b = {NULL, 0u, 0u, false};
-    sb_printf(&b, "| Key | Type | Unit | Default | Range | Description |\n");
-    sb_printf(&b, "|---|---|---|---|---|---|\n");
-    for (size_t i = 0; i < KEY_COUNT; i++) {
-        const key_def_t *k = &keys[i];
+    for (size_t i = 0; i < ALL_COUNT; i++) {
+        const key_def_t *k = key_at(i);
+        if (i == 0u || i == KEY_COUNT) {
+            if (i == KEY_COUNT) {
+                sb_printf(&b, "\nESP32 keys of the seed: accepted with the checks below, kept "
+                              "in the file (written back), not used on Linux; each one given is "
+                              "reported as a warning.\n\n");
+            }
+            sb_printf(&b, "| Key | Type | Unit | Default | Range | Description |\n");
+            sb_printf(&b, "|---|---|---|---|---|---|\n");
+        }
         sb_printf(&b, "| `%s` | %s | %s | ", k->path, kind_names[k->kind], k->unit);
-        md_default(&b, &d, k);
+        if (is_esp32(k)) {
+            sb_printf(&b, "not set");
+        } else {
+            md_default(&b, &d, k);
+        }
         sb_printf(&b, " | ");
         md_range(&b, k);
-        sb_printf(&b, " | %s%s |\n", k->summary,
-                  (k->flags & KF_SECRET) != 0u ? " **Secret**: redacted in API output." : "");
+        sb_printf(&b, " | %s", k->summary);
+        if (is_esp32(k)) {
+            sb_printf(&b, " Not used on Linux: %s.", k->why);
+        }
+        if ((k->flags & KF_SECRET) != 0u) {
+            sb_printf(&b, " **Secret**: redacted in API output.");
+        }
+        sb_printf(&b, " |\n");
     }
     if (b.oom) {
         free(b.p);

@@ -21,8 +21,14 @@
  * left untouched. The error names the full key path, e.g.
  * "victron.thresholds.overtemp_c: 120 is above the maximum 90".
  *
- * Secrets (web_server.password, web_server.token, mqtt.password) never
- * appear in error messages. cfg_to_json(..., true) replaces a set secret by
+ * Keys of the seed's ESP32 firmware that mean nothing on Linux (wifi.*,
+ * pin numbers, hardware.can.termination, advanced.enable_spiffs ...) are
+ * accepted with their type and range checked, kept in cfg_t.esp32 and
+ * written back by cfg_to_json, so the same file still works on an ESP32; each
+ * one given is reported as a warning (cfg_warnings_t), not as an error.
+ *
+ * Secrets (web_server.password, web_server.token, mqtt.password and the two
+ * Wi-Fi passwords) never appear in error messages. cfg_to_json(..., true) replaces a set secret by
  * CFG_REDACTED; cfg_merge_json treats CFG_REDACTED as "keep the current
  * secret", so a client may post back a document it read.
  *
@@ -79,6 +85,30 @@ typedef struct {
 const char *cfg_strerror(cfg_err_t code);
 
 /* ------------------------------------------------------------------------
+ * Warnings: the document is accepted, but something in it is not used as
+ * written (an ESP32-only key, a seed value that cannot apply, a default that
+ * had to follow a key the file sets). docs/configuration.md lists them.
+ * ------------------------------------------------------------------------ */
+
+#define CFG_WARNINGS_MAX    32u  /* warnings kept per call; more are counted */
+#define CFG_WARNING_TEXT_MAX 192u /* buffer size for one warning's message */
+
+/* One warning: `key` is the dotted path as written, `message` one English
+ * sentence starting with that path. Secrets are never quoted. */
+typedef struct {
+    char key[CFG_KEY_PATH_MAX];
+    char message[CFG_WARNING_TEXT_MAX];
+} cfg_warning_t;
+
+/* The warnings of one parse or merge, in document order. ~9 KB: keep it off
+ * small thread stacks. */
+typedef struct {
+    size_t count;   /* entries filled in item[] */
+    size_t dropped; /* further warnings that did not fit */
+    cfg_warning_t item[CFG_WARNINGS_MAX];
+} cfg_warnings_t;
+
+/* ------------------------------------------------------------------------
  * Schema
  * ------------------------------------------------------------------------ */
 
@@ -101,6 +131,18 @@ typedef enum {
     CFG_LOG_COUNT_
 } cfg_log_level_t;
 
+/* hardware.can.mode: JSON "normal" | "loopback". */
+typedef enum {
+    CFG_CAN_NORMAL = 0, /* frames go to the bus */
+    CFG_CAN_LOOPBACK,   /* bench test: frames come back to the bridge, none reaches a bus */
+    CFG_CAN_MODE_COUNT_
+} cfg_can_mode_t;
+
+/* String capacities of the ESP32-only Wi-Fi keys, NUL included. */
+#define CFG_WIFI_SSID_LEN 33u /* 802.11: at most 32 bytes */
+#define CFG_WIFI_PASS_LEN 64u /* WPA2 passphrase: at most 63 characters */
+#define CFG_WIFI_WORD_LEN 16u /* mode, ip mode, IPv4 literals */
+
 /* The whole configuration. Plain data: fixed-size arrays, no pointers, safe
  * to copy by assignment. Member comments give the JSON key where the name
  * differs; docs/configuration.md has ranges and meanings. */
@@ -115,6 +157,7 @@ typedef struct {
         struct {
             char interface[CFG_PATH_LEN]; /* "socketcan:IF" | "slcan:TTY" | "log:FILE" */
             int32_t bitrate;              /* always 500000 (Victron CAN-BMS) */
+            uint8_t mode;                 /* a cfg_can_mode_t; read at start */
         } can;
     } hardware;
     struct {
@@ -211,6 +254,39 @@ typedef struct {
         bool discovery;                 /* Home Assistant discovery documents */
         char discovery_prefix[CFG_NAME_LEN];
     } mqtt;
+    struct {
+        bool enable_watchdog;       /* loop stalls stop the systemd watchdog pings */
+        int32_t watchdog_timeout_s; /* loop silence that counts as a stall */
+    } advanced;
+    /* The seed's ESP32 keys: checked, kept and written back, never used on
+     * Linux. A key is in the document only while its bit in `present` is
+     * set (bit i = the i-th ESP32 key of config.c's table). */
+    struct {
+        uint32_t present;
+        struct {
+            char mode[CFG_WIFI_WORD_LEN];
+            char sta_ssid[CFG_WIFI_SSID_LEN];
+            char sta_password[CFG_WIFI_PASS_LEN]; /* secret */
+            char sta_hostname[CFG_NAME_LEN];
+            char sta_ip_mode[CFG_WIFI_WORD_LEN];
+            char sta_static_ip[CFG_WIFI_WORD_LEN];
+            char sta_gateway[CFG_WIFI_WORD_LEN];
+            char sta_subnet[CFG_WIFI_WORD_LEN];
+            bool ap_enabled;                     /* JSON ap_fallback.enabled */
+            char ap_ssid[CFG_WIFI_SSID_LEN];     /* JSON ap_fallback.ssid */
+            char ap_password[CFG_WIFI_PASS_LEN]; /* JSON ap_fallback.password; secret */
+            int32_t ap_channel;                  /* JSON ap_fallback.channel */
+        } wifi;
+        int32_t uart_rx_pin; /* JSON hardware.uart.rx_pin */
+        int32_t uart_tx_pin;
+        int32_t can_tx_pin; /* JSON hardware.can.tx_pin */
+        int32_t can_rx_pin;
+        bool can_termination;    /* JSON hardware.can.termination */
+        int32_t serial_baudrate; /* JSON logging.serial_baudrate */
+        bool enable_spiffs;      /* JSON advanced.enable_spiffs */
+        bool enable_ota;
+        int32_t stack_size_bytes;
+    } esp32;
 } cfg_t;
 
 /* ------------------------------------------------------------------------
@@ -227,11 +303,15 @@ void cfg_defaults(cfg_t *out);
 cfg_err_t cfg_validate(const cfg_t *cfg, cfg_error_t *err);
 
 /* True when every schema field of *a equals *b (strings compared as C
- * strings; padding ignored). False if either is NULL. */
+ * strings; padding ignored; ESP32 keys by presence, then value). False if
+ * either is NULL. */
 bool cfg_equal(const cfg_t *a, const cfg_t *b);
 
 /* Static upper-case name of a log level ("INFO"), "?" when out of range. */
 const char *cfg_log_level_name(cfg_log_level_t level);
+
+/* Static name of a CAN mode ("normal", "loopback"), "?" when out of range. */
+const char *cfg_can_mode_name(cfg_can_mode_t mode);
 
 /* ------------------------------------------------------------------------
  * JSON
@@ -245,18 +325,34 @@ const char *cfg_log_level_name(cfg_log_level_t level);
  * untouched. CFG_REDACTED as a secret's value is refused here (a redacted
  * document is not a configuration). Aliases accepted on input, never
  * written: "cvl_algorithm" for "cvl", "logging.level" for
- * "logging.log_level". Cost: O(len) time, cJSON's heap for the parse tree.
+ * "logging.log_level", "webserver" for "web_server",
+ * "web_server.websocket_update_interval_ms" for "web_server.ws_interval_ms".
+ * Only here (a whole file, not a patch): a SOC threshold of cvl left out
+ * of the document whose default contradicts the thresholds the document
+ * sets follows them (docs/configuration.md "Defaults that follow"), with a
+ * warning. Cost: O(len) time, cJSON's heap for the parse tree.
  */
 cfg_err_t cfg_from_json(const char *text, size_t len, cfg_t *out, cfg_error_t *err);
+
+/* cfg_from_json that also reports the warnings into *warn (may be NULL;
+ * emptied first, and left empty on failure). */
+cfg_err_t cfg_from_json_warn(const char *text, size_t len, cfg_t *out, cfg_warnings_t *warn,
+                             cfg_error_t *err);
 
 /*
  * Applies the JSON object patch[0..len) on top of *base, with the same
  * strictness as cfg_from_json, and validates the result. A secret given as
- * CFG_REDACTED keeps the base's value. On success stores the result in *out
- * (out may equal base); on failure *out is untouched and *err explains.
+ * CFG_REDACTED keeps the base's value. Keys left out keep the base's
+ * values, so nothing follows here: a rule the patch breaks is an error.
+ * On success stores the result in *out (out may equal base); on failure
+ * *out is untouched and *err explains.
  */
 cfg_err_t cfg_merge_json(const cfg_t *base, const char *patch, size_t len, cfg_t *out,
                          cfg_error_t *err);
+
+/* cfg_merge_json that also reports the warnings (as cfg_from_json_warn). */
+cfg_err_t cfg_merge_json_warn(const cfg_t *base, const char *patch, size_t len, cfg_t *out,
+                              cfg_warnings_t *warn, cfg_error_t *err);
 
 /*
  * Serialises *cfg as an indented JSON object with every key, in schema
@@ -293,16 +389,18 @@ typedef struct {
     const char *summary;      /* one-line description */
 } cfg_key_info_t;
 
-/* Number of keys in the schema. */
+/* Number of keys in the schema (the keys the bridge uses; the ESP32-only
+ * keys are not counted and not described by cfg_key_info). */
 size_t cfg_key_count(void);
 
 /* Describes key number i (0 <= i < cfg_key_count()). Returns false (and
  * leaves *out untouched) for a bad index or NULL out. Strings are static. */
 bool cfg_key_info(size_t i, cfg_key_info_t *out);
 
-/* The key table of docs/configuration.md as Markdown (one row per key with
- * type, default, range and description). Returns a malloc'd string the
- * caller frees, or NULL on out of memory. */
+/* The key tables of docs/configuration.md as Markdown: one row per key
+ * with type, default, range and description, then the same for the ESP32
+ * keys. Returns a malloc'd string the caller frees, or NULL on out of
+ * memory. */
 char *cfg_keys_markdown(void);
 
 #endif /* CFG_CONFIG_H */

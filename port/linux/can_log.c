@@ -12,7 +12,8 @@
  * '-' or '.' (1..15 characters); any other '@' belongs to the path.
  * Each line is flushed as written. Blocking regular-file/stdout writes are
  * accepted here: a line is ~40 bytes. No RX: fd is -1, recv is always
- * empty.
+ * empty. In loopback mode (can_port.h) the file still gets every frame, and
+ * can_port.c returns them to the bridge.
  */
 #include "can_port.h"
 
@@ -170,4 +171,5 @@ const canport_ops_t canport_log_ops = {
     .tick = NULL,
     .get_stats = log_get_stats,
     .last_error = log_last_error,
+    .records_only = true, /* loopback mode still writes every frame */
 };

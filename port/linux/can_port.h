@@ -22,6 +22,14 @@
  * The fd can change across reconnects: read canport_fd() every loop turn.
  * Only 11-bit data frames travel through this interface (vcan_frame_t);
  * extended, remote and error frames are counted as ignored.
+ *
+ * Loopback mode (hardware.can.mode "loopback", canport_open_mode): a bench
+ * test without a bus. Every frame sent is queued here and returned by
+ * canport_recv, and none is handed to a bus: socketcan and slcan never
+ * write it (slcan also opens the adapter listen-only, "L" instead of "O",
+ * so it does not even acknowledge other nodes' frames); the log back-end,
+ * which is a record and not a bus, still writes it. The device is opened
+ * as in normal mode, and what it receives is still returned.
  */
 #ifndef CAN_PORT_H
 #define CAN_PORT_H
@@ -88,6 +96,17 @@ typedef struct {
     bool connected;           /* the device is open right now */
 } canport_stats_t;
 
+/* hardware.can.mode. */
+typedef enum {
+    CANPORT_MODE_NORMAL = 0,
+    CANPORT_MODE_LOOPBACK, /* frames come back to the sender, none reaches a bus */
+} canport_mode_t;
+
+/* Frames loopback mode holds between a send and the recv that returns
+ * them; more than this are dropped and counted (tx_drops). One tick of the
+ * bridge sends at most BRG_MAX_FRAMES_PER_TICK (20). */
+#define CANPORT_LOOPBACK_QUEUE 64u
+
 /* Backend operations. ctx is the backend's state, passed back unchanged.
  * Entries marked REQUIRED must be non-NULL; canport_init refuses the table
  * otherwise. */
@@ -117,13 +136,22 @@ typedef struct {
     void (*get_stats)(const void *ctx, canport_stats_t *out);
     /* REQUIRED. Text of the last failure ("" when none); never NULL. */
     const char *(*last_error)(const void *ctx);
+    /* OPTIONAL. Called before open in loopback mode: the device must then
+     * not take part in the bus (slcan: open listen-only). */
+    void (*set_listen_only)(void *ctx);
+    /* The device is a record of the frames, not a bus (log): loopback mode
+     * still hands it every frame. */
+    bool records_only;
 } canport_ops_t;
+
+struct canport_loop;
 
 /* A CAN port: a table and its context. */
 typedef struct {
     const canport_ops_t *ops;
     void *ctx;
     bool owns_ctx; /* ctx was allocated by canport_open and is freed by canport_close */
+    struct canport_loop *loop; /* loopback mode state; NULL in normal mode */
 } canport_t;
 
 extern const canport_ops_t canport_socketcan_ops;
@@ -142,6 +170,18 @@ canport_err_t canport_init(canport_t *port, const canport_ops_t *ops, void *ctx)
  * _ERR_OPEN, _ERR_UNSUPPORTED or _ERR_NO_MEM. */
 canport_err_t canport_open(canport_t *port, const char *spec, uint64_t now_ms, char *err,
                            size_t err_cap);
+
+/* canport_open in the given mode. Loopback also makes an eventfd that
+ * canport_fd returns (readable while looped frames wait), so the caller's
+ * poll() wakes for them even on back-ends without an fd of their own. The
+ * device's own fd is then not polled; its frames are read at every
+ * canport_recv all the same. Same results as canport_open, plus
+ * _ERR_NO_MEM / _ERR_OPEN when the queue or the eventfd cannot be made. */
+canport_err_t canport_open_mode(canport_t *port, const char *spec, canport_mode_t mode,
+                                uint64_t now_ms, char *err, size_t err_cap);
+
+/* CANPORT_MODE_LOOPBACK when the port runs in loopback mode. */
+canport_mode_t canport_mode(const canport_t *port);
 
 /* Close the device and free a context canport_open allocated. Safe twice. */
 void canport_close(canport_t *port);

@@ -5,7 +5,9 @@
  *
  * Open: raw tty via serial_port (default 115200 bit/s: USB CDC adapters
  * ignore it, so do ptys), input flushed, then "C\r" (close channel, in case
- * it was left open), "S6\r" (500 kbit/s), "O\r" (open). The adapter answers
+ * it was left open), "S6\r" (500 kbit/s), "O\r" (open), or "L\r" (open
+ * listen-only: no transmission, no acknowledgement) in loopback mode
+ * (can_port.h). The adapter answers
  * each with "\r" or BEL; a python-can peer writes its own C/S6/O toward us.
  * All of those parse as ACK/NACK/COMMAND events and are ignored (counted).
  *
@@ -32,10 +34,12 @@
 #define SL_RX_CHUNK         256u
 #define SL_PENDING_MAX      64u
 #define SL_MAX_READS_PER_RX 8
-/* Close, 500 kbit/s (S6), open. */
+/* Close, 500 kbit/s (S6), open; or open listen-only (LAWICEL "L"). */
 static const char sl_open_sequence[] = "C\rS6\rO\r";
+static const char sl_listen_sequence[] = "C\rS6\rL\r";
 
 _Static_assert(sizeof sl_open_sequence - 1u <= SL_PENDING_MAX, "open sequence fits pending");
+_Static_assert(sizeof sl_listen_sequence == sizeof sl_open_sequence, "same length");
 _Static_assert(SLCAN_ENCODE_MAX <= SL_PENDING_MAX, "one line fits pending");
 
 typedef struct {
@@ -49,7 +53,8 @@ typedef struct {
     size_t pending_len;
     canport_stats_t stats;
     uint64_t next_retry_ms;
-    bool configured; /* open() parsed the arg; tick may reconnect */
+    bool configured;  /* open() parsed the arg; tick may reconnect */
+    bool listen_only; /* loopback mode: open with "L" */
     char last_error[CANPORT_ERROR_MAX];
 } sl_ctx_t;
 
@@ -101,7 +106,8 @@ static int sl_after_open(sl_ctx_t *c, uint64_t now_ms)
     c->rx_len = 0;
     c->rx_off = 0;
     slcan_parser_reset_line(&c->parser);
-    memcpy(c->pending, sl_open_sequence, sizeof sl_open_sequence - 1u);
+    memcpy(c->pending, c->listen_only ? sl_listen_sequence : sl_open_sequence,
+           sizeof sl_open_sequence - 1u);
     c->pending_len = sizeof sl_open_sequence - 1u;
     if (!sl_flush_pending(c, now_ms)) {
         return -EIO;
@@ -316,6 +322,12 @@ static const char *sl_last_error(const void *ctx)
     return c->last_error;
 }
 
+static void sl_set_listen_only(void *ctx)
+{
+    sl_ctx_t *c = ctx;
+    c->listen_only = true;
+}
+
 const canport_ops_t canport_slcan_ops = {
     .name = "slcan",
     .ctx_size = sizeof(sl_ctx_t),
@@ -327,4 +339,5 @@ const canport_ops_t canport_slcan_ops = {
     .tick = sl_tick,
     .get_stats = sl_get_stats,
     .last_error = sl_last_error,
+    .set_listen_only = sl_set_listen_only,
 };

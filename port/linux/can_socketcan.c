@@ -15,6 +15,12 @@
  *    CANPORT_BUS_OFF_REOPEN_MS, so a re-created interface is picked up
  *    without restarting the program.
  *
+ * Loopback mode (can_port.h) is done above this file: can_port.c never
+ * hands a frame to the socket then. The controller itself still takes part
+ * in the bus (it acknowledges other nodes' frames); making it silent needs
+ * `ip link set can0 type can listen-only on` (CAP_NET_ADMIN), which the
+ * bridge does not take.
+ *
  * The socket comes from an "opener" so tests can hand in one end of an
  * AF_UNIX SOCK_SEQPACKET socketpair carrying struct can_frame records: the
  * machines we test on have no SocketCAN at all.

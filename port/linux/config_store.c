@@ -147,6 +147,16 @@ cfg_err_t cfg_save_file(const char *path, const cfg_t *cfg, cfg_error_t *err)
 
 cfg_err_t cfg_load_file(const char *path, cfg_t *out, cfg_error_t *err)
 {
+    return cfg_load_file_warn(path, out, NULL, err);
+}
+
+cfg_err_t cfg_load_file_warn(const char *path, cfg_t *out, cfg_warnings_t *warn,
+                             cfg_error_t *err)
+{
+    if (warn != NULL) {
+        warn->count = 0;
+        warn->dropped = 0;
+    }
     if (err != NULL) {
         err->code = CFG_OK;
         err->key[0] = '\0';
@@ -227,7 +237,7 @@ cfg_err_t cfg_load_file(const char *path, cfg_t *out, cfg_error_t *err)
     (void)close(fd);
 
     cfg_t loaded;
-    cfg_err_t rc = cfg_from_json(buf, len, &loaded, err);
+    cfg_err_t rc = cfg_from_json_warn(buf, len, &loaded, warn, err);
     free(buf);
     if (rc != CFG_OK) {
         prefix_path(err, path);

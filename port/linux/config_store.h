@@ -33,6 +33,13 @@
  */
 cfg_err_t cfg_load_file(const char *path, cfg_t *out, cfg_error_t *err);
 
+/* cfg_load_file that also returns the document's warnings (ESP32-only keys,
+ * ignored seed values, defaults that followed: config.h) in *warn, which
+ * may be NULL; it is emptied first and stays empty on failure or when the
+ * defaults were written. The caller logs them. */
+cfg_err_t cfg_load_file_warn(const char *path, cfg_t *out, cfg_warnings_t *warn,
+                             cfg_error_t *err);
+
 /*
  * Validates *cfg and replaces the file at `path` with it atomically, mode
  * 0600. Temporary file: "<dir>/.<name>.XXXXXX", removed on failure. On any

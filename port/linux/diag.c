@@ -37,6 +37,11 @@ struct diag {
 
     /* Loop figures (loop thread only). */
     uint64_t iterations;
+    uint64_t last_beat_us; /* the loop's previous mark, for the feed gaps */
+    uint64_t max_gap_us;   /* longest time between two marks */
+    uint32_t poll_interval_ms;
+    bool have_mem;
+    uint64_t mem_available_min;
     uint64_t planned_wake_us;
     uint64_t woke_us;
     uint64_t lag_last_us, lag_max_us, lag_sum_us, lag_samples;
@@ -48,6 +53,8 @@ struct diag {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     bool stop;
+    bool enabled;       /* advanced.enable_watchdog */
+    uint64_t stall_us;  /* advanced.watchdog_timeout_s */
     bool stalled;
     uint64_t stalls;
     uint64_t longest_stall_ms;
@@ -96,7 +103,6 @@ static void *watch_main(void *arg)
 {
     diag_t *d = arg;
     uint64_t next_ping_us = 0;
-    uint64_t stall_limit_us = (uint64_t)DIAG_STALL_MS * 1000u;
     pthread_mutex_lock(&d->mu);
     while (!d->stop) {
         struct timespec until;
@@ -118,13 +124,14 @@ static void *watch_main(void *arg)
         uint64_t age = now > beat ? now - beat : 0u;
         const char *where = atomic_load(&d->where);
         bool was = d->stalled;
-        d->stalled = age > stall_limit_us;
+        bool enabled = d->enabled;
+        d->stalled = age > d->stall_us;
         if (d->stalled && age / 1000u > d->longest_stall_ms) {
             d->longest_stall_ms = age / 1000u;
         }
         /* Decide about the ping before logging: a loop stuck in a write to
          * a full stderr holds the log lock too. */
-        bool ping = d->watchdog_usec > 0u && !d->stalled && now >= next_ping_us;
+        bool ping = d->watchdog_usec > 0u && (!d->stalled || !enabled) && now >= next_ping_us;
         if (ping) {
             next_ping_us = now + d->watchdog_usec / 2u;
             d->pings++;
@@ -139,7 +146,8 @@ static void *watch_main(void *arg)
         if (d->stalled && !was) {
             log_error("event loop stalled: no turn for %.1f s (last at: %s)%s", (double)age / 1e6,
                       where ? where : "?",
-                      d->watchdog_usec > 0u
+                      !enabled ? "; advanced.enable_watchdog is false: no restart"
+                      : d->watchdog_usec > 0u
                           ? "; systemd watchdog pings stopped, systemd will restart the bridge"
                           : "");
         } else if (!d->stalled && was) {
@@ -167,6 +175,9 @@ diag_t *diag_create(const char *version, uint64_t now_us)
     d->start_wall_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     atomic_init(&d->beat_us, now_us);
     atomic_init(&d->where, "start");
+    d->last_beat_us = now_us;
+    d->enabled = true;
+    d->stall_us = (uint64_t)DIAG_STALL_MS * 1000u;
     d->watchdog_usec = watchdog_usec();
     pthread_mutex_init(&d->mu, NULL);
     pthread_condattr_t ca;
@@ -187,6 +198,29 @@ diag_t *diag_create(const char *version, uint64_t now_us)
                  (double)d->watchdog_usec / 1e6, (double)d->watchdog_usec / 2e6);
     }
     return d;
+}
+
+void diag_configure(diag_t *d, const cfg_t *cfg)
+{
+    if (d == NULL || cfg == NULL) {
+        return;
+    }
+    uint64_t stall_us = cfg->advanced.watchdog_timeout_s > 0
+                            ? (uint64_t)cfg->advanced.watchdog_timeout_s * 1000000u
+                            : (uint64_t)DIAG_STALL_MS * 1000u;
+    d->poll_interval_ms =
+        cfg->tinybms.poll_interval_ms > 0 ? (uint32_t)cfg->tinybms.poll_interval_ms : 0u;
+    pthread_mutex_lock(&d->mu);
+    bool changed = d->enabled != cfg->advanced.enable_watchdog || d->stall_us != stall_us;
+    d->enabled = cfg->advanced.enable_watchdog;
+    d->stall_us = stall_us;
+    pthread_mutex_unlock(&d->mu);
+    if (changed) {
+        log_info("loop watchdog: stall after %.0f s%s", (double)stall_us / 1e6,
+                 !cfg->advanced.enable_watchdog ? ", logged only (advanced.enable_watchdog false)"
+                 : d->watchdog_usec > 0u       ? ", then the systemd pings stop"
+                                               : "");
+    }
 }
 
 void diag_ready(diag_t *d)
@@ -216,6 +250,16 @@ void diag_destroy(diag_t *d)
 
 /* ---- loop side ---- */
 
+/* One mark of the loop (a "feed" of the watchdog). */
+static void beat(diag_t *d, uint64_t now_us)
+{
+    atomic_store(&d->beat_us, now_us);
+    if (now_us > d->last_beat_us && now_us - d->last_beat_us > d->max_gap_us) {
+        d->max_gap_us = now_us - d->last_beat_us;
+    }
+    d->last_beat_us = now_us;
+}
+
 void diag_at(diag_t *d, const char *where)
 {
     if (d != NULL) {
@@ -228,7 +272,7 @@ void diag_before_wait(diag_t *d, uint64_t now_us, uint64_t planned_wake_us)
     if (d == NULL) {
         return;
     }
-    atomic_store(&d->beat_us, now_us);
+    beat(d, now_us);
     atomic_store(&d->where, "poll");
     d->planned_wake_us = planned_wake_us;
     if (d->woke_us != 0u && now_us >= d->woke_us) {
@@ -244,7 +288,7 @@ void diag_after_wait(diag_t *d, uint64_t now_us, bool timed_out)
     if (d == NULL) {
         return;
     }
-    atomic_store(&d->beat_us, now_us);
+    beat(d, now_us);
     atomic_store(&d->where, "after poll");
     d->iterations++;
     d->woke_us = now_us;
@@ -275,6 +319,28 @@ static bool read_rss(uint64_t *bytes)
     long page = sysconf(_SC_PAGESIZE);
     *bytes = resident * (unsigned long long)(page > 0 ? page : 4096);
     return true;
+}
+
+/* MemAvailable of /proc/meminfo in bytes: what the kernel can give to
+ * programs without swapping, the closest Linux figure to the seed's ESP32
+ * free heap. */
+static bool read_mem_available(uint64_t *bytes)
+{
+    FILE *f = fopen("/proc/meminfo", "re");
+    if (f == NULL) {
+        return false;
+    }
+    char line[128];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f) != NULL) {
+        unsigned long long kib = 0;
+        if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) {
+            *bytes = kib * 1024u;
+            found = true;
+        }
+    }
+    (void)fclose(f);
+    return found;
 }
 
 static bool count_fds(uint64_t *count)
@@ -345,6 +411,33 @@ static void copy_item(cJSON *to, const char *key, const cJSON *from)
 static double ms(uint64_t us)
 {
     return (double)(us / 10u) / 100.0; /* 0.01 ms resolution */
+}
+
+/* The seed's ".uart" (seed README "Dépannage", seed-system.md 5.2 stats.uart)
+ * from our status document's stats.uart; docs/api.md maps the names. */
+static void add_seed_uart(cJSON *root, const cJSON *uart, uint32_t poll_interval_ms)
+{
+    static const struct {
+        const char *seed;
+        const char *ours;
+    } names[] = {
+        {"polls", "polls"},
+        {"success", "success"},
+        {"errors", "errors"},
+        {"timeouts", "timeouts"},
+        {"crc_errors", "crc_errors"},
+        {"retry_count", "retries"},
+        {"latency_avg_ms", "latency_avg_ms"},
+        {"latency_last_ms", "latency_last_ms"},
+        {"latency_max_ms", "latency_max_ms"},
+        {"open", "open"},
+        {"device", "device"},
+    };
+    cJSON *u = cJSON_AddObjectToObject(root, "uart");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        copy_item(u, names[i].seed, cJSON_GetObjectItemCaseSensitive(uart, names[i].ours));
+    }
+    cJSON_AddNumberToObject(u, "interval_ms_current", poll_interval_ms);
 }
 
 static void add_mqtt(cJSON *mods, const mqtt_stats_t *s)
@@ -424,9 +517,36 @@ static char *diagnostics_json(diag_t *d, uint64_t now_us, const char *status,
     cJSON_AddNumberToObject(busy, "last", ms(d->busy_last_us));
     cJSON_AddNumberToObject(busy, "max", ms(d->busy_max_us));
 
+    uint64_t mem = 0;
+    if (read_mem_available(&mem)) {
+        if (!d->have_mem || mem < d->mem_available_min) {
+            d->mem_available_min = mem;
+        }
+        d->have_mem = true;
+        cJSON_AddNumberToObject(root, "heap_free", (double)mem);
+        cJSON_AddNumberToObject(root, "heap_free_min", (double)d->mem_available_min);
+    } else {
+        cJSON_AddNullToObject(root, "heap_free");
+        cJSON_AddNullToObject(root, "heap_free_min");
+    }
+
+    /* The seed's watchdog names (seed-system.md 5.1 /api/watchdog), where a
+     * "feed" is a turn of the event loop, then ours. */
     cJSON *wd = cJSON_AddObjectToObject(root, "watchdog");
+    uint64_t beat_us = atomic_load(&d->beat_us);
+    uint64_t since_ms = now_us > beat_us ? (now_us - beat_us) / 1000u : 0u;
     pthread_mutex_lock(&d->mu);
-    cJSON_AddNumberToObject(wd, "stall_limit_ms", DIAG_STALL_MS);
+    uint64_t limit_ms = d->stall_us / 1000u;
+    cJSON_AddBoolToObject(wd, "enabled", d->enabled);
+    cJSON_AddNumberToObject(wd, "timeout_ms", (double)limit_ms);
+    cJSON_AddNumberToObject(wd, "time_since_last_feed_ms", (double)since_ms);
+    cJSON_AddNumberToObject(wd, "time_until_timeout_ms",
+                            (double)(limit_ms > since_ms ? limit_ms - since_ms : 0u));
+    cJSON_AddNumberToObject(wd, "feed_count", (double)d->iterations);
+    cJSON_AddNumberToObject(wd, "max_feed_gap_ms", ms(d->max_gap_us));
+    cJSON_AddBoolToObject(wd, "health_ok", !d->stalled);
+    cJSON_AddBoolToObject(wd, "restarts_on_stall", d->enabled && d->watchdog_usec > 0u);
+    cJSON_AddNumberToObject(wd, "stall_limit_ms", (double)limit_ms);
     cJSON_AddBoolToObject(wd, "stalled", d->stalled);
     cJSON_AddNumberToObject(wd, "stalls", (double)d->stalls);
     cJSON_AddNumberToObject(wd, "longest_stall_ms", (double)d->longest_stall_ms);
@@ -446,6 +566,7 @@ static char *diagnostics_json(diag_t *d, uint64_t now_us, const char *status,
     copy_item(data, "data_age_ms", cJSON_GetObjectItemCaseSensitive(doc, "data_age_ms"));
     cJSON *mods = cJSON_AddObjectToObject(root, "modules");
     const cJSON *stats = cJSON_GetObjectItemCaseSensitive(doc, "stats");
+    add_seed_uart(root, cJSON_GetObjectItemCaseSensitive(stats, "uart"), d->poll_interval_ms);
     copy_item(mods, "uart", cJSON_GetObjectItemCaseSensitive(stats, "uart"));
     copy_item(mods, "can", cJSON_GetObjectItemCaseSensitive(stats, "can"));
     copy_item(mods, "bridge", cJSON_GetObjectItemCaseSensitive(stats, "bridge"));

@@ -8,9 +8,14 @@
  * HUB_DOC_METRICS every second and HUB_DOC_DIAGNOSTICS every 2 s).
  *
  * A watchdog thread checks four times a second that the loop still turns.
- * When it has not for DIAG_STALL_MS it logs an ERROR naming where the loop
- * was, and - under systemd with WatchdogSec= - stops sending WATCHDOG=1 so
- * that systemd restarts the service. With libsystemd at build time
+ * When it has not for the stall limit (advanced.watchdog_timeout_s, default
+ * DIAG_STALL_MS) it logs an ERROR naming where the loop was, and - under
+ * systemd with WatchdogSec=, unless advanced.enable_watchdog is false -
+ * stops sending WATCHDOG=1 so that systemd restarts the service: systemd
+ * acts WatchdogSec after the last ping, so a stalled loop is restarted
+ * between timeout + WatchdogSec/2 and timeout + WatchdogSec after it
+ * stopped. With advanced.enable_watchdog false a stall is still logged and
+ * counted but the pings go on. With libsystemd at build time
  * (TBVB_HAVE_SYSTEMD) the bridge also says READY=1 once running (for
  * Type=notify) and STOPPING=1 on the way out; without it these are no-ops.
  */
@@ -20,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "hub.h"
 #include "mqtt.h"
 
@@ -30,6 +36,12 @@ typedef struct diag diag_t;
 /* Starts the watchdog thread. now_us: the loop's monotonic clock.
  * NULL when out of memory or the thread cannot start (logged). */
 diag_t *diag_create(const char *version, uint64_t now_us);
+
+/* Takes the watchdog settings (advanced.enable_watchdog,
+ * advanced.watchdog_timeout_s) and the UART poll period shown in the
+ * diagnostics. Call at start and after each configuration change; the
+ * watchdog uses the new settings at its next check (within 250 ms). */
+void diag_configure(diag_t *d, const cfg_t *cfg);
 
 /* READY=1 to systemd (Type=notify): call once the devices are open. */
 void diag_ready(diag_t *d);

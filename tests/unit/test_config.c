@@ -277,6 +277,373 @@ static void test_zero_is_accepted_where_it_has_a_meaning(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * The seed's documented interface (seed README): ESP32 keys, aliases,
+ * watchdog and CAN mode keys
+ * ------------------------------------------------------------------------ */
+
+/* The seed README's own data/config.json ("Installation", step 3), verbatim. */
+static const char seed_readme_file[] =
+    "{\n"
+    "  \"wifi\": {\n"
+    "    \"sta_ssid\": \"VotreSSID\",\n"
+    "    \"sta_password\": \"VotreMotDePasse\",\n"
+    "    \"sta_hostname\": \"tinybms-bridge\"\n"
+    "  },\n"
+    "  \"hardware\": {\n"
+    "    \"uart\": {\n"
+    "      \"rx_pin\": 16,\n"
+    "      \"tx_pin\": 17,\n"
+    "      \"baudrate\": 19200\n"
+    "    },\n"
+    "    \"can\": {\n"
+    "      \"tx_pin\": 4,\n"
+    "      \"rx_pin\": 5,\n"
+    "      \"bitrate\": 500000\n"
+    "    }\n"
+    "  },\n"
+    "  \"cvl\": {\n"
+    "    \"enabled\": true,\n"
+    "    \"bulk_soc_threshold\": 80.0,\n"
+    "    \"float_soc_threshold\": 95.0\n"
+    "  }\n"
+    "}\n";
+
+static cfg_t parse_with_warnings(const char *json, cfg_warnings_t *w)
+{
+    cfg_t out;
+    cfg_error_t err;
+    cfg_err_t rc = cfg_from_json_warn(json, strlen(json), &out, w, &err);
+    if (rc != CFG_OK) {
+        print_error("input: %s\n  error: %s\n", json, err.message);
+    }
+    assert_int_equal(rc, CFG_OK);
+    return out;
+}
+
+/* The warnings' keys, in order, against a NULL-terminated list. */
+static void expect_warning_keys(const cfg_warnings_t *w, const char *const *keys)
+{
+    size_t n = 0;
+    while (keys[n] != NULL) {
+        n++;
+    }
+    if (w->count != n) {
+        for (size_t i = 0; i < w->count; i++) {
+            print_error("warning %zu: %s\n", i, w->item[i].message);
+        }
+    }
+    assert_int_equal(w->count, n);
+    assert_int_equal(w->dropped, 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(w->item[i].key, keys[i]);
+        /* Each message starts with its key path. */
+        assert_memory_equal(w->item[i].message, keys[i], strlen(keys[i]));
+    }
+}
+
+static void test_seed_readme_file_loads_verbatim_with_one_warning_per_key_not_used(void **state)
+{
+    (void)state;
+    cfg_warnings_t w;
+    cfg_t c = parse_with_warnings(seed_readme_file, &w);
+    static const char *const want[] = {
+        "wifi.sta_ssid",         "wifi.sta_password",    "wifi.sta_hostname",
+        "hardware.uart.rx_pin",  "hardware.uart.tx_pin", "hardware.uart.baudrate",
+        "hardware.can.tx_pin",   "hardware.can.rx_pin",  "cvl.transition_soc_threshold",
+        "cvl.float_exit_soc",    NULL,
+    };
+    expect_warning_keys(&w, want);
+    assert_non_null(strstr(w.item[0].message, "not used on Linux (the operating system sets up "
+                                              "the network); kept in the file"));
+    assert_non_null(strstr(w.item[3].message, "on Linux the port is hardware.uart.device"));
+    assert_non_null(strstr(w.item[6].message, "on Linux the port is hardware.can.interface"));
+    assert_non_null(strstr(w.item[8].message,
+                           "cvl.transition_soc_threshold: not in the file, and its default 95 is "
+                           "not below cvl.float_soc_threshold (95): 92 is used"));
+    assert_non_null(strstr(w.item[9].message, "default 95 is not below cvl.float_soc_threshold "
+                                              "(95): 92 is used"));
+    for (size_t i = 0; i < w.count; i++) {
+        assert_null(strstr(w.item[i].message, "VotreMotDePasse"));
+    }
+    /* What applies is applied ... */
+    assert_true(c.cvl.enabled);
+    assert_int_equal(c.cvl.bulk_soc_threshold_cpct, 8000);
+    assert_int_equal(c.cvl.float_soc_threshold_cpct, 9500);
+    assert_int_equal(c.cvl.transition_soc_threshold_cpct, 9200);
+    assert_int_equal(c.cvl.float_exit_soc_cpct, 9200);
+    assert_int_equal(c.hardware.uart.baudrate, 115200);
+    assert_int_equal(c.hardware.can.bitrate, 500000);
+    /* ... the Linux devices keep their defaults, and the rest is kept. */
+    assert_string_equal(c.hardware.uart.device, "/dev/ttyUSB0");
+    assert_string_equal(c.hardware.can.interface, "socketcan:can0");
+    assert_string_equal(c.esp32.wifi.sta_ssid, "VotreSSID");
+    assert_string_equal(c.esp32.wifi.sta_password, "VotreMotDePasse");
+    assert_int_equal(c.esp32.uart_rx_pin, 16);
+    assert_int_equal(c.esp32.can_rx_pin, 5);
+}
+
+/* The fragments of the seed README's "Configuration" and "Dépannage"
+ * sections, put together in one file. */
+static void test_seed_readme_configuration_sections_load(void **state)
+{
+    (void)state;
+    static const char json[] =
+        "{\"wifi\": {\"mode\": \"sta\", \"sta_ssid\": \"MonSSID\", \"sta_password\": "
+        "\"MonMotDePasse\", \"sta_ip_mode\": \"dhcp\", \"ap_fallback\": {\"enabled\": true, "
+        "\"ssid\": \"TinyBMS-AP\", \"password\": \"tinybms123\"}},\n"
+        " \"hardware\": {\"uart\": {\"rx_pin\": 16, \"tx_pin\": 17, \"baudrate\": 19200, "
+        "\"timeout_ms\": 100}, \"can\": {\"tx_pin\": 4, \"rx_pin\": 5, \"bitrate\": 500000, "
+        "\"termination\": false, \"mode\": \"loopback\"}},\n"
+        " \"cvl\": {\"enabled\": true, \"bulk_soc_threshold\": 80.0, \"transition_soc_threshold\": "
+        "85.0, \"float_soc_threshold\": 95.0, \"float_exit_soc\": 92.0, "
+        "\"float_approach_offset_mv\": 50, \"float_offset_mv\": 100, "
+        "\"imbalance_hold_threshold_mv\": 50, \"imbalance_release_threshold_mv\": 20},\n"
+        " \"victron\": {\"thresholds\": {\"overvoltage_v\": 58.4, \"undervoltage_v\": 42.0, "
+        "\"overtemp_c\": 55.0, \"low_temp_charge_c\": 5.0, \"imbalance_warn_mv\": 50, "
+        "\"imbalance_alarm_mv\": 100}},\n"
+        " \"webserver\": {\"websocket_update_interval_ms\": 2000},\n"
+        " \"advanced\": {\"watchdog_timeout_s\": 60, \"enable_watchdog\": false}}\n";
+    cfg_warnings_t w;
+    cfg_t c = parse_with_warnings(json, &w);
+    static const char *const want[] = {
+        "wifi.mode",           "wifi.sta_ssid",          "wifi.sta_password",
+        "wifi.sta_ip_mode",    "wifi.ap_fallback.enabled", "wifi.ap_fallback.ssid",
+        "wifi.ap_fallback.password", "hardware.uart.rx_pin", "hardware.uart.tx_pin",
+        "hardware.uart.baudrate", "hardware.can.tx_pin",  "hardware.can.rx_pin",
+        "hardware.can.termination", NULL,
+    };
+    expect_warning_keys(&w, want);
+    assert_int_equal(c.hardware.can.mode, CFG_CAN_LOOPBACK);
+    assert_int_equal(c.web_server.ws_interval_ms, 2000);
+    assert_int_equal(c.advanced.watchdog_timeout_s, 60);
+    assert_false(c.advanced.enable_watchdog);
+    assert_int_equal(c.cvl.transition_soc_threshold_cpct, 8500);
+    assert_int_equal(c.victron.thresholds.undervoltage_mv, 42000);
+    assert_true(c.esp32.wifi.ap_enabled);
+    assert_false(c.esp32.can_termination);
+}
+
+/* Not used is not unchecked: a wrong type or range in an ESP32 key is an
+ * error with its path, and the output (the running or saved configuration)
+ * stays as it was. */
+static void test_wrong_esp32_keys_are_refused_with_their_path(void **state)
+{
+    (void)state;
+    expect_error("{\"wifi\":{\"sta_ssid\":5}}", CFG_ERR_TYPE, "wifi.sta_ssid",
+                 "expected a string, got a number");
+    expect_error("{\"hardware\":{\"uart\":{\"rx_pin\":\"16\"}}}", CFG_ERR_TYPE,
+                 "hardware.uart.rx_pin", "expected a number, got a string");
+    expect_error("{\"hardware\":{\"can\":{\"tx_pin\":49}}}", CFG_ERR_RANGE, "hardware.can.tx_pin",
+                 "49 is above the maximum 48");
+    expect_error("{\"hardware\":{\"can\":{\"termination\":\"yes\"}}}", CFG_ERR_TYPE,
+                 "hardware.can.termination", "expected true or false");
+    expect_error("{\"wifi\":{\"mode\":\"mesh\"}}", CFG_ERR_VALUE, "wifi.mode",
+                 "is not one of sta, station, ap, both");
+    expect_error("{\"wifi\":{\"ap_fallback\":true}}", CFG_ERR_NOT_OBJECT, "wifi.ap_fallback",
+                 "expected an object");
+    expect_error("{\"wifi\":{\"ap_fallback\":{\"channel\":14}}}", CFG_ERR_RANGE,
+                 "wifi.ap_fallback.channel", "14 is above the maximum 13");
+    expect_error("{\"wifi\":{\"sta_static_ip\":\"192.168.1.300\"}}", CFG_ERR_VALUE,
+                 "wifi.sta_static_ip", "not an IPv4 address");
+    expect_error("{\"advanced\":{\"stack_size_bytes\":1024}}", CFG_ERR_RANGE,
+                 "advanced.stack_size_bytes", "1024 is below the minimum 2048");
+    /* A secret's error does not echo it. */
+    expect_error("{\"wifi\":{\"sta_password\":\"short\"}}", CFG_ERR_VALUE, "wifi.sta_password",
+                 "is 5 characters long; the minimum is 8 (or empty)");
+    /* On top of a running configuration too (POST /api/settings). */
+    cfg_t base = parse_ok(seed_readme_file);
+    expect_error_from(&base, "{\"wifi\":{\"sta_hostname\":true}}", CFG_ERR_TYPE,
+                      "wifi.sta_hostname", "expected a string, got true/false");
+    /* The whole document fails: no warnings are left behind. */
+    cfg_t out;
+    cfg_warnings_t w;
+    cfg_error_t err;
+    static const char bad[] = "{\"wifi\":{\"sta_ssid\":\"x\"},\"mqtt\":{\"qos\":7}}";
+    assert_int_equal(cfg_from_json_warn(bad, strlen(bad), &out, &w, &err), CFG_ERR_RANGE);
+    assert_int_equal(w.count, 0);
+}
+
+/* The ESP32 keys go back into the file (the same file works on an ESP32),
+ * secrets redacted in the API view; absent ones are not invented. */
+static void test_esp32_keys_are_written_back_and_redacted(void **state)
+{
+    (void)state;
+    cfg_t c = parse_ok(seed_readme_file);
+    char *text = cfg_to_json(&c, false);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"sta_ssid\":\t\"VotreSSID\""));
+    assert_non_null(strstr(text, "\"sta_password\":\t\"VotreMotDePasse\""));
+    assert_non_null(strstr(text, "\"rx_pin\":\t16"));
+    assert_null(strstr(text, "ap_fallback")); /* not given, not written */
+    assert_null(strstr(text, "termination"));
+    cfg_t back;
+    cfg_warnings_t w;
+    cfg_error_t err;
+    assert_int_equal(cfg_from_json_warn(text, strlen(text), &back, &w, &err), CFG_OK);
+    assert_true(cfg_equal(&back, &c));
+    assert_int_equal(w.count, 7); /* the ESP32 keys again; nothing followed this time */
+    free(text);
+
+    text = cfg_to_json(&c, true);
+    assert_non_null(text);
+    assert_null(strstr(text, "VotreMotDePasse"));
+    assert_non_null(strstr(text, "\"sta_password\":\t\"" CFG_REDACTED "\""));
+    /* Posting the redacted view back keeps the Wi-Fi password. */
+    cfg_t out;
+    assert_int_equal(cfg_merge_json(&c, text, strlen(text), &out, &err), CFG_OK);
+    assert_string_equal(out.esp32.wifi.sta_password, "VotreMotDePasse");
+    assert_true(cfg_equal(&out, &c));
+    free(text);
+
+    cfg_t d;
+    cfg_defaults(&d);
+    text = cfg_to_json(&d, false);
+    assert_non_null(text);
+    assert_null(strstr(text, "wifi"));
+    assert_null(strstr(text, "_pin"));
+    free(text);
+    /* Presence is part of equality. */
+    assert_false(cfg_equal(&c, &d));
+}
+
+/* A file's left-out SOC thresholds follow the ones it sets; a patch's do
+ * not (they are the running values, which the user chose). */
+static void test_soc_thresholds_left_out_of_a_file_follow_the_ones_set(void **state)
+{
+    (void)state;
+    cfg_warnings_t w;
+    cfg_t c = parse_with_warnings("{\"cvl\":{\"float_soc_threshold\":94.5}}", &w);
+    assert_int_equal(c.cvl.transition_soc_threshold_cpct, 9150);
+    assert_int_equal(c.cvl.float_exit_soc_cpct, 9150);
+    assert_int_equal(w.count, 2);
+    c = parse_with_warnings("{\"cvl\":{\"bulk_soc_threshold\":85,\"float_soc_threshold\":92}}",
+                            &w);
+    assert_int_equal(c.cvl.transition_soc_threshold_cpct, 8900);
+    assert_int_equal(c.cvl.float_exit_soc_cpct, 8900);
+    assert_int_equal(w.count, 2);
+    /* A moved key must still fit the keys it did not move against: here the
+     * transition (88) would fall below the default bulk (90). Refused with
+     * the rule as the file broke it. */
+    expect_error("{\"cvl\":{\"float_soc_threshold\":91}}", CFG_ERR_RULE,
+                 "cvl.float_soc_threshold", "91 must be above cvl.transition_soc_threshold (95)");
+    /* No defaults contradicted: no warning, nothing moved. */
+    c = parse_with_warnings("{\"cvl\":{\"bulk_soc_threshold\":80}}", &w);
+    assert_int_equal(c.cvl.transition_soc_threshold_cpct, 9500);
+    assert_int_equal(w.count, 0);
+    /* Following would leave the range (transition 101): refused as written. */
+    expect_error("{\"cvl\":{\"bulk_soc_threshold\":96}}", CFG_ERR_RULE, "cvl.bulk_soc_threshold",
+                 "96 must be below cvl.transition_soc_threshold (95)");
+    /* Both sides given: the user's contradiction, refused. */
+    expect_error("{\"cvl\":{\"transition_soc_threshold\":95,\"float_soc_threshold\":95}}",
+                 CFG_ERR_RULE, "cvl.float_soc_threshold", "must be above");
+    /* Other rules never follow (cell voltages, imbalance). */
+    expect_error("{\"cvl\":{\"imbalance_hold_threshold_mv\":50}}", CFG_ERR_RULE,
+                 "cvl.imbalance_hold_threshold_mv", "must be above");
+    /* A patch on the running configuration: refused, the neighbours stay. */
+    cfg_t base;
+    cfg_defaults(&base);
+    expect_error_from(&base, "{\"cvl\":{\"float_soc_threshold\":95}}", CFG_ERR_RULE,
+                      "cvl.float_soc_threshold", "95 must be above cvl.transition_soc_threshold");
+}
+
+static void test_seed_websocket_interval_spellings_are_aliases(void **state)
+{
+    (void)state;
+    cfg_t c = parse_ok("{\"webserver\":{\"websocket_update_interval_ms\":2000}}");
+    assert_int_equal(c.web_server.ws_interval_ms, 2000);
+    c = parse_ok("{\"web_server\":{\"websocket_update_interval_ms\":3000,\"port\":8081}}");
+    assert_int_equal(c.web_server.ws_interval_ms, 3000);
+    assert_int_equal(c.web_server.port, 8081);
+    expect_error("{\"webserver\":{\"websocket_update_interval_ms\":500}}", CFG_ERR_RANGE,
+                 "webserver.websocket_update_interval_ms", "500 is below the minimum 1000");
+    expect_error("{\"web_server\":{},\"webserver\":{}}", CFG_ERR_DUPLICATE_KEY, "webserver",
+                 "\"web_server\"");
+    expect_error("{\"web_server\":{\"ws_interval_ms\":1000,\"websocket_update_interval_ms\":"
+                 "2000}}",
+                 CFG_ERR_DUPLICATE_KEY, "web_server.websocket_update_interval_ms",
+                 "means the same");
+    char *text = cfg_to_json(&c, false);
+    assert_non_null(text);
+    assert_null(strstr(text, "websocket_update_interval_ms"));
+    assert_null(strstr(text, "webserver"));
+    assert_non_null(strstr(text, "\"ws_interval_ms\":\t3000"));
+    free(text);
+}
+
+static void test_seed_watchdog_and_can_mode_keys(void **state)
+{
+    (void)state;
+    cfg_t d;
+    cfg_defaults(&d);
+    assert_true(d.advanced.enable_watchdog);
+    assert_int_equal(d.advanced.watchdog_timeout_s, 5);
+    assert_int_equal(d.hardware.can.mode, CFG_CAN_NORMAL);
+    cfg_t c = parse_ok("{\"hardware\":{\"can\":{\"mode\":\"LOOPBACK\"}},"
+                       "\"advanced\":{\"watchdog_timeout_s\":600,\"enable_watchdog\":false}}");
+    assert_int_equal(c.hardware.can.mode, CFG_CAN_LOOPBACK);
+    assert_int_equal(c.advanced.watchdog_timeout_s, 600);
+    char *text = cfg_to_json(&c, false);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"mode\":\t\"loopback\""));
+    assert_non_null(strstr(text, "\"enable_watchdog\":\tfalse"));
+    free(text);
+    expect_error("{\"hardware\":{\"can\":{\"mode\":\"silent\"}}}", CFG_ERR_VALUE,
+                 "hardware.can.mode", "\"silent\" is not one of normal, loopback");
+    expect_error("{\"advanced\":{\"watchdog_timeout_s\":0}}", CFG_ERR_RANGE,
+                 "advanced.watchdog_timeout_s", "0 is below the minimum 1");
+    expect_error("{\"advanced\":{\"watchdog_timeout_s\":601}}", CFG_ERR_RANGE,
+                 "advanced.watchdog_timeout_s", "601 is above the maximum 600");
+    expect_error("{\"advanced\":{\"enable_watchdog\":1}}", CFG_ERR_TYPE,
+                 "advanced.enable_watchdog", "expected true or false");
+    assert_string_equal(cfg_can_mode_name(CFG_CAN_LOOPBACK), "loopback");
+    assert_string_equal(cfg_can_mode_name(CFG_CAN_MODE_COUNT_), "?");
+    c.hardware.can.mode = 7;
+    cfg_error_t err;
+    assert_int_equal(cfg_validate(&c, &err), CFG_ERR_VALUE);
+    assert_string_equal(err.key, "hardware.can.mode");
+}
+
+/* Every WebSocket client holds a web server thread: a small board's default,
+ * and the 256-client load test's setting still accepted. */
+static void test_ws_max_clients_default_suits_a_small_board(void **state)
+{
+    (void)state;
+    cfg_t d;
+    cfg_defaults(&d);
+    assert_int_equal(d.web_server.ws_max_clients, 16);
+    cfg_t c = parse_ok("{\"web_server\":{\"ws_max_clients\":264}}");
+    assert_int_equal(c.web_server.ws_max_clients, 264);
+}
+
+/* Every ESP32 key at once: each reported once, and the file round-trips. */
+static void test_every_esp32_key_is_reported_and_written_back(void **state)
+{
+    (void)state;
+    static const char json[] =
+        "{\"wifi\":{\"mode\":\"ap\",\"sta_ssid\":\"a\",\"sta_password\":\"\",\"sta_hostname\":\"h\","
+        "\"sta_ip_mode\":\"static\",\"sta_static_ip\":\"10.0.0.2\",\"sta_gateway\":\"10.0.0.1\","
+        "\"sta_subnet\":\"255.0.0.0\",\"ap_fallback\":{\"enabled\":false,\"ssid\":\"s\","
+        "\"password\":\"\",\"channel\":6}},"
+        "\"hardware\":{\"uart\":{\"rx_pin\":1,\"tx_pin\":2,\"baudrate\":57600},"
+        "\"can\":{\"tx_pin\":3,\"rx_pin\":4,\"termination\":true}},"
+        "\"logging\":{\"serial_baudrate\":115200},"
+        "\"advanced\":{\"enable_spiffs\":true,\"enable_ota\":false,\"stack_size_bytes\":8192},"
+        "\"cvl\":{\"float_soc_threshold\":94}}";
+    cfg_warnings_t w;
+    cfg_t c = parse_with_warnings(json, &w);
+    assert_int_equal(w.count, 24); /* 21 ESP32 keys, the baud rate, two that followed */
+    assert_int_equal(w.dropped, 0);
+    assert_int_equal(c.esp32.present, (1u << 21) - 1u);
+    char *text = cfg_to_json(&c, false);
+    assert_non_null(text);
+    cfg_t back;
+    cfg_error_t err;
+    assert_int_equal(cfg_from_json(text, strlen(text), &back, &err), CFG_OK);
+    assert_true(cfg_equal(&back, &c));
+    free(text);
+}
+
+/* ------------------------------------------------------------------------
  * Merge
  * ------------------------------------------------------------------------ */
 
@@ -344,10 +711,10 @@ static void test_cross_field_error_names_the_key_the_patch_changed(void **state)
 static void test_unknown_top_level_key_is_rejected(void **state)
 {
     (void)state;
-    expect_error("{\"victron\":{},\"webserver\":{\"port\":80}}", CFG_ERR_UNKNOWN_KEY, "webserver",
-                 "webserver: unknown key");
-    expect_error("{\"wifi\":{\"mode\":\"sta\"}}", CFG_ERR_UNKNOWN_KEY, "wifi",
-                 "Wi-Fi is configured in the operating system");
+    expect_error("{\"victron\":{},\"system\":{\"web_port\":80}}", CFG_ERR_UNKNOWN_KEY, "system",
+                 "system: unknown key");
+    expect_error("{\"watchdog_config\":{\"timeout_s\":30}}", CFG_ERR_UNKNOWN_KEY,
+                 "watchdog_config", "unknown key");
 }
 
 static void test_unknown_nested_key_is_rejected(void **state)
@@ -355,10 +722,12 @@ static void test_unknown_nested_key_is_rejected(void **state)
     (void)state;
     expect_error("{\"victron\":{\"thresholds\":{\"overtemp\":55}}}", CFG_ERR_UNKNOWN_KEY,
                  "victron.thresholds.overtemp", "unknown key");
-    expect_error("{\"hardware\":{\"uart\":{\"rx_pin\":16}}}", CFG_ERR_UNKNOWN_KEY,
-                 "hardware.uart.rx_pin", "set hardware.uart.device");
-    expect_error("{\"hardware\":{\"can\":{\"termination\":true}}}", CFG_ERR_UNKNOWN_KEY,
-                 "hardware.can.termination", "unknown key");
+    expect_error("{\"tinybms\":{\"uart_retry_count\":3}}", CFG_ERR_UNKNOWN_KEY,
+                 "tinybms.uart_retry_count", "use hardware.uart.retries");
+    /* The seed loader's Wi-Fi aliases are not part of its README: unknown. */
+    expect_error("{\"wifi\":{\"ssid\":\"x\"}}", CFG_ERR_UNKNOWN_KEY, "wifi.ssid", "unknown key");
+    expect_error("{\"advanced\":{\"watchdog\":true}}", CFG_ERR_UNKNOWN_KEY,
+                 "advanced.watchdog", "unknown key");
     /* A path under a leaf does not exist either. */
     expect_error("{\"mqtt\":{\"port\":{\"value\":1}}}", CFG_ERR_TYPE, "mqtt.port",
                  "expected a number, got an object");
@@ -424,12 +793,29 @@ static void test_range_boundaries_plus_minus_one_step(void **state)
     }
 }
 
-static void test_fixed_rates_reject_the_seed_values(void **state)
+/* The seed's UART speeds cannot apply (the TinyBMS talks at 115200 only):
+ * ignored with a warning. Anything else, and any CAN bit rate but 500k (a
+ * real bus setting), is refused. */
+static void test_fixed_rates_ignore_the_seed_uart_speeds_and_refuse_the_rest(void **state)
 {
     (void)state;
-    expect_error("{\"hardware\":{\"uart\":{\"baudrate\":19200}}}", CFG_ERR_RANGE,
+    static const char json[] = "{\"hardware\":{\"uart\":{\"baudrate\":19200}}}";
+    cfg_t c;
+    cfg_warnings_t w;
+    cfg_error_t err;
+    assert_int_equal(cfg_from_json_warn(json, strlen(json), &c, &w, &err), CFG_OK);
+    assert_int_equal(c.hardware.uart.baudrate, 115200);
+    assert_int_equal(w.count, 1);
+    assert_string_equal(w.item[0].key, "hardware.uart.baudrate");
+    assert_non_null(strstr(w.item[0].message,
+                           "hardware.uart.baudrate: 19200 is ignored: the TinyBMS UART runs at "
+                           "115200 baud only"));
+    (void)parse_ok("{\"hardware\":{\"uart\":{\"baudrate\":9600}}}");
+    expect_error("{\"hardware\":{\"uart\":{\"baudrate\":12345}}}", CFG_ERR_RANGE,
                  "hardware.uart.baudrate",
-                 "19200 is not accepted; it must be 115200 (the TinyBMS UART runs at 115200 baud");
+                 "12345 is not accepted; it must be 115200 (the TinyBMS UART runs at 115200 baud");
+    expect_error("{\"hardware\":{\"uart\":{\"baudrate\":\"19200\"}}}", CFG_ERR_TYPE,
+                 "hardware.uart.baudrate", "expected a number");
     expect_error("{\"hardware\":{\"can\":{\"bitrate\":250000}}}", CFG_ERR_RANGE,
                  "hardware.can.bitrate", "must be 500000 (Victron CAN-BMS runs at 500 kbit/s");
 }
@@ -1121,6 +1507,46 @@ static void test_save_into_read_only_directory_keeps_the_old_file(void **state)
     assert_int_equal(chmod(t->dir, 0700), 0);
 }
 
+static void test_load_file_reports_warnings_and_save_keeps_the_esp32_keys(void **state)
+{
+    tmp_t *t = *state;
+    write_file(t->file, seed_readme_file);
+    cfg_t c;
+    cfg_warnings_t w;
+    cfg_error_t err;
+    assert_int_equal(cfg_load_file_warn(t->file, &c, &w, &err), CFG_OK);
+    assert_int_equal(w.count, 10);
+    assert_string_equal(w.item[0].key, "wifi.sta_ssid");
+    /* A settings change saves the whole file: the ESP32 keys stay in it. */
+    c.mqtt.qos = 1;
+    assert_int_equal(cfg_save_file(t->file, &c, &err), CFG_OK);
+    char *text = read_text(t->file);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"sta_hostname\":\t\"tinybms-bridge\""));
+    assert_non_null(strstr(text, "\"tx_pin\":\t4"));
+    free(text);
+    cfg_t back;
+    assert_int_equal(cfg_load_file_warn(t->file, &back, &w, &err), CFG_OK);
+    assert_true(cfg_equal(&back, &c));
+    assert_int_equal(w.count, 7); /* the baud rate and the SOC thresholds are written as used */
+
+    /* A wrong ESP32 key: refused with its path, the file untouched. */
+    static const char bad[] = "{\"wifi\":{\"sta_ssid\":[1]}}\n";
+    write_file(t->file, bad);
+    poison(&c);
+    cfg_t before = c;
+    assert_int_equal(cfg_load_file_warn(t->file, &c, &w, &err), CFG_ERR_TYPE);
+    assert_string_equal(err.key, "wifi.sta_ssid");
+    assert_int_equal(w.count, 0);
+    assert_memory_equal(&c, &before, sizeof c);
+    assert_file_equals(t->file, bad);
+
+    /* Missing file: the defaults, no warnings. */
+    assert_int_equal(unlink(t->file), 0);
+    assert_int_equal(cfg_load_file_warn(t->file, &c, &w, &err), CFG_OK);
+    assert_int_equal(w.count, 0);
+}
+
 static void test_store_null_arguments(void **state)
 {
     tmp_t *t = *state;
@@ -1149,6 +1575,15 @@ int main(void)
         cmocka_unit_test(test_log_level_is_case_insensitive_and_accepts_level_alias),
         cmocka_unit_test(test_decimal_keys_store_scaled_integers),
         cmocka_unit_test(test_zero_is_accepted_where_it_has_a_meaning),
+        cmocka_unit_test(test_seed_readme_file_loads_verbatim_with_one_warning_per_key_not_used),
+        cmocka_unit_test(test_seed_readme_configuration_sections_load),
+        cmocka_unit_test(test_wrong_esp32_keys_are_refused_with_their_path),
+        cmocka_unit_test(test_esp32_keys_are_written_back_and_redacted),
+        cmocka_unit_test(test_soc_thresholds_left_out_of_a_file_follow_the_ones_set),
+        cmocka_unit_test(test_seed_websocket_interval_spellings_are_aliases),
+        cmocka_unit_test(test_seed_watchdog_and_can_mode_keys),
+        cmocka_unit_test(test_ws_max_clients_default_suits_a_small_board),
+        cmocka_unit_test(test_every_esp32_key_is_reported_and_written_back),
         cmocka_unit_test(test_partial_merge_changes_only_the_given_keys),
         cmocka_unit_test(test_merge_may_write_over_its_base),
         cmocka_unit_test(test_merge_errors_leave_output_unchanged),
@@ -1157,7 +1592,7 @@ int main(void)
         cmocka_unit_test(test_unknown_nested_key_is_rejected),
         cmocka_unit_test(test_wrong_types_are_rejected),
         cmocka_unit_test(test_range_boundaries_plus_minus_one_step),
-        cmocka_unit_test(test_fixed_rates_reject_the_seed_values),
+        cmocka_unit_test(test_fixed_rates_ignore_the_seed_uart_speeds_and_refuse_the_rest),
         cmocka_unit_test(test_numbers_finer_than_the_resolution_are_rejected),
         cmocka_unit_test(test_cross_field_rules),
         cmocka_unit_test(test_manufacturer_names_that_trigger_venus_quirks_are_rejected),
@@ -1190,6 +1625,9 @@ int main(void)
                                         store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_save_into_read_only_directory_keeps_the_old_file,
                                         store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_load_file_reports_warnings_and_save_keeps_the_esp32_keys, store_setup,
+            store_teardown),
         cmocka_unit_test_setup_teardown(test_store_null_arguments, store_setup, store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
