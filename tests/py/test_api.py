@@ -94,7 +94,9 @@ class Bridge:
         return code, json.loads(body), headers
 
 
-CONFIG = {"web_server": {"username": USER, "password": PASSWORD, "token": TOKEN}}
+# ws_max_clients: the 256-client test needs room above the small-board default (16).
+CONFIG = {"web_server": {"username": USER, "password": PASSWORD, "token": TOKEN,
+                         "ws_max_clients": 264}}
 
 
 @pytest.fixture(scope="module")
