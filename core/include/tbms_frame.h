@@ -196,7 +196,10 @@ tbms_err_t tbms_parse(tbms_dir_t dir, const uint8_t *buf, size_t len, tbms_frame
  */
 tbms_err_t tbms_expect(const tbms_frame_t *f, uint8_t cmd);
 
-/* Counters a stream parser keeps; they only grow (wrap at 2^32). */
+/*
+ * Counters a stream parser keeps; they only grow (wrap at 2^32). One
+ * corrupted frame counts once: see tbms_parser_t for the bytes inside it.
+ */
 typedef struct {
     uint32_t frames;        /* frames with a good CRC */
     uint32_t crc_errors;    /* complete frames with a bad CRC */
@@ -210,11 +213,19 @@ typedef struct {
  * 0xAA (such as the BMS's ASCII broadcast), and resynchronises after a
  * bad frame by rescanning from the byte after the rejected 0xAA, so a good
  * frame hidden behind a false start is not lost.
+ *
+ * The rescan meets the rejected frame's own data, where a 0xAA byte may
+ * look like a header (AA 00 is a NACK's). A candidate that starts inside
+ * a frame already rejected for its CRC and fails too is not a second
+ * error: it is counted as garbage bytes and not reported, so crc_errors
+ * grows by one per corrupted frame whatever its data holds. A good frame
+ * found there is taken as usual.
  */
 typedef struct {
     tbms_dir_t dir;
     uint16_t len;
-    uint16_t need; /* length of the frame being received; 0 = not known yet */
+    uint16_t need;     /* length of the frame being received; 0 = not known yet */
+    uint16_t rejected; /* buffered bytes, from buf[0], of the last frame rejected for its CRC */
     uint8_t buf[TBMS_FRAME_MAX];
     tbms_parser_stats_t stats;
 } tbms_parser_t;
@@ -242,7 +253,9 @@ tbms_parse_status_t tbms_parser_push(tbms_parser_t *p, const uint8_t *data, size
 /*
  * Tells the parser that the line went quiet (the caller's response
  * timeout). A partly received frame is dropped and counted as truncated:
- * returns TBMS_ERR_TRUNCATED then, TBMS_OK when nothing was pending.
+ * returns TBMS_ERR_TRUNCATED then, TBMS_OK when nothing was pending. A
+ * partial candidate that starts inside a frame rejected for its CRC is
+ * that frame's bytes, dropped as garbage (TBMS_OK).
  */
 tbms_err_t tbms_parser_timeout(tbms_parser_t *p);
 

@@ -416,6 +416,7 @@ void tbms_parser_reset_buffer(tbms_parser_t *p)
     if (p != NULL) {
         p->len = 0u;
         p->need = 0u;
+        p->rejected = 0u;
     }
 }
 
@@ -425,6 +426,15 @@ static void drop(tbms_parser_t *p, size_t n)
     memmove(p->buf, p->buf + n, p->len - n);
     p->len = (uint16_t)(p->len - n);
     p->need = 0u;
+    p->rejected = p->rejected > n ? (uint16_t)(p->rejected - n) : 0u;
+}
+
+/* A false start inside a frame already rejected for its CRC: its 0xAA is
+ * one more byte of that frame, not a second error (see tbms_parser_t). */
+static void drop_inner_start(tbms_parser_t *p)
+{
+    p->stats.garbage_bytes++;
+    drop(p, 1u);
 }
 
 /* Drops buffered bytes up to the next 0xAA, counting them as garbage. */
@@ -443,36 +453,48 @@ static void skip_to_start(tbms_parser_t *p)
 /* Looks at the buffered bytes only; never needs input to make progress. */
 static tbms_parse_status_t examine(tbms_parser_t *p, tbms_frame_t *frame, tbms_err_t *err)
 {
-    skip_to_start(p);
-    if (p->len == 0u) {
-        return TBMS_PARSE_MORE;
+    for (;;) {
+        skip_to_start(p);
+        if (p->len == 0u) {
+            return TBMS_PARSE_MORE;
+        }
+        bool inner = p->rejected > 0u;
+        size_t need = p->need ? p->need : frame_len(p->dir, p->buf, p->len);
+        if (need == LEN_MALFORMED && inner) {
+            drop_inner_start(p);
+            continue;
+        }
+        if (need == LEN_MALFORMED) {
+            /* Not a frame start after all: rescan from the next byte. */
+            p->stats.malformed++;
+            drop(p, 1u);
+            *err = TBMS_ERR_MALFORMED;
+            return TBMS_PARSE_ERROR;
+        }
+        if (need == 0u || p->len < need) {
+            p->need = (uint16_t)need;
+            return TBMS_PARSE_MORE;
+        }
+        tbms_err_t e = tbms_parse(p->dir, p->buf, need, frame);
+        if (e != TBMS_OK && inner) {
+            drop_inner_start(p);
+            continue;
+        }
+        if (e != TBMS_OK) {
+            /* Only a CRC mismatch is possible here: the header was checked.
+             * A false 0xAA in garbage may have swallowed a real frame, so
+             * rescan everything after the rejected start byte. */
+            p->stats.crc_errors++;
+            drop(p, 1u);
+            p->rejected = (uint16_t)(need - 1u);
+            *err = e;
+            return TBMS_PARSE_ERROR;
+        }
+        p->stats.frames++;
+        drop(p, need);
+        *err = TBMS_OK;
+        return TBMS_PARSE_FRAME;
     }
-    size_t need = p->need ? p->need : frame_len(p->dir, p->buf, p->len);
-    if (need == LEN_MALFORMED) {
-        /* Not a frame start after all: rescan from the next byte. */
-        p->stats.malformed++;
-        drop(p, 1u);
-        *err = TBMS_ERR_MALFORMED;
-        return TBMS_PARSE_ERROR;
-    }
-    if (need == 0u || p->len < need) {
-        p->need = (uint16_t)need;
-        return TBMS_PARSE_MORE;
-    }
-    tbms_err_t e = tbms_parse(p->dir, p->buf, need, frame);
-    if (e != TBMS_OK) {
-        /* Only a CRC mismatch is possible here: the header was checked.
-         * A false 0xAA in garbage may have swallowed a real frame, so
-         * rescan everything after the rejected start byte. */
-        p->stats.crc_errors++;
-        drop(p, 1u);
-        *err = e;
-        return TBMS_PARSE_ERROR;
-    }
-    p->stats.frames++;
-    drop(p, need);
-    *err = TBMS_OK;
-    return TBMS_PARSE_FRAME;
 }
 
 tbms_parse_status_t tbms_parser_push(tbms_parser_t *p, const uint8_t *data, size_t n,
@@ -523,8 +545,12 @@ tbms_err_t tbms_parser_timeout(tbms_parser_t *p)
     if (p->len == 0u) {
         return TBMS_OK;
     }
-    p->stats.truncated++;
-    p->len = 0u;
-    p->need = 0u;
-    return TBMS_ERR_TRUNCATED;
+    bool inner = p->rejected > 0u;
+    if (inner) {
+        p->stats.garbage_bytes += p->len;
+    } else {
+        p->stats.truncated++;
+    }
+    tbms_parser_reset_buffer(p);
+    return inner ? TBMS_OK : TBMS_ERR_TRUNCATED;
 }

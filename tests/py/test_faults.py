@@ -347,12 +347,19 @@ def test_uart_fault_stops_frames_counts_and_recovers(mode, tmp_path, tinybms_sim
     counter, exact = FAULTS[mode]
     got = int(s[counter])
     print(f"\n{mode}: mangled answers {mangled}, {counter}={got}, failures={s['uart_failures']}, "
-          f"retries={s['uart_retries']}, garbage_bytes={s['uart_garbage_bytes']} "
+          f"retries={s['uart_retries']}, timeouts={s['uart_timeouts']}, "
+          f"garbage_bytes={s['uart_garbage_bytes']} "
           f"(sent {proxy.garbage_sent}), stale_events={s['stale_events']}, "
           f"recovery uart {1000 * (t_uart - t1):.0f} ms, first 0x351 {1000 * (t_can - t1):.0f} ms")
     assert mangled >= 8, "the fault hit too few answers to mean anything"
     if exact:
-        assert got == mangled, (counter, got, mangled)
+        # Every mangled answer the bridge receives counts once, whatever its data holds: the
+        # parser does not count again a false start inside a frame it rejected (an answer
+        # whose data held AA 00, a NACK header, once counted two CRC errors). Only an attempt
+        # that timed out (a loaded machine, over timeout_ms) can lose its late answer to the
+        # resend's flush, or leave a cut tail whose false start counts: one per timeout.
+        timeouts = int(s["uart_timeouts"])
+        assert mangled - timeouts <= got <= mangled + timeouts, (counter, got, mangled, timeouts)
     else:  # one timeout per lost answer; a slow good answer on a loaded machine may add one
         assert mangled <= got <= mangled + 2, (counter, got, mangled)
     if mode == "garbage":

@@ -473,6 +473,100 @@ static void test_stream_counts_bad_crc_then_takes_next_frame(void **state)
     assert_int_equal(s.last.cmd, 0x10);
 }
 
+/*
+ * A live answer whose data holds AA 00 (register 34, time_left, low byte
+ * 0xAA, then the high byte of register 35): after the bad CRC the rescan
+ * meets AA 00 A9 B4 05 42, a NACK's length. Captured from
+ * test_faults.py[badcrc], where it made uart_crc_errors one more than the
+ * corrupted answers. `last` replaces the CRC's high byte.
+ */
+static size_t corrupt_answer_with_inner_nack_header(uint8_t *buf, size_t cap, int last)
+{
+    static const uint16_t v[] = {0x0083u, 0x3AAAu, 0x00A9u, 0xB405u, 0x4242u, 0x1234u};
+    size_t n = 0;
+    assert_int_equal(tbms_build_read_response(v, 6, buf, cap, &n), TBMS_OK);
+    buf[n - 1u] = last >= 0 ? (uint8_t)last : (uint8_t)(buf[n - 1u] ^ 0x5Au);
+    /* the inner candidate really is a NACK header whose CRC fails */
+    assert_memory_equal(buf + 6, ((const uint8_t[]){0xAA, 0x00, 0xA9, 0xB4, 0x05, 0x42}), 6);
+    assert_int_not_equal(tbms_crc16(buf + 6, 4), 0x4205u);
+    return n;
+}
+
+static void test_stream_counts_a_corrupted_frame_once_whatever_its_data(void **state)
+{
+    (void)state;
+    uint8_t buf[64];
+    size_t n = corrupt_answer_with_inner_nack_header(buf, sizeof buf, -1);
+    tbms_parser_t p;
+    tbms_parser_init(&p, TBMS_DIR_RESPONSE);
+    sink_t s = {0};
+    feed(&p, buf, n, &s);
+    assert_int_equal(s.crc, 1);
+    assert_int_equal(s.malformed + s.frames, 0);
+    assert_int_equal(p.stats.crc_errors, 1);
+    assert_int_equal(p.stats.garbage_bytes, n - 1u); /* every byte after the rejected AA */
+    assert_int_equal(tbms_parser_timeout(&p), TBMS_OK);
+    assert_int_equal(p.stats.truncated, 0);
+}
+
+static void test_stream_counts_back_to_back_corrupted_frames_each_once(void **state)
+{
+    (void)state;
+    uint8_t buf[128];
+    size_t n = corrupt_answer_with_inner_nack_header(buf, sizeof buf, -1);
+    memcpy(buf + n, buf, n);
+    memcpy(buf + 2u * n, doc_write_rsp, sizeof doc_write_rsp);
+    for (size_t chunk = 1; chunk <= 2u * n + sizeof doc_write_rsp; chunk += 7) {
+        tbms_parser_t p;
+        tbms_parser_init(&p, TBMS_DIR_RESPONSE);
+        sink_t s = {0};
+        for (size_t off = 0; off < 2u * n + sizeof doc_write_rsp; off += chunk) {
+            size_t left = 2u * n + sizeof doc_write_rsp - off;
+            feed(&p, buf + off, left < chunk ? left : chunk, &s);
+        }
+        assert_int_equal(s.crc, 2);
+        assert_int_equal(p.stats.crc_errors, 2);
+        assert_int_equal(s.malformed, 0);
+        assert_int_equal(s.frames, 1);
+        assert_int_equal(s.last.addr, 315);
+    }
+}
+
+static void test_stream_inner_false_starts_are_neither_malformed_nor_truncated(void **state)
+{
+    (void)state;
+    /* AA 77 inside a corrupted frame is no second (malformed) error ... */
+    static const uint16_t v[] = {0x11AAu, 0x7722u};
+    uint8_t buf[32];
+    size_t n = 0;
+    assert_int_equal(tbms_build_read_response(v, 2, buf, sizeof buf, &n), TBMS_OK);
+    buf[6] ^= 0x01u; /* a data bit: the CRC fails, AA 77 stays */
+    tbms_parser_t p;
+    tbms_parser_init(&p, TBMS_DIR_RESPONSE);
+    sink_t s = {0};
+    feed(&p, buf, n, &s);
+    assert_int_equal(s.crc, 1);
+    assert_int_equal(s.malformed, 0);
+    assert_int_equal(p.stats.malformed, 0);
+    assert_int_equal(p.stats.garbage_bytes, n - 1u);
+    /* ... and a corrupted CRC byte that reads 0xAA, left waiting for a
+     * header when the line goes quiet, is no truncated frame. */
+    uint8_t buf2[64];
+    size_t n2 = corrupt_answer_with_inner_nack_header(buf2, sizeof buf2, 0xAA);
+    tbms_parser_init(&p, TBMS_DIR_RESPONSE);
+    sink_t s2 = {0};
+    feed(&p, buf2, n2, &s2);
+    assert_int_equal(s2.crc, 1);
+    assert_int_equal(p.len, 1);
+    assert_int_equal(tbms_parser_timeout(&p), TBMS_OK);
+    assert_int_equal(p.stats.truncated, 0);
+    assert_int_equal(p.stats.garbage_bytes, n2 - 1u);
+    /* the next answer is taken as usual */
+    feed(&p, doc_read_rsp, sizeof doc_read_rsp, &s2);
+    assert_int_equal(s2.frames, 1);
+    assert_int_equal(p.stats.crc_errors, 1);
+}
+
 static void test_stream_counts_malformed_header_and_resyncs(void **state)
 {
     (void)state;
@@ -625,6 +719,9 @@ int main(void)
         cmocka_unit_test(test_stream_skips_broadcast_ascii_before_a_frame),
         cmocka_unit_test(test_stream_recovers_a_frame_hidden_behind_a_false_start),
         cmocka_unit_test(test_stream_counts_bad_crc_then_takes_next_frame),
+        cmocka_unit_test(test_stream_counts_a_corrupted_frame_once_whatever_its_data),
+        cmocka_unit_test(test_stream_counts_back_to_back_corrupted_frames_each_once),
+        cmocka_unit_test(test_stream_inner_false_starts_are_neither_malformed_nor_truncated),
         cmocka_unit_test(test_stream_counts_malformed_header_and_resyncs),
         cmocka_unit_test(test_stream_timeout_reports_truncation_distinctly),
         cmocka_unit_test(test_stream_two_frames_in_one_push),
