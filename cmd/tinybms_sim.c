@@ -7,10 +7,13 @@
  * any Modbus master, slave id 0xAA) at the printed path.
  *
  * The event loop polls the pty with a 100 ms timeout so the model steps
- * at least ten times a second, as a real BMS samples (MAN-D 3.3).
+ * at least ten times a second, as a real BMS samples (MAN-D 3.3), or
+ * less when a late answer (--latency-ms) is due sooner: it never sleeps
+ * past an answer and keeps reading requests while answers wait.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -68,6 +71,16 @@ static void usage(FILE *to)
           "  --current-a A       fixed pack current instead of the demo profile\n"
           "                      (+ charging, - discharging)\n"
           "  --time-scale X      run the battery model X times faster (default 1)\n"
+          "  --latency-ms MIN[-MAX]\n"
+          "                      delay each answer by MIN..MAX ms (uniform, whole ms,\n"
+          "                      drawn from --seed; MAX <= 10000; default 0 = at once).\n"
+          "                      Never less than the drawn delay after the request's\n"
+          "                      arrival, about 1 ms more at most on an idle machine.\n"
+          "                      Half-duplex like the BMS: requests are answered one\n"
+          "                      at a time, in order; one arriving while others wait\n"
+          "                      is taken up when the previous answer has left (up to\n"
+          "                      4 wait; more are dropped). The values are those at\n"
+          "                      the time the answer leaves.\n"
           "  --broadcast         send ASCII broadcast lines every second (reg 342 = 4)\n"
           "  --help              show this help\n"
           "  --version           show the version\n"
@@ -112,6 +125,31 @@ static int parse_ulong(const char *opt, const char *arg, unsigned long lo, unsig
     return 0;
 }
 
+/* --latency-ms MIN or MIN-MAX: whole ms, MIN <= MAX <= TBMS_SIM_LATENCY_MAX_MS. */
+static int parse_latency(const char *arg, uint32_t *min_ms, uint32_t *max_ms)
+{
+    _Static_assert(TBMS_SIM_LATENCY_MAX_MS == 10000u, "--latency-ms help and message");
+    char *end = NULL;
+    unsigned long lo = 0u;
+    unsigned long hi = 0u;
+    bool ok = arg[0] >= '0' && arg[0] <= '9';
+    if (ok) {
+        errno = 0;
+        lo = strtoul(arg, &end, 10);
+        hi = lo;
+        if (end[0] == '-' && end[1] >= '0' && end[1] <= '9') {
+            hi = strtoul(end + 1, &end, 10);
+        }
+        ok = errno == 0 && *end == '\0' && lo <= hi && hi <= TBMS_SIM_LATENCY_MAX_MS;
+    }
+    if (!ok) {
+        return bad_value("--latency-ms", arg, "MIN or MIN-MAX in whole ms, MIN <= MAX <= 10000");
+    }
+    *min_ms = (uint32_t)lo;
+    *max_ms = (uint32_t)hi;
+    return 0;
+}
+
 enum {
     OPT_PTY = 256,
     OPT_LINK,
@@ -123,6 +161,7 @@ enum {
     OPT_SLEEP_AFTER,
     OPT_CURRENT,
     OPT_TIME_SCALE,
+    OPT_LATENCY,
     OPT_BROADCAST,
     OPT_HELP,
     OPT_VERSION,
@@ -142,6 +181,7 @@ static int parse_args(int argc, char **argv, options_t *o)
         {"sleep-after-ms", required_argument, NULL, OPT_SLEEP_AFTER},
         {"current-a", required_argument, NULL, OPT_CURRENT},
         {"time-scale", required_argument, NULL, OPT_TIME_SCALE},
+        {"latency-ms", required_argument, NULL, OPT_LATENCY},
         {"broadcast", no_argument, NULL, OPT_BROADCAST},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -193,6 +233,9 @@ static int parse_args(int argc, char **argv, options_t *o)
         case OPT_TIME_SCALE:
             rc = parse_double("--time-scale", optarg, 0.001, 1e6, &d);
             o->cfg.time_scale = (float)d;
+            break;
+        case OPT_LATENCY:
+            rc = parse_latency(optarg, &o->cfg.latency_min_ms, &o->cfg.latency_max_ms);
             break;
         case OPT_BROADCAST:
             o->broadcast = true;
@@ -355,7 +398,16 @@ static void serve(tbms_sim_t *sim, int master)
     static uint8_t out[TBMS_SIM_TX_CAP];
     while (!stop_signal) {
         struct pollfd pfd = {.fd = master, .events = POLLIN, .revents = 0};
-        int pr = poll(&pfd, 1, POLL_MS);
+        /* Wake for the next late answer; it goes out once now_ms >= due. */
+        int timeout_ms = POLL_MS;
+        uint64_t due = tbms_sim_next_answer_ms(sim);
+        uint64_t now = monotonic_ms();
+        if (due <= now) {
+            timeout_ms = 0;
+        } else if (due - now < POLL_MS) {
+            timeout_ms = (int)(due - now);
+        }
+        int pr = poll(&pfd, 1, timeout_ms);
         if (pr < 0 && errno != EINTR) {
             fprintf(stderr, PROG ": poll: %s\n", strerror(errno));
             return;
@@ -419,9 +471,11 @@ int main(int argc, char **argv)
     const tbms_sim_counters_t *c = tbms_sim_counters(&sim);
     fprintf(stderr,
             PROG ": stopped by signal %d: %u requests, %u responses (%u NACK), %u CRC errors, "
-                 "%u swallowed by sleep\n",
+                 "%u swallowed by sleep, %u dropped while busy (latency %" PRIu32 "-%" PRIu32
+                 " ms)\n",
             (int)stop_signal, (unsigned)c->requests, (unsigned)c->responses, (unsigned)c->nacks,
-            (unsigned)c->crc_errors, (unsigned)c->swallowed);
+            (unsigned)c->crc_errors, (unsigned)c->swallowed, (unsigned)c->busy_dropped,
+            o.cfg.latency_min_ms, o.cfg.latency_max_ms);
     if (o.link != NULL) {
         remove_link(o.link, path);
     }

@@ -90,6 +90,9 @@
 /* ASSUMPTION: register map version reported by 0x1F (not documented). */
 #define VER_REGMAP      4u
 #define SERIAL_STREAM   0x53455249u
+/* Hash stream of the answer latencies, apart from the model's streams so
+ * that a latency leaves the pack (cell spread, demo noise) unchanged. */
+#define LATENCY_STREAM  0x4C415459u
 
 /* Hysteresis of recoveries. */
 #define HEAT_RECOVER_C 5
@@ -649,7 +652,8 @@ static bool config_ok(const tbms_sim_config_t *c)
            in_range(c->soc_spread_pct, 0.0f, 50.0f) &&
            in_range(c->cell_resistance_mohm, -1.0f, 1000.0f) &&
            in_range(c->ambient_c, -40.0f, 80.0f) && c->sleep_after_ms >= 1u &&
-           in_range(c->time_scale, 0.001f, 1e6f);
+           in_range(c->time_scale, 0.001f, 1e6f) && c->latency_max_ms <= TBMS_SIM_LATENCY_MAX_MS &&
+           c->latency_min_ms <= c->latency_max_ms;
 }
 
 tbms_sim_err_t tbms_sim_init(tbms_sim_t *sim, const tbms_sim_config_t *cfg, uint64_t now_ms)
@@ -737,7 +741,7 @@ void tbms_sim_step(tbms_sim_t *sim, uint64_t now_ms)
     if (sim->asleep && !small) {
         wake(sim, sim->requested_a > 0.0f ? WAKE_CHARGER : WAKE_DISCHARGE);
     } else if (!sim->asleep && sim->cfg.sleep_enabled && small && sim->parser.len == 0u &&
-               now_ms - sim->last_rx_ms >= sim->cfg.sleep_after_ms &&
+               sim->pending_count == 0u && now_ms - sim->last_rx_ms >= sim->cfg.sleep_after_ms &&
                (sim->faults & (TBMS_SIM_FAULT_DOC | TBMS_SIM_FAULT_COC)) == 0u) {
         sim->asleep = true;
         sim->balance_active = 0u;
@@ -1462,13 +1466,86 @@ static void drain(tbms_sim_t *sim, uint8_t *out, size_t cap, size_t *out_len)
     *out_len = n;
 }
 
+/* ---- Answer latency (tbms_sim_config_t.latency_*) ---- */
+
+static bool late_answers(const tbms_sim_t *sim)
+{
+    return sim->cfg.latency_max_ms > 0u;
+}
+
+/* The next delay, whole ms in [latency_min_ms, latency_max_ms]. */
+static uint32_t draw_latency_ms(tbms_sim_t *sim)
+{
+    uint32_t span = sim->cfg.latency_max_ms - sim->cfg.latency_min_ms + 1u;
+    uint32_t h = tbms_sim_model_hash(sim->cfg.seed, LATENCY_STREAM, sim->latency_draws++);
+    return sim->cfg.latency_min_ms + h % span;
+}
+
+/* Sends the answer to a request (or the NACK of a rejected one) now. */
+static void answer(tbms_sim_t *sim, const tbms_sim_pending_t *q, uint64_t now_ms)
+{
+    if (q->rejected) {
+        send_nack(sim, q->nack_cmd,
+                  q->err == TBMS_ERR_CRC ? TBMS_NACK_CRC_ERROR : TBMS_NACK_CMD_ERROR);
+        return;
+    }
+    sim->counters.requests++;
+    handle_frame(sim, &q->frame, now_ms);
+}
+
+/*
+ * Answers q at once, or queues it behind the ones waiting: taken up at the
+ * first millisecond surely after its arrival (now_ms + 1) or when the
+ * previous answer leaves, whichever is later, and answered the drawn
+ * delay after that.
+ */
+static void accept(tbms_sim_t *sim, tbms_sim_pending_t *q, uint64_t now_ms)
+{
+    if (!late_answers(sim)) {
+        answer(sim, q, now_ms);
+        return;
+    }
+    if (sim->pending_count == TBMS_SIM_PENDING_MAX) {
+        sim->counters.busy_dropped++;
+        return;
+    }
+    uint64_t start = now_ms + 1u;
+    if (sim->pending_count > 0u && sim->last_due_ms > start) {
+        start = sim->last_due_ms;
+    }
+    q->due_ms = start + draw_latency_ms(sim);
+    sim->last_due_ms = q->due_ms;
+    unsigned slot = (sim->pending_first + sim->pending_count) % TBMS_SIM_PENDING_MAX;
+    sim->pending[slot] = *q;
+    sim->pending_count++;
+}
+
+/* Sends every queued answer whose time has come, oldest first. */
+static void answer_due(tbms_sim_t *sim, uint64_t now_ms)
+{
+    while (sim->pending_count > 0u && sim->pending[sim->pending_first].due_ms <= now_ms) {
+        const tbms_sim_pending_t *q = &sim->pending[sim->pending_first];
+        sim->pending_first = (uint8_t)((sim->pending_first + 1u) % TBMS_SIM_PENDING_MAX);
+        sim->pending_count--;
+        answer(sim, q, now_ms);
+    }
+}
+
+uint64_t tbms_sim_next_answer_ms(const tbms_sim_t *sim)
+{
+    if (sim == NULL || sim->pending_count == 0u) {
+        return UINT64_MAX;
+    }
+    return sim->pending[sim->pending_first].due_ms;
+}
+
 /*
  * A rejected frame: the parser has dropped only its 0xAA, so the command
  * byte is first in its buffer (tbms_frame.h: it rescans from the byte
  * after the rejected 0xAA). The rest of the bad frame is discarded so
  * that bytes inside it cannot start false frames and more NACKs.
  */
-static void on_rejected(tbms_sim_t *sim, tbms_err_t err)
+static void on_rejected(tbms_sim_t *sim, tbms_err_t err, uint64_t now_ms)
 {
     uint8_t cmd = sim->parser.len > 0u ? sim->parser.buf[0] : 0u;
     tbms_parser_reset_buffer(&sim->parser);
@@ -1479,10 +1556,9 @@ static void on_rejected(tbms_sim_t *sim, tbms_err_t err)
     }
     if (err == TBMS_ERR_CRC) {
         sim->counters.crc_errors++;
-        send_nack(sim, cmd, TBMS_NACK_CRC_ERROR);
-    } else {
-        send_nack(sim, cmd, TBMS_NACK_CMD_ERROR);
     }
+    tbms_sim_pending_t q = {.rejected = true, .err = err, .nack_cmd = cmd};
+    accept(sim, &q, now_ms);
 }
 
 tbms_sim_err_t tbms_sim_receive(tbms_sim_t *sim, const uint8_t *in, size_t n, uint64_t now_ms,
@@ -1510,17 +1586,18 @@ tbms_sim_err_t tbms_sim_receive(tbms_sim_t *sim, const uint8_t *in, size_t n, ui
             st = tbms_parser_push(&sim->parser, in + off, n - off, &used, &f, &err);
             off += used;
             if (st == TBMS_PARSE_ERROR) {
-                on_rejected(sim, err);
+                on_rejected(sim, err, now_ms);
             } else if (st == TBMS_PARSE_FRAME && sim->asleep) {
                 /* tinybms-uart.md 1: the first command only wakes the BMS. */
                 wake(sim, WAKE_UART);
                 sim->counters.swallowed++;
             } else if (st == TBMS_PARSE_FRAME) {
-                sim->counters.requests++;
-                handle_frame(sim, &f, now_ms);
+                tbms_sim_pending_t q = {.rejected = false, .frame = f};
+                accept(sim, &q, now_ms);
             }
         } while (st != TBMS_PARSE_MORE);
     }
+    answer_due(sim, now_ms);
     maybe_broadcast(sim, now_ms);
     drain(sim, out, cap, out_len);
     return TBMS_SIM_OK;

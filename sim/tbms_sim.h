@@ -23,14 +23,17 @@
  *     statistics 100..117 and the 49-entry event log follow;
  *   - balances (51/52) the cells above 303 that sit more than 308 above the
  *     lowest one, bleeding them in the model;
- *   - broadcasts ASCII lines while setting 342 is non-zero.
+ *   - broadcasts ASCII lines while setting 342 is non-zero;
+ *   - optionally answers late (latency_min_ms..latency_max_ms, see
+ *     tbms_sim_config_t), one request at a time and in order, like a
+ *     half-duplex BMS busy with its measurements.
  *
  * Time: every call takes now_ms, the caller's monotonic wall clock. UART
  * timing (sleep, partial-frame gaps, broadcast period) runs on it; the
  * physics runs time_scale times faster.
  *
  * Pure C11 like the core: no OS, no heap, no clock, no stdio; the caller
- * owns the tbms_sim_t (about 3.3 kB). Deterministic for a given seed and
+ * owns the tbms_sim_t (about 4.5 kB). Deterministic for a given seed and
  * sequence of calls.
  */
 #ifndef TBMS_SIM_H
@@ -67,6 +70,11 @@ const char *tbms_sim_strerror(tbms_sim_err_t err);
 #define TBMS_SIM_ACTIVE_CURRENT_A 0.5f
 /* Bytes of output (responses and broadcast) held until the caller takes them. */
 #define TBMS_SIM_TX_CAP 2048u
+/* Longest answer latency accepted (tbms_sim_config_t.latency_max_ms). */
+#define TBMS_SIM_LATENCY_MAX_MS 10000u
+/* Requests a late-answering BMS holds; one more arriving is dropped (its
+ * receive buffer is full), counted in busy_dropped. */
+#define TBMS_SIM_PENDING_MAX 4u
 
 typedef struct {
     uint8_t cells;               /* 4..16, default 16 */
@@ -85,17 +93,43 @@ typedef struct {
                                     current is set; default true. Off: 0 A */
     float time_scale;            /* model seconds per wall second, 0.001..1e6, default 1 */
     uint32_t lifetime_s;         /* BMS lifetime counter at init, default 100 days */
+    /*
+     * Answer latency, default 0..0 = answer within the call that completes
+     * the request. Otherwise each request (NACKed ones included) draws a
+     * delay d, uniform in whole ms over [latency_min_ms, latency_max_ms],
+     * from a hash of (seed, draw number): the same seed gives the same
+     * delays. Half-duplex, in order: the BMS takes a request up at the
+     * first millisecond after it arrived (a request seen at now_ms = k came
+     * in during [k, k + 1)) or, when busy, when the previous answer left;
+     * the answer leaves d ms later, computed from the state at that time.
+     * So an answer leaves more than d ms after its request came in; to a
+     * caller that calls at tbms_sim_next_answer_ms(), at most d + 1 ms
+     * after it when the BMS was idle.
+     * latency_max_ms <= TBMS_SIM_LATENCY_MAX_MS, latency_min_ms <= max.
+     */
+    uint32_t latency_min_ms;
+    uint32_t latency_max_ms;
 } tbms_sim_config_t;
 
 /* Counters of the UART side; they only grow. */
 typedef struct {
-    uint32_t requests;   /* frames with a good CRC answered (or ACKed/NACKed) */
-    uint32_t responses;  /* frames sent, NACKs included */
-    uint32_t nacks;      /* NACK frames sent */
-    uint32_t crc_errors; /* requests with a bad CRC */
-    uint32_t swallowed;  /* requests that only woke the BMS */
-    uint32_t tx_dropped; /* output bytes lost because the caller did not take them */
+    uint32_t requests;     /* frames with a good CRC answered (or ACKed/NACKed) */
+    uint32_t responses;    /* frames sent, NACKs included */
+    uint32_t nacks;        /* NACK frames sent */
+    uint32_t crc_errors;   /* requests with a bad CRC */
+    uint32_t swallowed;    /* requests that only woke the BMS */
+    uint32_t tx_dropped;   /* output bytes lost because the caller did not take them */
+    uint32_t busy_dropped; /* requests lost: TBMS_SIM_PENDING_MAX were waiting (latency) */
 } tbms_sim_counters_t;
+
+/* A request waiting for its answer latency (or a rejected one, for its NACK). */
+typedef struct {
+    uint64_t due_ms; /* when the answer leaves */
+    bool rejected;   /* true: answer a NACK for `err` on `nack_cmd` */
+    tbms_err_t err;
+    uint8_t nack_cmd;
+    tbms_frame_t frame; /* the request when !rejected */
+} tbms_sim_pending_t;
 
 /* Bits of tbms_sim_t.faults. */
 #define TBMS_SIM_FAULT_OV        0x01u /* over-voltage: charging cut */
@@ -162,6 +196,12 @@ typedef struct {
     uint8_t tx[TBMS_SIM_TX_CAP];
     size_t tx_len;
 
+    /* Requests waiting for their latency, a ring, oldest first. */
+    tbms_sim_pending_t pending[TBMS_SIM_PENDING_MAX];
+    uint8_t pending_first, pending_count;
+    uint64_t last_due_ms;   /* when the newest pending answer leaves (or left) */
+    uint32_t latency_draws; /* delays drawn so far: the hash index */
+
     tbms_sim_counters_t counters;
 } tbms_sim_t;
 
@@ -210,13 +250,20 @@ tbms_sim_err_t tbms_sim_receive(tbms_sim_t *sim, const uint8_t *in, size_t n, ui
                                 uint8_t *out, size_t cap, size_t *out_len);
 
 /*
- * Steps to now_ms, queues a broadcast line when one is due, and moves
- * queued output into out[cap] (*out_len bytes). Call it periodically
- * (every <= 100 ms) when broadcast may be enabled. Errors as
- * tbms_sim_receive.
+ * Steps to now_ms, answers the late requests that are due, queues a
+ * broadcast line when one is due, and moves queued output into out[cap]
+ * (*out_len bytes). Call it periodically (every <= 100 ms) when broadcast
+ * may be enabled, and at tbms_sim_next_answer_ms() when answers are late.
+ * Errors as tbms_sim_receive.
  */
 tbms_sim_err_t tbms_sim_transmit(tbms_sim_t *sim, uint64_t now_ms, uint8_t *out, size_t cap,
                                  size_t *out_len);
+
+/*
+ * When the oldest late answer is due (wall ms; call tbms_sim_transmit()
+ * then), or UINT64_MAX when none waits (always so with latency 0..0).
+ */
+uint64_t tbms_sim_next_answer_ms(const tbms_sim_t *sim);
 
 /*
  * Writes settings registers addr..addr+count-1 with the same checks as a

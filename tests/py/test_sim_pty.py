@@ -228,6 +228,46 @@ def test_broadcast_lines_come_between_answers(tinybms_sim, raw):
     assert frame + crc16(frame) in reply
 
 
+def timed_answer(port, frame, length):
+    """Writes frame, reads until `length` bytes came back; returns the seconds from just
+    before the write to just after the last byte (time.monotonic, the simulator's clock)."""
+    port.port.reset_input_buffer()
+    got = b""
+    t0 = time.monotonic()
+    port.port.write(frame)
+    while len(got) < length and time.monotonic() < t0 + 5.0:
+        got += port.port.read(length - len(got))  # returns as soon as that many are in
+    t1 = time.monotonic()
+    assert len(got) == length, got.hex()
+    return t1 - t0, got
+
+
+@pytest.mark.parametrize("latency", ["15-40", "20"])
+def test_latency_option_never_answers_before_min(tinybms_sim, raw, latency):
+    """--latency-ms MIN[-MAX]: an answer never leaves less than MIN ms after its request came
+    in (the write starts before the simulator can see the request, the read ends after the
+    answer left). Only the lower bound is checked: on a loaded machine the answer may come
+    later than MAX; the spread of the delays is tested in test_tbms_sim.c on a fake clock."""
+    lo_ms = int(latency.split("-")[0])
+    sim = tinybms_sim("--no-sleep", "--latency-ms", latency, "--seed", 3)
+    port = raw(sim.path)
+    delays = []
+    for _ in range(25):
+        dt, got = timed_answer(port, read_request(0, 56), 5 + 2 * 56)
+        assert got[:3] == bytes([0xAA, 0x03, 112])
+        delays.append(dt)
+    print(f"\n--latency-ms {latency}: answers after {1000 * min(delays):.1f} .. "
+          f"{1000 * max(delays):.1f} ms (median {1000 * sorted(delays)[12]:.1f})")
+    assert min(delays) >= lo_ms / 1000, delays
+    # Half-duplex, in order: a second request sent with the first is taken up only when the
+    # first answer has left, so its answer comes no sooner than 2 x MIN after the write.
+    two = read_request(53, 1) + read_request(0, 2)
+    dt, got = timed_answer(port, two, 7 + 9)
+    first = bytes([0xAA, 0x03, 0x02, 0x00, 0x10])
+    assert got[:7] == first + crc16(first) and got[7:10] == bytes([0xAA, 0x03, 0x04])
+    assert dt >= 2 * lo_ms / 1000, dt
+
+
 def test_link_option_and_sigterm_exit_cleanly(tinybms_sim, tmp_path):
     link = tmp_path / "tinybms"
     sim = tinybms_sim("--no-sleep", "--link", link)
@@ -239,10 +279,12 @@ def test_link_option_and_sigterm_exit_cleanly(tinybms_sim, tmp_path):
 def test_help_version_and_bad_options():
     exe = BUILD / "tinybms-sim"
     res = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=5)
-    assert res.returncode == 0 and "--pty" in res.stdout
+    assert res.returncode == 0 and "--pty" in res.stdout and "--latency-ms MIN[-MAX]" in res.stdout
     res = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=5)
     assert res.returncode == 0 and res.stdout.startswith("tinybms-sim ")
-    for args in (["--pty", "--cells", "3"], ["--pty", "--soc", "abc"], ["--bogus"], []):
+    for args in (["--pty", "--cells", "3"], ["--pty", "--soc", "abc"], ["--bogus"], [],
+                 ["--pty", "--latency-ms", "25-2"], ["--pty", "--latency-ms", "10001"],
+                 ["--pty", "--latency-ms", "5-"]):
         res = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=5)
         assert res.returncode == 2, args
         assert res.stderr.startswith("tinybms-sim: "), res.stderr

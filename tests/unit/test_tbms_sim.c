@@ -876,6 +876,195 @@ static void test_broadcast_sends_ascii_lines_a_parser_skips(void **state)
     assert_true(p.stats.garbage_bytes > 0u);
 }
 
+/* ---- Answer latency ---- */
+
+static tbms_sim_config_t late_config(uint32_t min_ms, uint32_t max_ms)
+{
+    tbms_sim_config_t c = quiet_config();
+    c.sleep_enabled = false;
+    c.latency_min_ms = min_ms;
+    c.latency_max_ms = max_ms;
+    return c;
+}
+
+static size_t read_request(uint16_t addr, uint16_t count, uint8_t *req)
+{
+    size_t n = 0;
+    assert_int_equal(tbms_build_read(addr, count, req, TBMS_READ_REQ_LEN, &n), TBMS_OK);
+    return n;
+}
+
+/* Calls the simulator every millisecond from `from` until output appears
+ * (at most `limit` ms); returns that time and leaves the output in o. */
+static uint64_t first_output_ms(tbms_sim_t *sim, uint64_t from, uint64_t limit, out_t *o)
+{
+    for (uint64_t t = from; t <= from + limit; t++) {
+        assert_int_equal(tbms_sim_transmit(sim, t, o->b, sizeof o->b, &o->n), TBMS_SIM_OK);
+        if (o->n > 0u) {
+            return t;
+        }
+    }
+    fail_msg("no answer within %u ms", (unsigned)limit);
+    return 0u;
+}
+
+/* Answer times of `n` requests sent 100 ms apart, as delays in ms. */
+static void late_delays(uint32_t seed, uint32_t min_ms, uint32_t max_ms, unsigned n,
+                        uint64_t *delay)
+{
+    static tbms_sim_t sim;
+    tbms_sim_config_t c = late_config(min_ms, max_ms);
+    c.seed = seed;
+    init_sim(&sim, &c);
+    uint8_t req[TBMS_READ_REQ_LEN];
+    size_t len = read_request(0u, TBMS_LIVE_REG_COUNT, req);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t t = T0 + 100u * i;
+        out_t o;
+        xfer(&sim, req, len, t, &o);
+        assert_int_equal(o.n, 0); /* never in the call that brings the request */
+        uint64_t due = tbms_sim_next_answer_ms(&sim);
+        uint64_t at = first_output_ms(&sim, t, max_ms + 2u, &o);
+        assert_int_equal(at, due);
+        tbms_frame_t f = parse_one(&o);
+        assert_int_equal(tbms_expect(&f, TBMS_CMD_MODBUS_READ), TBMS_OK);
+        assert_int_equal(f.count, TBMS_LIVE_REG_COUNT);
+        assert_int_equal(tbms_sim_next_answer_ms(&sim), UINT64_MAX);
+        delay[i] = at - t;
+    }
+}
+
+static void test_late_answer_waits_its_drawn_delay_after_the_request(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    uint64_t d[N];
+    late_delays(7u, 2u, 25u, N, d);
+    uint64_t lo = UINT64_MAX;
+    uint64_t hi = 0u;
+    for (unsigned i = 0; i < N; i++) {
+        /* taken up at the millisecond after the request came in, then the
+         * drawn delay: more than d ms of real time, whatever the fraction
+         * of the millisecond in which the request arrived */
+        assert_in_range(d[i], 2u + 1u, 25u + 1u);
+        lo = d[i] < lo ? d[i] : lo;
+        hi = d[i] > hi ? d[i] : hi;
+    }
+    assert_int_equal(lo, 3u); /* the draws span the whole range */
+    assert_int_equal(hi, 26u);
+    late_delays(7u, 10u, 10u, 20u, d);
+    for (unsigned i = 0; i < 20u; i++) {
+        assert_int_equal(d[i], 11u);
+    }
+}
+
+static void test_late_answer_delays_follow_the_seed(void **state)
+{
+    (void)state;
+    uint64_t a[40];
+    uint64_t b[40];
+    uint64_t c[40];
+    late_delays(3u, 0u, 50u, 40u, a);
+    late_delays(3u, 0u, 50u, 40u, b);
+    late_delays(4u, 0u, 50u, 40u, c);
+    assert_memory_equal(a, b, sizeof a);
+    assert_memory_not_equal(a, c, sizeof a);
+}
+
+static void test_late_answers_go_one_at_a_time_in_order(void **state)
+{
+    (void)state;
+    static tbms_sim_t sim;
+    tbms_sim_config_t c = late_config(10u, 10u);
+    init_sim(&sim, &c);
+    uint8_t a[TBMS_READ_REQ_LEN];
+    uint8_t b[TBMS_READ_REQ_LEN];
+    size_t na = read_request(53u, 1u, a);
+    size_t nb = read_request(0u, 2u, b);
+    out_t o;
+    xfer(&sim, a, na, T0, &o);
+    xfer(&sim, b, nb, T0 + 3u, &o); /* arrives while A is being answered */
+    assert_int_equal(o.n, 0);
+    assert_int_equal(first_output_ms(&sim, T0 + 4u, 30u, &o), T0 + 11u);
+    assert_int_equal(parse_one(&o).count, 1);
+    /* B is taken up when A has left, not when it came in */
+    assert_int_equal(first_output_ms(&sim, T0 + 12u, 30u, &o), T0 + 21u);
+    assert_int_equal(parse_one(&o).count, 2);
+    assert_int_equal(tbms_sim_counters(&sim)->requests, 2);
+}
+
+static void test_late_answers_beyond_the_queue_are_dropped_and_counted(void **state)
+{
+    (void)state;
+    static tbms_sim_t sim;
+    tbms_sim_config_t c = late_config(5u, 5u);
+    init_sim(&sim, &c);
+    uint8_t all[(TBMS_SIM_PENDING_MAX + 2u) * TBMS_READ_REQ_LEN];
+    size_t len = 0;
+    for (unsigned i = 0; i < TBMS_SIM_PENDING_MAX + 2u; i++) {
+        len += read_request((uint16_t)i, 1u, all + len);
+    }
+    out_t o;
+    xfer(&sim, all, len, T0, &o);
+    assert_int_equal(tbms_sim_counters(&sim)->busy_dropped, 2);
+    unsigned answers = 0;
+    for (uint64_t t = T0 + 1u; t < T0 + 100u; t++) {
+        assert_int_equal(tbms_sim_transmit(&sim, t, o.b, sizeof o.b, &o.n), TBMS_SIM_OK);
+        if (o.n > 0u) {
+            assert_int_equal(t, T0 + 1u + 5u * (answers + 1u));
+            answers++;
+        }
+    }
+    assert_int_equal(answers, TBMS_SIM_PENDING_MAX);
+}
+
+static void test_late_answer_carries_the_values_at_the_time_it_leaves(void **state)
+{
+    (void)state;
+    static tbms_sim_t sim;
+    tbms_sim_config_t c = late_config(20u, 20u);
+    init_sim(&sim, &c);
+    uint8_t req[TBMS_READ_REQ_LEN];
+    size_t n = read_request(38u, 2u, req); /* pack current, FLOAT */
+    out_t o;
+    xfer(&sim, req, n, T0, &o);
+    uint16_t before = tbms_sim_register(&sim, 39u);
+    tbms_sim_set_current_ma(&sim, -20000);
+    assert_int_not_equal(tbms_sim_register(&sim, 39u), before);
+    first_output_ms(&sim, T0 + 1u, 30u, &o);
+    tbms_frame_t f = parse_one(&o);
+    uint16_t regs[2];
+    size_t got = 0;
+    assert_int_equal(tbms_frame_registers(&f, regs, 2u, &got), TBMS_OK);
+    assert_int_equal(regs[1], tbms_sim_register(&sim, 39u));
+}
+
+static void test_late_nack_and_no_sleep_while_an_answer_waits(void **state)
+{
+    (void)state;
+    static tbms_sim_t sim;
+    tbms_sim_config_t c = late_config(50u, 50u);
+    c.sleep_enabled = true;
+    c.sleep_after_ms = 1u;
+    init_sim(&sim, &c);
+    uint8_t req[TBMS_READ_REQ_LEN];
+    size_t n = read_request(0u, 1u, req);
+    req[n - 1u] ^= 0xFFu;
+    out_t o;
+    xfer(&sim, req, n, T0, &o);
+    assert_int_equal(tbms_sim_counters(&sim)->crc_errors, 1); /* counted on arrival */
+    assert_int_equal(o.n, 0);
+    assert_int_equal(tbms_sim_transmit(&sim, T0 + 30u, o.b, sizeof o.b, &o.n), TBMS_SIM_OK);
+    assert_false(tbms_sim_is_asleep(&sim));
+    assert_int_equal(first_output_ms(&sim, T0 + 31u, 30u, &o), T0 + 51u);
+    tbms_frame_t f = parse_one(&o);
+    assert_int_equal(f.kind, TBMS_KIND_NACK);
+    assert_int_equal(f.nack_code, TBMS_NACK_CRC_ERROR);
+    /* with nothing left to answer, the quiet line puts it to sleep */
+    assert_int_equal(tbms_sim_transmit(&sim, T0 + 60u, o.b, sizeof o.b, &o.n), TBMS_SIM_OK);
+    assert_true(tbms_sim_is_asleep(&sim));
+}
+
 static void test_init_rejects_bad_configuration(void **state)
 {
     (void)state;
@@ -895,6 +1084,15 @@ static void test_init_rejects_bad_configuration(void **state)
     c = tbms_sim_default_config();
     c.time_scale = 0.0f;
     assert_int_equal(tbms_sim_init(&sim, &c, 0u), TBMS_SIM_ERR_ARG);
+    c = tbms_sim_default_config();
+    c.latency_min_ms = 5u;
+    c.latency_max_ms = 4u;
+    assert_int_equal(tbms_sim_init(&sim, &c, 0u), TBMS_SIM_ERR_ARG);
+    c.latency_min_ms = 0u;
+    c.latency_max_ms = TBMS_SIM_LATENCY_MAX_MS + 1u;
+    assert_int_equal(tbms_sim_init(&sim, &c, 0u), TBMS_SIM_ERR_ARG);
+    c.latency_max_ms = TBMS_SIM_LATENCY_MAX_MS;
+    assert_int_equal(tbms_sim_init(&sim, &c, 0u), TBMS_SIM_OK);
     assert_int_equal(tbms_sim_init(NULL, NULL, 0u), TBMS_SIM_ERR_ARG);
     size_t n = 0;
     assert_int_equal(tbms_sim_receive(&sim, NULL, 3u, 0u, NULL, 0u, &n), TBMS_SIM_ERR_ARG);
@@ -929,6 +1127,12 @@ int main(void)
         cmocka_unit_test(test_same_seed_is_deterministic_and_seeds_differ),
         cmocka_unit_test(test_muted_bms_answers_nothing_and_corrupt_hook_breaks_crc),
         cmocka_unit_test(test_broadcast_sends_ascii_lines_a_parser_skips),
+        cmocka_unit_test(test_late_answer_waits_its_drawn_delay_after_the_request),
+        cmocka_unit_test(test_late_answer_delays_follow_the_seed),
+        cmocka_unit_test(test_late_answers_go_one_at_a_time_in_order),
+        cmocka_unit_test(test_late_answers_beyond_the_queue_are_dropped_and_counted),
+        cmocka_unit_test(test_late_answer_carries_the_values_at_the_time_it_leaves),
+        cmocka_unit_test(test_late_nack_and_no_sleep_while_an_answer_waits),
         cmocka_unit_test(test_init_rejects_bad_configuration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
