@@ -28,6 +28,7 @@
 #include "energy_store.h"
 #include "hub.h"
 #include "http_server.h"
+#include "http_write.h"
 #include "log.h"
 #include "mqtt.h"
 #include "serial_port.h"

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "config_store.h"
 #include "http_internal.h"
+#include "settings_write.h"
 #include "write_request.h"
 #include "http_server.h"
 #include "log.h"
@@ -416,20 +417,20 @@ static int get_can(struct http_server *s, struct mg_connection *c)
 static const char *write_code(int status)
 {
     switch (status) {
-    case HTTP_WRITE_OK:
-    case HTTP_WRITE_UNVERIFIABLE:
+    case SW_OK:
+    case SW_UNVERIFIABLE:
         return "ok";
-    case HTTP_WRITE_RANGE:
+    case SW_RANGE:
         return "range";
-    case HTTP_WRITE_READ_ONLY:
+    case SW_READ_ONLY:
         return "read_only";
-    case HTTP_WRITE_INTERLOCK:
+    case SW_INTERLOCK:
         return "interlock";
-    case HTTP_WRITE_NO_SETTINGS:
+    case SW_NO_SETTINGS:
         return "no_settings";
-    case HTTP_WRITE_NACK:
+    case SW_NACK:
         return "nack";
-    case HTTP_WRITE_MISMATCH:
+    case SW_MISMATCH:
         return "mismatch";
     default:
         return "timeout";
@@ -439,17 +440,17 @@ static const char *write_code(int status)
 static int write_http_status(int status)
 {
     switch (status) {
-    case HTTP_WRITE_OK:
-    case HTTP_WRITE_UNVERIFIABLE:
+    case SW_OK:
+    case SW_UNVERIFIABLE:
         return 200;
-    case HTTP_WRITE_RANGE:
-    case HTTP_WRITE_READ_ONLY:
-    case HTTP_WRITE_INTERLOCK:
+    case SW_RANGE:
+    case SW_READ_ONLY:
+    case SW_INTERLOCK:
         return 400;
-    case HTTP_WRITE_NO_SETTINGS:
+    case SW_NO_SETTINGS:
         return 409;
-    case HTTP_WRITE_NACK:
-    case HTTP_WRITE_MISMATCH:
+    case SW_NACK:
+    case SW_MISMATCH:
         return 502;
     default:
         return 504;
@@ -507,14 +508,14 @@ static int post_write(struct http_server *s, struct mg_connection *c)
     if (status != 200) {
         cJSON_AddStringToObject(o, "code", write_code(res.status));
     }
-    cJSON_AddBoolToObject(o, "verified", res.status == HTTP_WRITE_OK);
+    cJSON_AddBoolToObject(o, "verified", res.status == SW_OK);
     cJSON_AddNumberToObject(o, "address", req.addr);
     cJSON *w = cJSON_AddArrayToObject(o, "written");
     for (unsigned i = 0; i < req.count; i++) {
         cJSON_AddItemToArray(w, cJSON_CreateNumber(req.values[i]));
     }
-    if (res.status == HTTP_WRITE_OK || res.status == HTTP_WRITE_UNVERIFIABLE ||
-        res.status == HTTP_WRITE_MISMATCH) {
+    if (res.status == SW_OK || res.status == SW_UNVERIFIABLE ||
+        res.status == SW_MISMATCH) {
         cJSON *r = cJSON_AddArrayToObject(o, "readback");
         for (unsigned i = 0; i < req.count; i++) {
             cJSON_AddItemToArray(r, cJSON_CreateNumber(res.readback[i]));

@@ -5,7 +5,8 @@
  * architecture.md: the server's threads never touch the bridge's live
  * state; they read documents the loop published in the hub and hand
  * requests (settings, TinyBMS writes) to the loop through the hub. The
- * loop-side half of a TinyBMS write is http_write_step().
+ * loop-side half of a TinyBMS write is http_write_step() (http_write.h);
+ * nothing of the bridge's state is visible from here.
  */
 #ifndef HTTP_SERVER_H
 #define HTTP_SERVER_H
@@ -14,10 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bridge.h"
 #include "config.h"
 #include "hub.h"
-#include "service.h"
 
 typedef struct {
     const char *bind_address; /* IPv4/IPv6 literal */
@@ -51,28 +50,6 @@ http_server_t *http_start_for_daemon(const char *spec, const cfg_t *cfg, hub_t *
 /* Closes every connection and joins the threads; NULL is allowed. */
 void http_stop(http_server_t *s);
 
-/* Outcome codes of a TinyBMS write (hub_write_result_t.status): the
- * service's (app/settings_write.h). */
-enum {
-    HTTP_WRITE_OK = SW_OK,
-    HTTP_WRITE_UNVERIFIABLE = SW_UNVERIFIABLE,
-    HTTP_WRITE_RANGE = SW_RANGE,
-    HTTP_WRITE_READ_ONLY = SW_READ_ONLY,
-    HTTP_WRITE_INTERLOCK = SW_INTERLOCK,
-    HTTP_WRITE_NO_SETTINGS = SW_NO_SETTINGS,
-    HTTP_WRITE_NACK = SW_NACK,
-    HTTP_WRITE_TIMEOUT = SW_TIMEOUT,
-    HTTP_WRITE_MISMATCH = SW_MISMATCH,
-};
-
-/*
- * Loop side of POST /api/tinybms/write, called on every loop turn: takes a
- * posted write from the hub and hands it to the service, which checks it
- * against the settings the bridge holds and queues it (app/settings_write.h);
- * when the poller has written and read back, reports through
- * hub_finish_write. Cheap when idle; never blocks.
- */
-void http_write_step(hub_t *hub, svc_t *svc, uint64_t now_us);
 
 
 #endif /* HTTP_SERVER_H */

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "http_server.h"
+#include "http_write.h"
 
 static void finish(hub_t *hub, const sw_result_t *r)
 {
