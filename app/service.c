@@ -262,8 +262,9 @@ void svc_tick(svc_t *s, uint64_t now_us, const svc_io_t *io)
     }
     if (now_us >= s->next_publish_us) {
         s->next_publish_us = now_us + SVC_STATUS_PERIOD_US;
-        if (s->ops->publish_status != NULL) {
-            s->ops->publish_status(s->ctx, s, now_us);
+        if (s->ops->publish_status != NULL &&
+            svc_status(s, now_us, s->status.seq + 1u, &s->status)) {
+            s->ops->publish_status(s->ctx, &s->status);
         }
     }
     if (now_us >= s->next_registers_us) {
@@ -306,10 +307,10 @@ void svc_stop(svc_t *s, uint64_t now_us)
     save_energy(s);
 }
 
-char *svc_status_json(const svc_t *s, uint64_t now_us)
+bool svc_status(const svc_t *s, uint64_t now_us, uint64_t seq, status_t *out)
 {
-    if (s == NULL) {
-        return NULL;
+    if (s == NULL || out == NULL) {
+        return false;
     }
     status_input_t in = {
         .bridge = &s->brg,
@@ -322,7 +323,7 @@ char *svc_status_json(const svc_t *s, uint64_t now_us)
         .version = s->version,
         .cvl_state = brg_cvl_state_name(&s->brg),
     };
-    return status_json(&in);
+    return status_build(&in, seq, out);
 }
 
 void svc_timing(svc_t *s, svc_timing_t *out)

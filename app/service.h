@@ -28,7 +28,7 @@
 #include "history.h"
 #include "samples.h"
 #include "settings_write.h"
-#include "status_json.h"
+#include "status.h"
 
 typedef enum { SVC_LOG_ERROR = 0, SVC_LOG_WARNING, SVC_LOG_INFO, SVC_LOG_DEBUG } svc_log_level_t;
 
@@ -42,8 +42,10 @@ typedef struct {
     /* Persist the 0x378 counters; false when that failed (the service logs
      * it and tries again at the next period). */
     bool (*save_energy)(void *ctx, uint64_t charged_mwh, uint64_t discharged_mwh);
-    /* A status document for the servers, once a second (svc_status_json). */
-    void (*publish_status)(void *ctx, const svc_t *svc, uint64_t now_us);
+    /* The typed status snapshot for the servers, once a second; *status
+     * is the service's, valid during the call (copy it to keep it). Its
+     * seq increases by one at each publication, from 1. */
+    void (*publish_status)(void *ctx, const status_t *status);
     /* The chart history changed (svc_history); may be NULL. */
     void (*publish_history)(void *ctx, const svc_t *svc);
     /* Time for a new register view (every SVC_REGISTERS_PERIOD_US); may be NULL. */
@@ -93,6 +95,7 @@ struct svc {
     sw_state_t write;              /* the TinyBMS settings write in progress */
     uint64_t next_registers_us;
     history_t history; /* the charts: a sample every 10 s while the data is valid */
+    status_t status;   /* the snapshot last published (seq 0: none yet) */
 };
 
 /*
@@ -155,9 +158,11 @@ bool svc_write_busy(const svc_t *s);
 /* At stop: the last alarm events and a final energy save. */
 void svc_stop(svc_t *s, uint64_t now_us);
 
-/* The status document (status_json.h) as of now_us with the io last
- * given to svc_tick; malloc'd, the caller frees; NULL on no memory. */
-char *svc_status_json(const svc_t *s, uint64_t now_us);
+/* The status snapshot (status.h) as of now_us with the io last given to
+ * svc_tick, numbered seq, into *out; false when s or out is NULL. Builds
+ * only (the publication number is the service's own, in the published
+ * snapshot). */
+bool svc_status(const svc_t *s, uint64_t now_us, uint64_t seq, status_t *out);
 
 /* The chart history. */
 const history_t *svc_history(const svc_t *s);

@@ -1,46 +1,23 @@
-/* The status document (seed README "GET /api/status" names, plus detail). */
+/* The status document (seed README "GET /api/status" names, plus detail),
+ * rendered from status_t: every number is already in the document's units
+ * and rounding (status.c). */
 #include "status_json.h"
 
-#include <cjson/cJSON.h>
-#include <stdio.h>
 #include <stdlib.h>
 
-const char *status_bms_state_name(uint16_t online_status)
+static void add_num(cJSON *o, const char *k, status_num_t n)
 {
-    switch (online_status) {
-    case 0x91:
-        return "charging";
-    case 0x92:
-        return "fully_charged";
-    case 0x93:
-        return "discharging";
-    case 0x95:
-        return "sleep";
-    case 0x96:
-        return "regeneration";
-    case 0x97:
-        return "idle";
-    case 0x9B:
-        return "fault";
-    default:
-        return "unknown";
+    if (n.known) {
+        cJSON_AddNumberToObject(o, k, n.v);
+    } else {
+        cJSON_AddNullToObject(o, k);
     }
 }
 
-/* Rounded to `decimals` places so the JSON shows 52.92, not 52.91999816. */
-static double rnd(double v, int decimals)
+static void add_str_or_null(cJSON *o, const char *k, const char *s)
 {
-    double f = 1.0;
-    for (int i = 0; i < decimals; i++) {
-        f *= 10.0;
-    }
-    return (double)(long long)(v * f + (v >= 0 ? 0.5 : -0.5)) / f;
-}
-
-static void add_num_or_null(cJSON *o, const char *k, bool present, double v)
-{
-    if (present) {
-        cJSON_AddNumberToObject(o, k, v);
+    if (s != NULL) {
+        cJSON_AddStringToObject(o, k, s);
     } else {
         cJSON_AddNullToObject(o, k);
     }
@@ -60,201 +37,211 @@ static void add_sensor_list(cJSON *o, const char *k, uint8_t mask)
  * "used" (their mean is "temperature" and 0x356), "lost" (present before,
  * missing now: warning, charging derated), "fallback" (the board sensor
  * stands in for lost external ones), "usable" (false: no charging). */
-static void add_temps(cJSON *root, const tbms_live_t *l, const ptemp_t *pt, bool have)
+static void add_temps(cJSON *root, const status_t *st)
 {
     cJSON *t = cJSON_AddObjectToObject(root, "temperatures");
-    add_num_or_null(t, "external_1_c", have && l->ext_temp_present[0], l->ext_temp_dc[0] / 10.0);
-    add_num_or_null(t, "external_2_c", have && l->ext_temp_present[1], l->ext_temp_dc[1] / 10.0);
-    add_num_or_null(t, "internal_c", have && l->internal_temp_present, l->internal_temp_dc / 10.0);
-    add_sensor_list(t, "used", have ? pt->used_mask : 0u);
-    add_sensor_list(t, "lost", have ? pt->lost_mask : 0u);
-    cJSON_AddBoolToObject(t, "fallback", have && pt->fallback);
-    cJSON_AddBoolToObject(t, "usable", have && pt->usable);
-    add_num_or_null(t, "min_c", have && pt->usable, pt->min_dc / 10.0);
-    add_num_or_null(t, "max_c", have && pt->usable, pt->max_dc / 10.0);
+    add_num(t, "external_1_c", st->temps.external_1_c);
+    add_num(t, "external_2_c", st->temps.external_2_c);
+    add_num(t, "internal_c", st->temps.internal_c);
+    add_sensor_list(t, "used", st->temps.used_mask);
+    add_sensor_list(t, "lost", st->temps.lost_mask);
+    cJSON_AddBoolToObject(t, "fallback", st->temps.fallback);
+    cJSON_AddBoolToObject(t, "usable", st->temps.usable);
+    add_num(t, "min_c", st->temps.min_c);
+    add_num(t, "max_c", st->temps.max_c);
 }
 
-static void add_cells(cJSON *root, const tbms_live_t *l, bool have)
+static void add_cells(cJSON *root, const status_t *st)
 {
     cJSON *cells = cJSON_AddArrayToObject(root, "cells");
-    if (!have) {
-        return;
-    }
-    for (unsigned i = 0; i < l->cell_count; i++) {
-        cJSON *c = cJSON_CreateObject();
-        cJSON_AddNumberToObject(c, "index", i + 1);
-        cJSON_AddNumberToObject(c, "mv", rnd(l->cell_100uv[i] / 10.0, 1));
-        cJSON_AddBoolToObject(c, "balancing", (l->balance_active_bits >> i) & 1u);
-        cJSON_AddBoolToObject(c, "needs_balancing", (l->balance_need_bits >> i) & 1u);
-        cJSON_AddItemToArray(cells, c);
+    for (unsigned i = 0; i < st->cells_n && i < STATUS_CELLS_MAX; i++) {
+        const status_cell_t *c = &st->cells[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "index", c->index);
+        cJSON_AddNumberToObject(o, "mv", c->mv);
+        cJSON_AddBoolToObject(o, "balancing", c->balancing);
+        cJSON_AddBoolToObject(o, "needs_balancing", c->needs_balancing);
+        cJSON_AddItemToArray(cells, o);
     }
 }
 
-static void add_alarms(cJSON *root, const brg_t *b, bool have)
+cJSON *status_json_alarms(const status_t *st)
 {
-    static const char *const level_names[] = {"ok", "warning", "alarm"};
-    cJSON *a = cJSON_AddObjectToObject(root, "alarms");
-    cJSON *active = cJSON_AddArrayToObject(a, "active");
-    cJSON *all = cJSON_AddObjectToObject(a, "conditions");
-    alm_level_t worst = ALM_OK;
-    for (unsigned c = 0; have && c < VCAN_COND_COUNT; c++) {
-        if (!b->alarms.supported[c]) {
-            continue;
-        }
-        alm_level_t lv = b->alarms.level[c];
-        cJSON_AddStringToObject(all, alm_condition_name((vcan_cond_t)c), level_names[lv]);
-        if (lv != ALM_OK) {
-            cJSON *e = cJSON_CreateObject();
-            cJSON_AddStringToObject(e, "condition", alm_condition_name((vcan_cond_t)c));
-            cJSON_AddStringToObject(e, "level", level_names[lv]);
-            cJSON_AddItemToArray(active, e);
-            worst = lv > worst ? lv : worst;
-        }
-    }
-    cJSON_AddStringToObject(a, "worst", level_names[worst]);
-}
-
-char *status_json(const status_input_t *in)
-{
-    if (in == NULL || in->bridge == NULL) {
+    if (st == NULL) {
         return NULL;
     }
-    const brg_t *b = in->bridge;
-    const tbms_live_t *l = &b->live;
-    bool have = l->valid; /* a reading exists (maybe old) */
-    bool fresh = b->state == BRG_DATA_VALID;
-    uint64_t age_ms = have && in->now_us > b->last_valid_us
-                          ? (in->now_us - b->last_valid_us) / 1000u
-                          : 0u;
+    cJSON *a = cJSON_CreateObject();
+    cJSON *active = cJSON_AddArrayToObject(a, "active");
+    cJSON *all = cJSON_AddObjectToObject(a, "conditions");
+    for (unsigned i = 0; i < st->alarms.count && i < STATUS_CONDS_MAX; i++) {
+        const status_cond_t *c = &st->alarms.cond[i];
+        cJSON_AddStringToObject(all, c->name, status_level_name(c->level));
+        if (c->level != STATUS_LEVEL_OK) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "condition", c->name);
+            cJSON_AddStringToObject(e, "level", status_level_name(c->level));
+            cJSON_AddItemToArray(active, e);
+        }
+    }
+    cJSON_AddStringToObject(a, "worst", status_level_name(st->alarms.worst));
+    return a;
+}
+
+cJSON *status_json_uart(const status_t *st)
+{
+    if (st == NULL) {
+        return NULL;
+    }
+    cJSON *uart = cJSON_CreateObject();
+    cJSON_AddNumberToObject(uart, "polls", st->uart.polls);
+    cJSON_AddNumberToObject(uart, "success", st->uart.success);
+    cJSON_AddNumberToObject(uart, "errors", st->uart.errors);
+    cJSON_AddNumberToObject(uart, "timeouts", st->uart.timeouts);
+    cJSON_AddNumberToObject(uart, "crc_errors", st->uart.crc_errors);
+    cJSON_AddNumberToObject(uart, "retries", st->uart.retries);
+    cJSON_AddNumberToObject(uart, "failures", st->uart.failures);
+    cJSON_AddNumberToObject(uart, "nacks", st->uart.nacks);
+    cJSON_AddNumberToObject(uart, "truncated", st->uart.truncated);
+    cJSON_AddNumberToObject(uart, "unexpected", st->uart.unexpected);
+    cJSON_AddNumberToObject(uart, "garbage_bytes", st->uart.garbage_bytes);
+    cJSON_AddNumberToObject(uart, "latency_avg_ms", st->uart.latency_avg_ms);
+    cJSON_AddNumberToObject(uart, "latency_last_ms", st->uart.latency_last_ms);
+    cJSON_AddNumberToObject(uart, "latency_max_ms", st->uart.latency_max_ms);
+    cJSON_AddBoolToObject(uart, "open", st->uart.open);
+    cJSON_AddStringToObject(uart, "device", st->uart.device);
+    return uart;
+}
+
+cJSON *status_json_can(const status_t *st)
+{
+    if (st == NULL) {
+        return NULL;
+    }
+    cJSON *can = cJSON_CreateObject();
+    cJSON_AddNumberToObject(can, "tx_count", st->can.tx_count);
+    cJSON_AddNumberToObject(can, "tx_errors", st->can.tx_errors);
+    cJSON_AddNumberToObject(can, "tx_drops", st->can.tx_drops);
+    cJSON_AddNumberToObject(can, "rx_count", st->can.rx_count);
+    cJSON_AddNumberToObject(can, "rx_errors", st->can.rx_errors);
+    cJSON_AddNumberToObject(can, "reconnects", st->can.reconnects);
+    cJSON_AddNumberToObject(can, "bus_off_count", st->can.bus_off_count);
+    cJSON_AddStringToObject(can, "bus_state", st->can.bus_state ? st->can.bus_state : "unknown");
+    cJSON_AddNumberToObject(can, "tx_error_counter", st->can.tx_error_counter);
+    cJSON_AddNumberToObject(can, "rx_error_counter", st->can.rx_error_counter);
+    cJSON_AddBoolToObject(can, "connected", st->can.connected);
+    cJSON_AddBoolToObject(can, "keepalive_ok", st->can.keepalive_ok);
+    cJSON_AddStringToObject(can, "interface", st->can.interface);
+    return can;
+}
+
+cJSON *status_json_cvl(const status_t *st)
+{
+    if (st == NULL) {
+        return NULL;
+    }
+    cJSON *cvl = cJSON_CreateObject();
+    add_str_or_null(cvl, "state", st->cvl.state);
+    add_num(cvl, "cvl_voltage_v", st->cvl.cvl_voltage_v);
+    add_num(cvl, "ccl_limit_a", st->cvl.ccl_limit_a);
+    add_num(cvl, "dcl_limit_a", st->cvl.dcl_limit_a);
+    return cvl;
+}
+
+cJSON *status_json_bridge_stats(const status_t *st)
+{
+    if (st == NULL) {
+        return NULL;
+    }
+    cJSON *br = cJSON_CreateObject();
+    cJSON_AddNumberToObject(br, "frames", st->bridge.frames);
+    cJSON_AddNumberToObject(br, "stale_events", st->bridge.stale_events);
+    cJSON_AddNumberToObject(br, "decode_errors", st->bridge.decode_errors);
+    cJSON_AddNumberToObject(br, "keepalive_rx", st->bridge.keepalive_rx);
+    return br;
+}
+
+static void add_item(cJSON *o, const char *k, cJSON *item)
+{
+    if (item != NULL) {
+        cJSON_AddItemToObject(o, k, item);
+    }
+}
+
+char *status_json(const status_t *st)
+{
+    if (st == NULL) {
+        return NULL;
+    }
     cJSON *root = cJSON_CreateObject();
     if (root == NULL) {
         return NULL;
     }
-    add_num_or_null(root, "voltage", have, rnd(l->pack_mv / 1000.0, 3));
-    add_num_or_null(root, "current", have, rnd(l->pack_ma / 1000.0, 3));
-    add_num_or_null(root, "power_w", have, rnd((double)l->pack_mv * l->pack_ma / 1e6, 1));
-    add_num_or_null(root, "soc_percent", have, rnd(l->soc_raw / 1e6, 2));
-    add_num_or_null(root, "soh_percent", have && l->soh_valid, rnd(l->soh_raw * 0.002, 2));
-    const ptemp_t *pt = &b->pack.temp;
-    add_num_or_null(root, "temperature", have && pt->usable, rnd(pt->avg_dc / 10.0, 1));
-    add_num_or_null(root, "min_cell_mv", have, l->cell_min_mv);
-    add_num_or_null(root, "max_cell_mv", have, l->cell_max_mv);
-    add_num_or_null(root, "cell_imbalance_mv", have,
-                    l->cell_max_mv > l->cell_min_mv ? l->cell_max_mv - l->cell_min_mv : 0);
-    add_num_or_null(root, "online_status", have, l->status_raw);
-    if (have) {
-        cJSON_AddStringToObject(root, "online_status_name", status_bms_state_name(l->status_raw));
-    } else {
-        cJSON_AddNullToObject(root, "online_status_name");
-    }
-    cJSON_AddNumberToObject(root, "uptime_ms", (double)in->uptime_ms);
-    cJSON_AddNumberToObject(root, "time_ms", (double)in->time_ms);
-    cJSON_AddBoolToObject(root, "data_valid", fresh);
-    cJSON_AddStringToObject(root, "data_state", brg_data_state_name(b->state));
-    add_num_or_null(root, "data_age_ms", have, (double)age_ms);
-    add_num_or_null(root, "cell_count", have, l->cell_count);
-    add_cells(root, l, have);
-    add_temps(root, l, pt, have);
+    add_num(root, "voltage", st->voltage);
+    add_num(root, "current", st->current);
+    add_num(root, "power_w", st->power_w);
+    add_num(root, "soc_percent", st->soc_percent);
+    add_num(root, "soh_percent", st->soh_percent);
+    add_num(root, "temperature", st->temperature);
+    add_num(root, "min_cell_mv", st->min_cell_mv);
+    add_num(root, "max_cell_mv", st->max_cell_mv);
+    add_num(root, "cell_imbalance_mv", st->cell_imbalance_mv);
+    add_num(root, "online_status", st->online_status);
+    add_str_or_null(root, "online_status_name", st->online_status_name);
+    cJSON_AddNumberToObject(root, "uptime_ms", (double)st->uptime_ms);
+    cJSON_AddNumberToObject(root, "time_ms", (double)st->time_ms);
+    cJSON_AddBoolToObject(root, "data_valid", st->data_valid);
+    cJSON_AddStringToObject(root, "data_state", st->data_state ? st->data_state : "waiting");
+    add_num(root, "data_age_ms", st->data_age_ms);
+    add_num(root, "cell_count", st->cell_count);
+    add_cells(root, st);
+    add_temps(root, st);
 
     cJSON *lim = cJSON_AddObjectToObject(root, "limits");
-    add_num_or_null(lim, "cvl_v", b->limits_ok, rnd(b->limits.cvl_mv / 1000.0, 2));
-    add_num_or_null(lim, "ccl_a", b->limits_ok, rnd(b->limits.ccl_ma / 1000.0, 1));
-    add_num_or_null(lim, "dcl_a", b->limits_ok, rnd(b->limits.dcl_ma / 1000.0, 1));
-    add_num_or_null(lim, "dvl_v", b->limits_ok, rnd(b->limits.dvl_mv / 1000.0, 2));
-    cJSON_AddBoolToObject(lim, "sent", fresh);
+    add_num(lim, "cvl_v", st->limits.cvl_v);
+    add_num(lim, "ccl_a", st->limits.ccl_a);
+    add_num(lim, "dcl_a", st->limits.dcl_a);
+    add_num(lim, "dvl_v", st->limits.dvl_v);
+    cJSON_AddBoolToObject(lim, "sent", st->limits.sent);
     cJSON *why = cJSON_AddArrayToObject(lim, "reasons");
-    for (unsigned bit = 0; b->limits_ok && bit < 32u; bit++) {
-        if (b->limits.reasons & (1u << bit)) {
+    for (unsigned bit = 0; bit < 32u; bit++) {
+        if (st->limits.reasons & (1u << bit)) {
             cJSON_AddItemToArray(why, cJSON_CreateString(chg_reason_name(1u << bit)));
         }
     }
 
-    add_alarms(root, b, have);
+    add_item(root, "alarms", status_json_alarms(st));
 
-    bool ka = brg_keepalive_ok(b, in->now_us);
     cJSON *gx = cJSON_AddObjectToObject(root, "gx");
-    cJSON_AddBoolToObject(gx, "keepalive_ok", ka);
-    add_num_or_null(gx, "keepalive_age_ms", b->keepalive_seen,
-                    b->keepalive_seen && in->now_us > b->last_keepalive_us
-                        ? (double)((in->now_us - b->last_keepalive_us) / 1000u)
-                        : 0.0);
-    cJSON_AddBoolToObject(gx, "victron_handshake", b->handshake_victron);
+    cJSON_AddBoolToObject(gx, "keepalive_ok", st->gx.keepalive_ok);
+    add_num(gx, "keepalive_age_ms", st->gx.keepalive_age_ms);
+    cJSON_AddBoolToObject(gx, "victron_handshake", st->gx.victron_handshake);
 
     cJSON *en = cJSON_AddObjectToObject(root, "energy");
-    cJSON_AddNumberToObject(en, "charged_kwh", rnd((double)b->counters.charged_mwh / 1e6, 3));
-    cJSON_AddNumberToObject(en, "discharged_kwh",
-                            rnd((double)b->counters.discharged_mwh / 1e6, 3));
+    cJSON_AddNumberToObject(en, "charged_kwh", st->energy.charged_kwh);
+    cJSON_AddNumberToObject(en, "discharged_kwh", st->energy.discharged_kwh);
 
     cJSON *stats = cJSON_AddObjectToObject(root, "stats");
-    tbms_poller_stats_t u = tbms_poller_stats(&b->poller);
-    cJSON *uart = cJSON_AddObjectToObject(stats, "uart");
-    cJSON_AddNumberToObject(uart, "polls", u.polls);
-    cJSON_AddNumberToObject(uart, "success", u.success);
-    cJSON_AddNumberToObject(uart, "errors", u.failures + u.crc_errors + u.nacks + u.malformed);
-    cJSON_AddNumberToObject(uart, "timeouts", u.timeouts);
-    cJSON_AddNumberToObject(uart, "crc_errors", u.crc_errors);
-    cJSON_AddNumberToObject(uart, "retries", u.retries);
-    cJSON_AddNumberToObject(uart, "failures", u.failures);
-    cJSON_AddNumberToObject(uart, "nacks", u.nacks);
-    cJSON_AddNumberToObject(uart, "truncated", u.truncated);
-    cJSON_AddNumberToObject(uart, "unexpected", u.unexpected);
-    cJSON_AddNumberToObject(uart, "garbage_bytes", u.garbage_bytes);
-    cJSON_AddNumberToObject(uart, "latency_avg_ms", rnd(u.latency_avg_us / 1000.0, 3));
-    cJSON_AddNumberToObject(uart, "latency_last_ms", rnd(u.latency_last_us / 1000.0, 3));
-    cJSON_AddNumberToObject(uart, "latency_max_ms", rnd(u.latency_max_us / 1000.0, 3));
-    cJSON_AddBoolToObject(uart, "open", in->uart_open);
-    cJSON_AddStringToObject(uart, "device", in->uart_device ? in->uart_device : "");
-
-    cJSON *can = cJSON_AddObjectToObject(stats, "can");
-    cJSON_AddNumberToObject(can, "tx_count", in->can.tx_frames);
-    cJSON_AddNumberToObject(can, "tx_errors", in->can.tx_errors);
-    cJSON_AddNumberToObject(can, "tx_drops", in->can.tx_drops);
-    cJSON_AddNumberToObject(can, "rx_count", in->can.rx_frames);
-    cJSON_AddNumberToObject(can, "rx_errors", in->can.rx_errors);
-    cJSON_AddNumberToObject(can, "reconnects", in->can.reconnects);
-    cJSON_AddNumberToObject(can, "bus_off_count", in->can.bus_off_count);
-    cJSON_AddStringToObject(can, "bus_state", in->can.bus_state ? in->can.bus_state : "unknown");
-    cJSON_AddNumberToObject(can, "tx_error_counter", in->can.tx_error_counter);
-    cJSON_AddNumberToObject(can, "rx_error_counter", in->can.rx_error_counter);
-    cJSON_AddBoolToObject(can, "connected", in->can.connected);
-    cJSON_AddBoolToObject(can, "keepalive_ok", ka);
-    cJSON_AddStringToObject(can, "interface", in->can.interface ? in->can.interface : "");
-
-    cJSON *cvl = cJSON_AddObjectToObject(stats, "cvl");
-    if (in->cvl_state != NULL) {
-        cJSON_AddStringToObject(cvl, "state", in->cvl_state);
-    } else {
-        cJSON_AddNullToObject(cvl, "state");
-    }
-    add_num_or_null(cvl, "cvl_voltage_v", b->limits_ok, rnd(b->limits.cvl_mv / 1000.0, 2));
-    add_num_or_null(cvl, "ccl_limit_a", b->limits_ok, rnd(b->limits.ccl_ma / 1000.0, 1));
-    add_num_or_null(cvl, "dcl_limit_a", b->limits_ok, rnd(b->limits.dcl_ma / 1000.0, 1));
-
-    cJSON *br = cJSON_AddObjectToObject(stats, "bridge");
-    cJSON_AddNumberToObject(br, "frames", b->counters.frames);
-    cJSON_AddNumberToObject(br, "stale_events", b->counters.stale_events);
-    cJSON_AddNumberToObject(br, "decode_errors", b->counters.decode_errors);
-    cJSON_AddNumberToObject(br, "keepalive_rx", b->counters.keepalive_rx);
+    add_item(stats, "uart", status_json_uart(st));
+    add_item(stats, "can", status_json_can(st));
+    add_item(stats, "cvl", status_json_cvl(st));
+    add_item(stats, "bridge", status_json_bridge_stats(st));
 
     cJSON *bms = cJSON_AddObjectToObject(root, "bms");
-    if (b->version.valid) {
-        char hw[16], fw[24];
-        snprintf(hw, sizeof hw, "%u.%u", b->version.hw_version, b->version.hw_changes);
-        snprintf(fw, sizeof fw, "%u (internal %u)", b->version.fw_public,
-                 b->version.fw_internal);
-        cJSON_AddStringToObject(bms, "hardware", hw);
-        cJSON_AddStringToObject(bms, "firmware", fw);
+    if (st->bms.have_version) {
+        cJSON_AddStringToObject(bms, "hardware", st->bms.hardware);
+        cJSON_AddStringToObject(bms, "firmware", st->bms.firmware);
     }
-    if (b->settings.valid) {
-        cJSON_AddNumberToObject(bms, "series_cells", b->settings.series_cells);
-        cJSON_AddNumberToObject(bms, "capacity_ah", b->settings.capacity_10mah / 100.0);
-        cJSON_AddNumberToObject(bms, "over_voltage_cutoff_mv", b->settings.over_voltage_mv);
-        cJSON_AddNumberToObject(bms, "under_voltage_cutoff_mv", b->settings.under_voltage_mv);
-        cJSON_AddNumberToObject(bms, "charge_over_current_a", b->settings.charge_oc_a);
-        cJSON_AddNumberToObject(bms, "discharge_over_current_a", b->settings.discharge_oc_a);
+    if (st->bms.have_settings) {
+        cJSON_AddNumberToObject(bms, "series_cells", st->bms.series_cells);
+        cJSON_AddNumberToObject(bms, "capacity_ah", st->bms.capacity_ah);
+        cJSON_AddNumberToObject(bms, "over_voltage_cutoff_mv", st->bms.over_voltage_cutoff_mv);
+        cJSON_AddNumberToObject(bms, "under_voltage_cutoff_mv", st->bms.under_voltage_cutoff_mv);
+        cJSON_AddNumberToObject(bms, "charge_over_current_a", st->bms.charge_over_current_a);
+        cJSON_AddNumberToObject(bms, "discharge_over_current_a",
+                                st->bms.discharge_over_current_a);
     }
-    if (in->version != NULL) {
-        cJSON_AddStringToObject(root, "version", in->version);
+    if (st->version != NULL) {
+        cJSON_AddStringToObject(root, "version", st->version);
     }
     char *out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);

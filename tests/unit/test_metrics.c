@@ -393,7 +393,9 @@ static void test_real_status_document_while_waiting(void **state)
     assert_int_equal(brg_init(&b, &bc, 1000u), TBMS_OK);
     status_input_t in = {.bridge = &b, .now_us = 2000u, .version = "0.1.0",
                          .can = {.connected = true, .tx_frames = 7}};
-    char *doc = status_json(&in);
+    status_t st;
+    assert_true(status_build(&in, 1, &st));
+    char *doc = status_json(&st);
     assert_non_null(doc);
     char *t = metrics_text(doc, NULL);
     assert_non_null(t);

@@ -404,7 +404,9 @@ static void test_real_status_document_while_waiting(void **state)
     static brg_t b;
     assert_int_equal(brg_init(&b, &bc, 1000u), TBMS_OK);
     status_input_t in = {.bridge = &b, .now_us = 2000u, .version = "0.1.0"};
-    char *doc = status_json(&in);
+    status_t st;
+    assert_true(status_build(&in, 1, &st));
+    char *doc = status_json(&st);
     assert_non_null(doc);
     mqtt_topics_list_t l = {0};
     assert_int_equal(mqtt_topics_from_status(&tcfg, doc, true, 0, &l), MQTT_TOPICS_OK);

@@ -15,6 +15,7 @@
 
 #include "fake_bms.h"
 #include "service.h"
+#include "status_json.h"
 
 #define MS 1000ull
 #define S  1000000ull
@@ -45,13 +46,15 @@ static bool fake_save(void *ctx, uint64_t charged, uint64_t discharged)
     return p->save_ok;
 }
 
-static void fake_publish(void *ctx, const svc_t *svc, uint64_t now_us)
+static void fake_publish(void *ctx, const status_t *st)
 {
     fake_platform_t *p = ctx;
-    char *json = svc_status_json(svc, now_us);
+    assert_non_null(st);
+    char *json = status_json(st);
     assert_non_null(json);
     free(json);
     p->publishes++;
+    assert_int_equal(st->seq, p->publishes); /* numbered from 1, one per publication */
 }
 
 static const svc_ops_t ops = {.log = fake_log, .save_energy = fake_save, .publish_status = fake_publish};
