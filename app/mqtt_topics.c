@@ -1,5 +1,6 @@
 /*
- * MQTT topics and Home Assistant discovery from the status document.
+ * MQTT topics and Home Assistant discovery from the typed status snapshot
+ * (status.h); the alarms JSON is the status document's own "alarms" part.
  * Readable topic names replace the seed's numeric ones (seed-system.md 9,
  * item 26); alarms go out on change only (item 25).
  * Home Assistant MQTT discovery: https://www.home-assistant.io/integrations/mqtt/
@@ -9,9 +10,12 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "status_json.h"
 
 const char *mqtt_topics_strerror(mqtt_topics_err_t e)
 {
@@ -20,8 +24,6 @@ const char *mqtt_topics_strerror(mqtt_topics_err_t e)
         return "ok";
     case MQTT_TOPICS_ERR_ARG:
         return "bad argument";
-    case MQTT_TOPICS_ERR_JSON:
-        return "status document is not a JSON object";
     case MQTT_TOPICS_ERR_NOMEM:
         return "out of memory";
     }
@@ -30,11 +32,15 @@ const char *mqtt_topics_strerror(mqtt_topics_err_t e)
 
 /* ---- the values ---- */
 
-typedef enum { V_NUM = 0, V_TEXT } vkind_t;
+typedef enum {
+    V_NUM = 0, /* a status_num_t: nothing when not known */
+    V_DBL,     /* a double, always there */
+    V_TEXT,    /* a const char *: nothing when NULL */
+} vkind_t;
 
 typedef struct {
     const char *sub;         /* topic below the root */
-    const char *path;        /* dotted path in the status document */
+    size_t off;              /* the field in status_t (its type: kind) */
     const char *object;      /* discovery object id */
     const char *name;        /* Home Assistant entity name */
     const char *unit;        /* NULL: none */
@@ -46,31 +52,33 @@ typedef struct {
     bool diagnostic; /* entity_category "diagnostic" */
 } value_def_t;
 
+#define F(field) offsetof(status_t, field)
 /* clang-format off */
 static const value_def_t values[] = {
-    {"voltage", "voltage", "voltage", "Voltage", "V", "voltage", "measurement", 2, V_NUM, false, false},
-    {"current", "current", "current", "Current", "A", "current", "measurement", 1, V_NUM, false, false},
-    {"power_w", "power_w", "power", "Power", "W", "power", "measurement", 0, V_NUM, false, false},
-    {"soc_percent", "soc_percent", "soc", "State of charge", "%", "battery", "measurement", 1, V_NUM, false, false},
-    {"soh_percent", "soh_percent", "soh", "State of health", "%", NULL, "measurement", 1, V_NUM, true, false},
-    {"temperature", "temperature", "temperature", "Temperature", "\xC2\xB0" "C", "temperature", "measurement", 1, V_NUM, true, false},
-    {"temperatures/external_1", "temperatures.external_1_c", "temperature_external_1", "External temperature 1", "\xC2\xB0" "C", "temperature", "measurement", 1, V_NUM, true, false},
-    {"temperatures/external_2", "temperatures.external_2_c", "temperature_external_2", "External temperature 2", "\xC2\xB0" "C", "temperature", "measurement", 1, V_NUM, true, false},
-    {"temperatures/internal", "temperatures.internal_c", "temperature_internal", "BMS temperature", "\xC2\xB0" "C", "temperature", "measurement", 1, V_NUM, true, true},
-    {"cells/count", "cell_count", "cell_count", "Cell count", NULL, NULL, NULL, -1, V_NUM, true, true},
-    {"cells/min_mv", "min_cell_mv", "cell_min", "Lowest cell voltage", "mV", "voltage", "measurement", 0, V_NUM, false, false},
-    {"cells/max_mv", "max_cell_mv", "cell_max", "Highest cell voltage", "mV", "voltage", "measurement", 0, V_NUM, false, false},
-    {"cells/imbalance_mv", "cell_imbalance_mv", "cell_imbalance", "Cell imbalance", "mV", "voltage", "measurement", 0, V_NUM, false, false},
-    {"limits/cvl_v", "limits.cvl_v", "cvl", "Charge voltage limit", "V", "voltage", "measurement", 2, V_NUM, false, false},
-    {"limits/ccl_a", "limits.ccl_a", "ccl", "Charge current limit", "A", "current", "measurement", 1, V_NUM, false, false},
-    {"limits/dcl_a", "limits.dcl_a", "dcl", "Discharge current limit", "A", "current", "measurement", 1, V_NUM, false, false},
-    {"limits/dvl_v", "limits.dvl_v", "dvl", "Discharge voltage limit", "V", "voltage", "measurement", 2, V_NUM, false, true},
-    {"cvl/state", "stats.cvl.state", "cvl_state", "Charge state", NULL, NULL, NULL, -1, V_TEXT, true, false},
-    {"bms/status", "online_status_name", "bms_status", "BMS status", NULL, NULL, NULL, -1, V_TEXT, false, true},
-    {"energy/charged_kwh", "energy.charged_kwh", "energy_charged", "Energy charged", "kWh", "energy", "total_increasing", 2, V_NUM, false, false},
-    {"energy/discharged_kwh", "energy.discharged_kwh", "energy_discharged", "Energy discharged", "kWh", "energy", "total_increasing", 2, V_NUM, false, false},
+    {"voltage", F(voltage), "voltage", "Voltage", "V", "voltage", "measurement", 2, V_NUM, false, false},
+    {"current", F(current), "current", "Current", "A", "current", "measurement", 1, V_NUM, false, false},
+    {"power_w", F(power_w), "power", "Power", "W", "power", "measurement", 0, V_NUM, false, false},
+    {"soc_percent", F(soc_percent), "soc", "State of charge", "%", "battery", "measurement", 1, V_NUM, false, false},
+    {"soh_percent", F(soh_percent), "soh", "State of health", "%", NULL, "measurement", 1, V_NUM, true, false},
+    {"temperature", F(temperature), "temperature", "Temperature", "\xC2\xB0" "C", "temperature", "measurement", 1, V_NUM, true, false},
+    {"temperatures/external_1", F(temps.external_1_c), "temperature_external_1", "External temperature 1", "\xC2\xB0" "C", "temperature", "measurement", 1, V_NUM, true, false},
+    {"temperatures/external_2", F(temps.external_2_c), "temperature_external_2", "External temperature 2", "\xC2\xB0" "C", "temperature", "measurement", 1, V_NUM, true, false},
+    {"temperatures/internal", F(temps.internal_c), "temperature_internal", "BMS temperature", "\xC2\xB0" "C", "temperature", "measurement", 1, V_NUM, true, true},
+    {"cells/count", F(cell_count), "cell_count", "Cell count", NULL, NULL, NULL, -1, V_NUM, true, true},
+    {"cells/min_mv", F(min_cell_mv), "cell_min", "Lowest cell voltage", "mV", "voltage", "measurement", 0, V_NUM, false, false},
+    {"cells/max_mv", F(max_cell_mv), "cell_max", "Highest cell voltage", "mV", "voltage", "measurement", 0, V_NUM, false, false},
+    {"cells/imbalance_mv", F(cell_imbalance_mv), "cell_imbalance", "Cell imbalance", "mV", "voltage", "measurement", 0, V_NUM, false, false},
+    {"limits/cvl_v", F(limits.cvl_v), "cvl", "Charge voltage limit", "V", "voltage", "measurement", 2, V_NUM, false, false},
+    {"limits/ccl_a", F(limits.ccl_a), "ccl", "Charge current limit", "A", "current", "measurement", 1, V_NUM, false, false},
+    {"limits/dcl_a", F(limits.dcl_a), "dcl", "Discharge current limit", "A", "current", "measurement", 1, V_NUM, false, false},
+    {"limits/dvl_v", F(limits.dvl_v), "dvl", "Discharge voltage limit", "V", "voltage", "measurement", 2, V_NUM, false, true},
+    {"cvl/state", F(cvl.state), "cvl_state", "Charge state", NULL, NULL, NULL, -1, V_TEXT, true, false},
+    {"bms/status", F(online_status_name), "bms_status", "BMS status", NULL, NULL, NULL, -1, V_TEXT, false, true},
+    {"energy/charged_kwh", F(energy.charged_kwh), "energy_charged", "Energy charged", "kWh", "energy", "total_increasing", 2, V_DBL, false, false},
+    {"energy/discharged_kwh", F(energy.discharged_kwh), "energy_discharged", "Energy discharged", "kWh", "energy", "total_increasing", 2, V_DBL, false, false},
 };
 /* clang-format on */
+#undef F
 #define VALUE_COUNT (sizeof values / sizeof values[0])
 _Static_assert(VALUE_COUNT <= 32u, "the discovery key keeps one presence bit per value");
 
@@ -141,25 +149,6 @@ bool mqtt_topics_availability(const mqtt_topics_cfg_t *cfg, char *out, size_t ca
     return topic_of(cfg, "availability", out, cap);
 }
 
-/* The item at a dotted path ("limits.cvl_v"), or NULL. */
-static const cJSON *at_path(const cJSON *root, const char *path)
-{
-    char key[64];
-    const cJSON *cur = root;
-    while (cur != NULL && *path != '\0') {
-        const char *dot = strchr(path, '.');
-        size_t n = dot ? (size_t)(dot - path) : strlen(path);
-        if (n >= sizeof key) {
-            return NULL;
-        }
-        memcpy(key, path, n);
-        key[n] = '\0';
-        cur = cJSON_GetObjectItemCaseSensitive(cur, key);
-        path += n + (dot ? 1u : 0u);
-    }
-    return cur;
-}
-
 /* A number as short text: 53.12, 3312, -4.5 (at most 6 decimals). */
 static void fmt_num(double v, char *out, size_t cap)
 {
@@ -184,29 +173,28 @@ static void fmt_num(double v, char *out, size_t cap)
     }
 }
 
-/* The payload of a value item; false when null or of another type. */
-static bool value_text(const cJSON *item, vkind_t kind, char *out, size_t cap)
+/* The payload of value v in st; false when it is not known. */
+static bool value_text(const status_t *st, const value_def_t *v, char *out, size_t cap)
 {
-    if (kind == V_NUM && cJSON_IsNumber(item)) {
-        fmt_num(item->valuedouble, out, cap);
+    const char *field = (const char *)st + v->off;
+    if (v->kind == V_NUM) {
+        const status_num_t *n = (const status_num_t *)(const void *)field;
+        if (!n->known) {
+            return false;
+        }
+        fmt_num(n->v, out, cap);
         return true;
     }
-    if (kind == V_TEXT && cJSON_IsString(item) && item->valuestring != NULL) {
-        (void)snprintf(out, cap, "%s", item->valuestring);
+    if (v->kind == V_DBL) {
+        fmt_num(*(const double *)(const void *)field, out, cap);
         return true;
     }
-    return false;
-}
-
-static bool doc_bool(const cJSON *doc, const char *path)
-{
-    return cJSON_IsTrue(at_path(doc, path));
-}
-
-static const char *doc_str(const cJSON *doc, const char *path, const char *fallback)
-{
-    const cJSON *s = at_path(doc, path);
-    return cJSON_IsString(s) && s->valuestring != NULL ? s->valuestring : fallback;
+    const char *text = *(const char *const *)(const void *)field;
+    if (text == NULL) {
+        return false;
+    }
+    (void)snprintf(out, cap, "%s", text);
+    return true;
 }
 
 static bool cfg_ok(const mqtt_topics_cfg_t *cfg)
@@ -216,61 +204,72 @@ static bool cfg_ok(const mqtt_topics_cfg_t *cfg)
 
 /* ---- state and values ---- */
 
-/* A copy of doc[path] into obj[key], or null when the data is not valid. */
-static void state_copy(cJSON *obj, const char *key, const cJSON *doc, const char *path, bool valid)
+/* obj[key] = n, or null when not known or the data is not valid. */
+static void state_num(cJSON *obj, const char *key, status_num_t n, bool valid)
 {
-    const cJSON *src = at_path(doc, path);
-    cJSON *dup = valid && src != NULL ? cJSON_Duplicate(src, true) : NULL;
-    if (dup != NULL) {
-        cJSON_AddItemToObject(obj, key, dup);
+    if (valid && n.known) {
+        cJSON_AddNumberToObject(obj, key, n.v);
     } else {
         cJSON_AddNullToObject(obj, key);
     }
 }
 
-static char *state_json(const cJSON *doc, bool valid, uint64_t wall_ms)
+static void state_text(cJSON *obj, const char *key, const char *text, bool valid)
 {
-    static const char *const flat[] = {
-        "voltage",     "current",           "power_w",    "soc_percent",
-        "soh_percent", "temperature",       "min_cell_mv", "max_cell_mv",
-        "cell_imbalance_mv", "cell_count", "online_status_name",
-    };
+    if (valid && text != NULL) {
+        cJSON_AddStringToObject(obj, key, text);
+    } else {
+        cJSON_AddNullToObject(obj, key);
+    }
+}
+
+static void state_dbl(cJSON *obj, const char *key, double v, bool valid)
+{
+    state_num(obj, key, (status_num_t){.known = true, .v = v}, valid);
+}
+
+static char *state_json(const status_t *st, bool valid, uint64_t wall_ms)
+{
     cJSON *s = cJSON_CreateObject();
     if (s == NULL) {
         return NULL;
     }
     cJSON_AddNumberToObject(s, "ts", (double)wall_ms);
     cJSON_AddBoolToObject(s, "data_valid", valid);
-    cJSON_AddStringToObject(s, "data_state", valid ? "valid" : doc_str(doc, "data_state", "stale"));
-    state_copy(s, "data_age_ms", doc, "data_age_ms", true);
-    state_copy(s, "uptime_ms", doc, "uptime_ms", true);
-    for (size_t i = 0; i < sizeof flat / sizeof flat[0]; i++) {
-        state_copy(s, flat[i], doc, flat[i], valid);
-    }
+    cJSON_AddStringToObject(s, "data_state",
+                            valid ? "valid" : (st->data_state ? st->data_state : "stale"));
+    state_num(s, "data_age_ms", st->data_age_ms, true);
+    state_dbl(s, "uptime_ms", (double)st->uptime_ms, true);
+    state_num(s, "voltage", st->voltage, valid);
+    state_num(s, "current", st->current, valid);
+    state_num(s, "power_w", st->power_w, valid);
+    state_num(s, "soc_percent", st->soc_percent, valid);
+    state_num(s, "soh_percent", st->soh_percent, valid);
+    state_num(s, "temperature", st->temperature, valid);
+    state_num(s, "min_cell_mv", st->min_cell_mv, valid);
+    state_num(s, "max_cell_mv", st->max_cell_mv, valid);
+    state_num(s, "cell_imbalance_mv", st->cell_imbalance_mv, valid);
+    state_num(s, "cell_count", st->cell_count, valid);
+    state_text(s, "online_status_name", st->online_status_name, valid);
     cJSON *cells = cJSON_AddArrayToObject(s, "cells");
-    const cJSON *c;
-    cJSON_ArrayForEach(c, at_path(doc, "cells"))
-    {
-        const cJSON *mv = cJSON_GetObjectItemCaseSensitive(c, "mv");
-        if (valid && cJSON_IsNumber(mv)) {
-            cJSON_AddItemToArray(cells, cJSON_CreateNumber(mv->valuedouble));
-        }
+    for (unsigned i = 0; valid && i < st->cells_n && i < STATUS_CELLS_MAX; i++) {
+        cJSON_AddItemToArray(cells, cJSON_CreateNumber(st->cells[i].mv));
     }
     cJSON *t = cJSON_AddObjectToObject(s, "temperatures");
-    state_copy(t, "external_1_c", doc, "temperatures.external_1_c", valid);
-    state_copy(t, "external_2_c", doc, "temperatures.external_2_c", valid);
-    state_copy(t, "internal_c", doc, "temperatures.internal_c", valid);
+    state_num(t, "external_1_c", st->temps.external_1_c, valid);
+    state_num(t, "external_2_c", st->temps.external_2_c, valid);
+    state_num(t, "internal_c", st->temps.internal_c, valid);
     cJSON *lim = cJSON_AddObjectToObject(s, "limits");
-    state_copy(lim, "cvl_v", doc, "limits.cvl_v", valid);
-    state_copy(lim, "ccl_a", doc, "limits.ccl_a", valid);
-    state_copy(lim, "dcl_a", doc, "limits.dcl_a", valid);
-    state_copy(lim, "dvl_v", doc, "limits.dvl_v", valid);
-    state_copy(s, "cvl_state", doc, "stats.cvl.state", valid);
+    state_num(lim, "cvl_v", st->limits.cvl_v, valid);
+    state_num(lim, "ccl_a", st->limits.ccl_a, valid);
+    state_num(lim, "dcl_a", st->limits.dcl_a, valid);
+    state_num(lim, "dvl_v", st->limits.dvl_v, valid);
+    state_text(s, "cvl_state", st->cvl.state, valid);
     cJSON *en = cJSON_AddObjectToObject(s, "energy");
-    state_copy(en, "charged_kwh", doc, "energy.charged_kwh", valid);
-    state_copy(en, "discharged_kwh", doc, "energy.discharged_kwh", valid);
-    state_copy(s, "alarm", doc, "alarms.worst", true);
-    cJSON_AddBoolToObject(s, "gx_keepalive_ok", doc_bool(doc, "gx.keepalive_ok"));
+    state_dbl(en, "charged_kwh", st->energy.charged_kwh, valid);
+    state_dbl(en, "discharged_kwh", st->energy.discharged_kwh, valid);
+    cJSON_AddStringToObject(s, "alarm", status_level_name(st->alarms.worst));
+    cJSON_AddBoolToObject(s, "gx_keepalive_ok", st->gx.keepalive_ok);
     char *out = cJSON_PrintUnformatted(s);
     cJSON_Delete(s);
     return out;
@@ -287,74 +286,58 @@ static mqtt_topics_err_t add_sub(const mqtt_topics_cfg_t *cfg, mqtt_topics_list_
     return add(out, topic, payload, retain, when);
 }
 
-static mqtt_topics_err_t add_values(const mqtt_topics_cfg_t *cfg, const cJSON *doc,
+static mqtt_topics_err_t add_values(const mqtt_topics_cfg_t *cfg, const status_t *st,
                                     mqtt_topics_list_t *out)
 {
     char payload[128];
     mqtt_topics_err_t e = MQTT_TOPICS_OK;
     for (size_t i = 0; i < VALUE_COUNT && e == MQTT_TOPICS_OK; i++) {
         const value_def_t *v = &values[i];
-        if (value_text(at_path(doc, v->path), v->kind, payload, sizeof payload)) {
+        if (value_text(st, v, payload, sizeof payload)) {
             e = add_sub(cfg, out, v->sub, payload, cfg->retain, MQTT_TOPICS_PERIODIC);
         }
     }
-    const cJSON *c;
-    cJSON_ArrayForEach(c, at_path(doc, "cells"))
-    {
-        const cJSON *idx = cJSON_GetObjectItemCaseSensitive(c, "index");
-        const cJSON *mv = cJSON_GetObjectItemCaseSensitive(c, "mv");
-        if (e != MQTT_TOPICS_OK || !cJSON_IsNumber(idx) || !cJSON_IsNumber(mv)) {
-            continue;
-        }
+    for (unsigned i = 0; e == MQTT_TOPICS_OK && i < st->cells_n && i < STATUS_CELLS_MAX; i++) {
         char sub[32];
-        (void)snprintf(sub, sizeof sub, "cells/%d", idx->valueint);
-        fmt_num(mv->valuedouble, payload, sizeof payload);
+        (void)snprintf(sub, sizeof sub, "cells/%u", (unsigned)st->cells[i].index);
+        fmt_num(st->cells[i].mv, payload, sizeof payload);
         e = add_sub(cfg, out, sub, payload, cfg->retain, MQTT_TOPICS_PERIODIC);
     }
     return e;
 }
 
-static mqtt_topics_err_t add_alarms(const mqtt_topics_cfg_t *cfg, const cJSON *doc,
+/* "alarms": the status document's alarms object; alarms/<condition>: its level. */
+static mqtt_topics_err_t add_alarms(const mqtt_topics_cfg_t *cfg, const status_t *st,
                                     mqtt_topics_list_t *out)
 {
-    const cJSON *alarms = at_path(doc, "alarms");
-    if (!cJSON_IsObject(alarms)) {
-        return MQTT_TOPICS_OK;
-    }
-    char *json = cJSON_PrintUnformatted(alarms);
+    cJSON *alarms = status_json_alarms(st);
+    char *json = alarms != NULL ? cJSON_PrintUnformatted(alarms) : NULL;
+    cJSON_Delete(alarms);
     if (json == NULL) {
         return MQTT_TOPICS_ERR_NOMEM;
     }
     mqtt_topics_err_t e = add_sub(cfg, out, "alarms", json, true, MQTT_TOPICS_ON_CHANGE);
     free(json);
-    const cJSON *c;
-    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(alarms, "conditions"))
-    {
-        if (e != MQTT_TOPICS_OK || c->string == NULL || !cJSON_IsString(c)) {
-            continue;
-        }
+    for (unsigned i = 0; e == MQTT_TOPICS_OK && i < st->alarms.count && i < STATUS_CONDS_MAX;
+         i++) {
+        const status_cond_t *c = &st->alarms.cond[i];
         char sub[96];
-        (void)snprintf(sub, sizeof sub, "alarms/%s", c->string);
-        e = add_sub(cfg, out, sub, c->valuestring, true, MQTT_TOPICS_ON_CHANGE);
+        (void)snprintf(sub, sizeof sub, "alarms/%s", c->name);
+        e = add_sub(cfg, out, sub, status_level_name(c->level), true, MQTT_TOPICS_ON_CHANGE);
     }
     return e;
 }
 
-mqtt_topics_err_t mqtt_topics_from_status(const mqtt_topics_cfg_t *cfg, const char *status_json,
+mqtt_topics_err_t mqtt_topics_from_status(const mqtt_topics_cfg_t *cfg, const status_t *st,
                                           bool status_fresh, uint64_t wall_ms,
                                           mqtt_topics_list_t *out)
 {
-    if (!cfg_ok(cfg) || status_json == NULL || out == NULL) {
+    if (!cfg_ok(cfg) || st == NULL || out == NULL) {
         return MQTT_TOPICS_ERR_ARG;
     }
-    cJSON *doc = cJSON_Parse(status_json);
-    if (!cJSON_IsObject(doc)) {
-        cJSON_Delete(doc);
-        return MQTT_TOPICS_ERR_JSON;
-    }
-    bool valid = status_fresh && doc_bool(doc, "data_valid");
+    bool valid = status_fresh && st->data_valid;
     mqtt_topics_err_t e = MQTT_TOPICS_ERR_NOMEM;
-    char *state = state_json(doc, valid, wall_ms);
+    char *state = state_json(st, valid, wall_ms);
     if (state != NULL) {
         e = add_sub(cfg, out, "state", state, cfg->retain, MQTT_TOPICS_PERIODIC);
         free(state);
@@ -364,22 +347,21 @@ mqtt_topics_err_t mqtt_topics_from_status(const mqtt_topics_cfg_t *cfg, const ch
                     MQTT_TOPICS_ON_CHANGE);
     }
     if (e == MQTT_TOPICS_OK) {
-        e = add_sub(cfg, out, "data_state",
-                    status_fresh ? doc_str(doc, "data_state", "waiting") : "stale", true,
+        const char *ds = st->data_state != NULL ? st->data_state : "waiting";
+        e = add_sub(cfg, out, "data_state", status_fresh ? ds : "stale", true,
                     MQTT_TOPICS_ON_CHANGE);
     }
     if (e == MQTT_TOPICS_OK) {
         e = add_sub(cfg, out, "gx/keepalive_ok",
-                    status_fresh && doc_bool(doc, "gx.keepalive_ok") ? "true" : "false", true,
+                    status_fresh && st->gx.keepalive_ok ? "true" : "false", true,
                     MQTT_TOPICS_ON_CHANGE);
     }
     if (e == MQTT_TOPICS_OK && valid) {
-        e = add_values(cfg, doc, out);
+        e = add_values(cfg, st, out);
     }
     if (e == MQTT_TOPICS_OK) {
-        e = add_alarms(cfg, doc, out);
+        e = add_alarms(cfg, st, out);
     }
-    cJSON_Delete(doc);
     return e;
 }
 
@@ -593,17 +575,12 @@ static mqtt_topics_err_t disc_binaries(const disc_ctx_t *x, mqtt_topics_list_t *
     return e;
 }
 
-mqtt_topics_err_t mqtt_topics_discovery(const mqtt_topics_cfg_t *cfg, const char *status_json,
+mqtt_topics_err_t mqtt_topics_discovery(const mqtt_topics_cfg_t *cfg, const status_t *st,
                                         mqtt_topics_list_t *out)
 {
     if (!cfg_ok(cfg) || cfg->discovery_prefix == NULL || cfg->discovery_prefix[0] == '\0' ||
-        status_json == NULL || out == NULL) {
+        st == NULL || out == NULL) {
         return MQTT_TOPICS_ERR_ARG;
-    }
-    cJSON *doc = cJSON_Parse(status_json);
-    if (!cJSON_IsObject(doc)) {
-        cJSON_Delete(doc);
-        return MQTT_TOPICS_ERR_JSON;
     }
     disc_ctx_t x = {.cfg = cfg};
     sanitise_id(cfg->node_id, x.node, sizeof x.node);
@@ -612,33 +589,25 @@ mqtt_topics_err_t mqtt_topics_discovery(const mqtt_topics_cfg_t *cfg, const char
         topic_of(cfg, "data_valid", x.valid_topic, sizeof x.valid_topic)) {
         e = MQTT_TOPICS_OK;
     }
-    x.hw = doc_str(doc, "bms.hardware", NULL);
+    x.hw = st->bms.have_version ? st->bms.hardware : NULL;
     char payload[128];
     for (size_t i = 0; i < VALUE_COUNT && e == MQTT_TOPICS_OK; i++) {
         const value_def_t *v = &values[i];
-        if (v->optional && !value_text(at_path(doc, v->path), v->kind, payload, sizeof payload)) {
+        if (v->optional && !value_text(st, v, payload, sizeof payload)) {
             continue;
         }
         e = disc_value(&x, v, out);
     }
-    const cJSON *c;
-    cJSON_ArrayForEach(c, at_path(doc, "cells"))
-    {
-        const cJSON *idx = cJSON_GetObjectItemCaseSensitive(c, "index");
-        if (e == MQTT_TOPICS_OK && cJSON_IsNumber(idx)) {
-            e = disc_cell(&x, idx->valueint, out);
-        }
+    for (unsigned i = 0; e == MQTT_TOPICS_OK && i < st->cells_n && i < STATUS_CELLS_MAX; i++) {
+        e = disc_cell(&x, st->cells[i].index, out);
     }
-    cJSON_ArrayForEach(c, at_path(doc, "alarms.conditions"))
-    {
-        if (e == MQTT_TOPICS_OK && c->string != NULL) {
-            e = disc_alarm(&x, c->string, out);
-        }
+    for (unsigned i = 0; e == MQTT_TOPICS_OK && i < st->alarms.count && i < STATUS_CONDS_MAX;
+         i++) {
+        e = disc_alarm(&x, st->alarms.cond[i].name, out);
     }
     if (e == MQTT_TOPICS_OK) {
         e = disc_binaries(&x, out);
     }
-    cJSON_Delete(doc);
     return e;
 }
 
@@ -650,35 +619,24 @@ static uint32_t mix(uint32_t h, const char *s)
     return (h ^ 0xFFu) * 16777619u;
 }
 
-uint32_t mqtt_topics_discovery_key(const char *status_json)
+uint32_t mqtt_topics_discovery_key(const status_t *st)
 {
-    if (status_json == NULL) {
-        return 0u;
-    }
-    cJSON *doc = cJSON_Parse(status_json);
-    if (!cJSON_IsObject(doc)) {
-        cJSON_Delete(doc);
+    if (st == NULL) {
         return 0u;
     }
     char payload[128];
     uint32_t present = 0;
     for (size_t i = 0; i < VALUE_COUNT; i++) {
-        if (value_text(at_path(doc, values[i].path), values[i].kind, payload, sizeof payload)) {
+        if (value_text(st, &values[i], payload, sizeof payload)) {
             present |= 1u << i;
         }
     }
-    (void)snprintf(payload, sizeof payload, "%u/%d", (unsigned)present,
-                   cJSON_GetArraySize(at_path(doc, "cells")));
+    (void)snprintf(payload, sizeof payload, "%u/%u", (unsigned)present, (unsigned)st->cells_n);
     uint32_t h = mix(2166136261u, payload);
-    h = mix(h, doc_str(doc, "bms.hardware", ""));
-    const cJSON *c;
-    cJSON_ArrayForEach(c, at_path(doc, "alarms.conditions"))
-    {
-        if (c->string != NULL) {
-            h = mix(h, c->string);
-        }
+    h = mix(h, st->bms.have_version ? st->bms.hardware : "");
+    for (unsigned i = 0; i < st->alarms.count && i < STATUS_CONDS_MAX; i++) {
+        h = mix(h, st->alarms.cond[i].name);
     }
-    cJSON_Delete(doc);
     return h == 0u ? 1u : h;
 }
 

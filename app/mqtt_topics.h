@@ -1,7 +1,7 @@
 /*
  * mqtt_topics.h - what the bridge publishes over MQTT, as plain data: from
- * the status document (status_json.h) to a list of (topic, payload) pairs,
- * and the Home Assistant discovery documents. No broker, no socket, no
+ * the typed status snapshot (status.h) to a list of (topic, payload)
+ * pairs, and the Home Assistant discovery documents. No broker, no socket, no
  * clock: the caller passes the time and sends the list (port/linux/mqtt.c).
  * docs/mqtt.md describes the tree.
  *
@@ -34,10 +34,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "status.h"
+
 typedef enum {
     MQTT_TOPICS_OK = 0,
     MQTT_TOPICS_ERR_ARG,   /* NULL argument or unusable configuration */
-    MQTT_TOPICS_ERR_JSON,  /* the status document is not a JSON object */
     MQTT_TOPICS_ERR_NOMEM, /* out of memory (the list keeps what it had) */
 } mqtt_topics_err_t;
 
@@ -80,32 +81,32 @@ void mqtt_topics_list_free(mqtt_topics_list_t *l);
 bool mqtt_topics_availability(const mqtt_topics_cfg_t *cfg, char *out, size_t cap);
 
 /*
- * Appends the messages for one status document to *out: state, data_valid,
+ * Appends the messages for one status snapshot to *out: state, data_valid,
  * data_state, gx/keepalive_ok, the values (only while data is valid and
  * only those that are not null), alarms and alarms/<condition>.
- * status_fresh false says the document itself is old (the loop stopped
+ * status_fresh false says the snapshot itself is old (the loop stopped
  * publishing): it is then treated as not valid whatever it says.
  * wall_ms goes into the state JSON as "ts".
- * Errors: ARG, JSON, NOMEM.
+ * Errors: ARG (NULL or unusable cfg), NOMEM.
  */
-mqtt_topics_err_t mqtt_topics_from_status(const mqtt_topics_cfg_t *cfg, const char *status_json,
+mqtt_topics_err_t mqtt_topics_from_status(const mqtt_topics_cfg_t *cfg, const status_t *st,
                                           bool status_fresh, uint64_t wall_ms,
                                           mqtt_topics_list_t *out);
 
 /*
  * Appends the Home Assistant discovery documents (retained JSON) for the
- * entities this status document can fill: sensors for the values that are
+ * entities this status snapshot can fill: sensors for the values that are
  * present, one per cell, binary sensors for every alarm condition the
  * bridge supports, the overall alarm, data valid and the GX link.
  * Topics: <prefix>/sensor/<node_id>/<object_id>/config and
  * <prefix>/binary_sensor/<node_id>/<object_id>/config. Errors as above.
  */
-mqtt_topics_err_t mqtt_topics_discovery(const mqtt_topics_cfg_t *cfg, const char *status_json,
+mqtt_topics_err_t mqtt_topics_discovery(const mqtt_topics_cfg_t *cfg, const status_t *st,
                                         mqtt_topics_list_t *out);
 
 /* A number that changes when the set of discovery documents would change
- * (cells, alarm conditions, values present); 0 for a bad document. */
-uint32_t mqtt_topics_discovery_key(const char *status_json);
+ * (cells, alarm conditions, values present, BMS hardware); 0 for NULL. */
+uint32_t mqtt_topics_discovery_key(const status_t *st);
 
 /* ---- "on change" bookkeeping ---- */
 

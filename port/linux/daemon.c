@@ -146,10 +146,7 @@ static bool svc_save_energy(void *ctx, uint64_t charged_mwh, uint64_t discharged
 static void svc_publish_status(void *ctx, const status_t *st)
 {
     daemon_t *d = ctx;
-    char *json = status_json(st);
-    if (json != NULL) {
-        hub_publish(d->hub, HUB_DOC_STATUS, json);
-    }
+    hub_publish_status(d->hub, st, status_json(st));
 }
 
 static uint64_t wall_ms(void);

@@ -18,6 +18,8 @@ struct hub {
     int wake_fd;
     char *doc[HUB_DOC_COUNT_];
     uint64_t doc_seq[HUB_DOC_COUNT_];
+    bool have_status; /* status: the snapshot behind doc[HUB_DOC_STATUS] */
+    status_t status;
     hub_can_entry_t can[HUB_CAN_RING];
     uint64_t can_seq; /* seq of the newest entry; 0 = none */
     /* Configuration hand-over: posted_seq counts posts; the slot holds the
@@ -107,10 +109,45 @@ void hub_publish(hub_t *h, hub_doc_t doc, char *json)
     h->doc[doc] = json;
     h->doc_seq[doc]++;
     if (doc == HUB_DOC_STATUS) {
+        h->have_status = false;
         pthread_cond_broadcast(&h->status_cond);
     }
     pthread_mutex_unlock(&h->mu);
     free(old);
+}
+
+void hub_publish_status(hub_t *h, const status_t *st, char *json)
+{
+    if (st == NULL) {
+        free(json);
+        return;
+    }
+    pthread_mutex_lock(&h->mu);
+    char *old = NULL;
+    if (json != NULL) {
+        old = h->doc[HUB_DOC_STATUS];
+        h->doc[HUB_DOC_STATUS] = json;
+    }
+    h->status = *st;
+    h->have_status = true;
+    h->doc_seq[HUB_DOC_STATUS]++;
+    pthread_cond_broadcast(&h->status_cond);
+    pthread_mutex_unlock(&h->mu);
+    free(old);
+}
+
+bool hub_get_status(hub_t *h, status_t *out, uint64_t *seq)
+{
+    pthread_mutex_lock(&h->mu);
+    bool have = h->have_status;
+    if (have && out != NULL) {
+        *out = h->status;
+    }
+    if (seq != NULL) {
+        *seq = h->doc_seq[HUB_DOC_STATUS];
+    }
+    pthread_mutex_unlock(&h->mu);
+    return have;
 }
 
 void hub_push_can(hub_t *h, bool tx, const vcan_frame_t *f, uint64_t t_ms)

@@ -17,10 +17,11 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "status.h"
 #include "victron_can.h"
 
 typedef enum {
-    HUB_DOC_STATUS = 0, /* GET /api/status, WebSocket push, MQTT state */
+    HUB_DOC_STATUS = 0, /* GET /api/status, WebSocket push (hub_publish_status) */
     HUB_DOC_REGISTERS,  /* GET /api/tinybms/registers */
     HUB_DOC_DIAGNOSTICS, /* GET /api/diagnostics (JSON, port/linux/diag.h) */
     HUB_DOC_HISTORY,
@@ -65,8 +66,16 @@ void hub_clear_wake(hub_t *h);
 
 /* ---- loop side ---- */
 
-/* Replaces a document; the hub takes ownership of json (malloc'd). */
+/* Replaces a document; the hub takes ownership of json (malloc'd). The
+ * status goes through hub_publish_status (HUB_DOC_STATUS here replaces the
+ * text alone and forgets the snapshot). */
 void hub_publish(hub_t *h, hub_doc_t doc, char *json);
+/* Publishes the status: the typed snapshot (copied under the lock) and its
+ * JSON rendering for REST and the WebSocket (json malloc'd, the hub takes
+ * it; may be NULL when rendering ran out of memory: the old text stays).
+ * One publication: the HUB_DOC_STATUS number advances once and
+ * hub_wait_status waiters wake. Cost: one status_t copy under the mutex. */
+void hub_publish_status(hub_t *h, const status_t *st, char *json);
 void hub_push_can(hub_t *h, bool tx, const vcan_frame_t *f, uint64_t t_ms);
 /* A configuration a server posted with hub_apply_config: true, *out and
  * *seq filled, once per post. The loop must then call hub_finish_config
@@ -87,6 +96,11 @@ void hub_finish_write(hub_t *h, const hub_write_result_t *res);
 /* Copy of a document (malloc'd, caller frees) or NULL if none yet;
  * *seq (may be NULL) receives its publication number. */
 char *hub_get(hub_t *h, hub_doc_t doc, uint64_t *seq);
+/* Copy of the latest status snapshot into *out: true, or false (out
+ * untouched) before the first hub_publish_status; *seq (may be NULL)
+ * receives the HUB_DOC_STATUS publication number. MQTT, metrics and
+ * diagnostics read the status this way, never by parsing its text. */
+bool hub_get_status(hub_t *h, status_t *out, uint64_t *seq);
 /* Waits until the status is newer than after_seq or timeout_ms passed;
  * returns the current status sequence number. */
 uint64_t hub_wait_status(hub_t *h, uint64_t after_seq, int timeout_ms);

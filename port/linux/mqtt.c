@@ -48,6 +48,7 @@ typedef struct {
     uint32_t backoff_ms;
     bool connack;          /* set by the callback, handled by the loop */
     int connack_rc;
+    status_t status; /* the latest snapshot, copied from the hub */
     uint64_t status_seq;
     uint64_t status_changed_ms;
     uint64_t next_check_ms;
@@ -246,7 +247,7 @@ static bool send_list(worker_t *w, const mqtt_topics_list_t *l, bool periodic,
     return w->st == W_CONNECTED;
 }
 
-static void publish_discovery(worker_t *w, const char *status)
+static void publish_discovery(worker_t *w, const status_t *status)
 {
     if (!w->cfg.mqtt.discovery) {
         return;
@@ -266,12 +267,12 @@ static void publish_discovery(worker_t *w, const char *status)
     mqtt_topics_list_free(&l);
 }
 
-/* Reads the latest status from the hub and sends what is due. */
+/* Copies the latest status snapshot from the hub and sends what is due. */
 static void publish_status(worker_t *w, uint64_t now)
 {
     uint64_t seq = 0;
-    char *status = hub_get(w->m->hub, HUB_DOC_STATUS, &seq);
-    if (status == NULL) {
+    const status_t *status = &w->status;
+    if (!hub_get_status(w->m->hub, &w->status, &seq)) {
         return; /* the loop has not published anything yet */
     }
     if (seq != w->status_seq) {
@@ -298,7 +299,6 @@ static void publish_status(worker_t *w, uint64_t now)
         }
     }
     mqtt_topics_list_free(&l);
-    free(status);
 }
 
 static void handle_connack(worker_t *w)

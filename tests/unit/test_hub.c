@@ -33,6 +33,55 @@ static void test_hub_publish_and_copy_documents(void **state)
     hub_destroy(h);
 }
 
+static void test_hub_status_snapshot_and_text_are_one_publication(void **state)
+{
+    (void)state;
+    hub_t *h = hub_create();
+    assert_non_null(h);
+    status_t got;
+    memset(&got, 0x5A, sizeof got);
+    uint64_t seq = 99;
+    assert_false(hub_get_status(h, &got, &seq));
+    assert_int_equal(seq, 0);
+    assert_int_equal(got.seq, 0x5A5A5A5A5A5A5A5Aull); /* untouched */
+
+    status_t st;
+    memset(&st, 0, sizeof st);
+    st.seq = 7;
+    st.voltage = (status_num_t){.known = true, .v = 53.12};
+    snprintf(st.uart.device, sizeof st.uart.device, "/dev/ttyUSB0");
+    hub_publish_status(h, &st, strdup("{\"voltage\":53.12}"));
+    st.voltage.v = 1.0; /* the hub holds its own copy */
+    snprintf(st.uart.device, sizeof st.uart.device, "changed");
+    assert_true(hub_get_status(h, &got, &seq));
+    assert_int_equal(seq, 1);
+    assert_int_equal(got.seq, 7);
+    assert_true(got.voltage.known);
+    assert_float_equal(got.voltage.v, 53.12, 0);
+    assert_string_equal(got.uart.device, "/dev/ttyUSB0");
+    char *text = hub_get(h, HUB_DOC_STATUS, &seq);
+    assert_string_equal(text, "{\"voltage\":53.12}");
+    assert_int_equal(seq, 1);
+    free(text);
+
+    /* No text (out of memory while rendering): the snapshot moves on, the text stays. */
+    st.seq = 8;
+    hub_publish_status(h, &st, NULL);
+    assert_true(hub_get_status(h, &got, &seq));
+    assert_int_equal(got.seq, 8);
+    assert_int_equal(seq, 2);
+    text = hub_get(h, HUB_DOC_STATUS, NULL);
+    assert_string_equal(text, "{\"voltage\":53.12}");
+    free(text);
+    assert_int_equal(hub_wait_status(h, 1, 1000), 2);
+
+    hub_publish_status(h, NULL, strdup("x")); /* ignored, not leaked */
+    /* Text alone: the snapshot is forgotten rather than left behind. */
+    hub_publish(h, HUB_DOC_STATUS, strdup("{}"));
+    assert_false(hub_get_status(h, &got, NULL));
+    hub_destroy(h);
+}
+
 static void test_hub_wait_status_times_out_then_sees_new_status(void **state)
 {
     (void)state;
@@ -294,6 +343,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hub_publish_and_copy_documents),
+        cmocka_unit_test(test_hub_status_snapshot_and_text_are_one_publication),
         cmocka_unit_test(test_hub_wait_status_times_out_then_sees_new_status),
         cmocka_unit_test(test_hub_can_ring_keeps_the_newest_frames_in_order),
         cmocka_unit_test(test_hub_config_post_wakes_the_loop_once),

@@ -1,5 +1,5 @@
 /* Tests of mqtt_topics.h: the topic tree, stale handling, alarms on change and the Home
- * Assistant discovery documents, from status documents shaped like status_json.h's. */
+ * Assistant discovery documents, from typed status snapshots (status.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,26 +16,64 @@
 #include "mqtt_topics.h"
 #include "status_json.h"
 
-/* A trimmed /api/status of the simulator (4 cells), one warning raised. */
-static const char valid_status[] =
-    "{\"voltage\":53.176,\"current\":-12.5,\"power_w\":-664.7,\"soc_percent\":55.01,"
-    "\"soh_percent\":99,\"temperature\":21.9,\"min_cell_mv\":3321,\"max_cell_mv\":3326,"
-    "\"cell_imbalance_mv\":5,\"online_status\":147,\"online_status_name\":\"discharging\","
-    "\"uptime_ms\":2038,\"data_valid\":true,\"data_state\":\"valid\",\"data_age_ms\":93,"
-    "\"cell_count\":4,\"cells\":["
-    "{\"index\":1,\"mv\":3323.7,\"balancing\":false,\"needs_balancing\":false},"
-    "{\"index\":2,\"mv\":3326,\"balancing\":true,\"needs_balancing\":true},"
-    "{\"index\":3,\"mv\":3320.5,\"balancing\":false,\"needs_balancing\":false},"
-    "{\"index\":4,\"mv\":3321,\"balancing\":false,\"needs_balancing\":false}],"
-    "\"temperatures\":{\"external_1_c\":22,\"external_2_c\":null,\"internal_c\":26},"
-    "\"limits\":{\"cvl_v\":55.2,\"ccl_a\":50,\"dcl_a\":100,\"dvl_v\":46.4,\"sent\":true},"
-    "\"alarms\":{\"active\":[{\"condition\":\"high_voltage\",\"level\":\"warning\"}],"
-    "\"conditions\":{\"general\":\"ok\",\"high_voltage\":\"warning\",\"low_voltage\":\"ok\"},"
-    "\"worst\":\"warning\"},"
-    "\"gx\":{\"keepalive_ok\":true,\"keepalive_age_ms\":120,\"victron_handshake\":true},"
-    "\"energy\":{\"charged_kwh\":1.25,\"discharged_kwh\":0.5},"
-    "\"stats\":{\"cvl\":{\"state\":\"BULK\",\"cvl_voltage_v\":55.2}},"
-    "\"bms\":{\"hardware\":\"2.1\"},\"version\":\"0.1.0\"}";
+/* A trimmed /api/status of the simulator (4 cells), one warning raised, as
+ * the typed snapshot the bridge publishes. */
+static status_t fixture;
+
+static status_num_t known(double v)
+{
+    return (status_num_t){.known = true, .v = v};
+}
+
+static const status_t *valid_status(void)
+{
+    static const status_cell_t cells[] = {
+        {1, 3323.7, false, false}, {2, 3326, true, true}, {3, 3320.5, false, false},
+        {4, 3321, false, false}};
+    memset(&fixture, 0, sizeof fixture);
+    fixture.seq = 1;
+    fixture.voltage = known(53.176);
+    fixture.current = known(-12.5);
+    fixture.power_w = known(-664.7);
+    fixture.soc_percent = known(55.01);
+    fixture.soh_percent = known(99);
+    fixture.temperature = known(21.9);
+    fixture.min_cell_mv = known(3321);
+    fixture.max_cell_mv = known(3326);
+    fixture.cell_imbalance_mv = known(5);
+    fixture.online_status = known(147);
+    fixture.online_status_name = "discharging";
+    fixture.uptime_ms = 2038;
+    fixture.data_valid = true;
+    fixture.data_state = "valid";
+    fixture.data_age_ms = known(93);
+    fixture.cell_count = known(4);
+    fixture.cells_n = 4;
+    memcpy(fixture.cells, cells, sizeof cells);
+    fixture.temps.external_1_c = known(22);
+    fixture.temps.internal_c = known(26);
+    fixture.limits.cvl_v = known(55.2);
+    fixture.limits.ccl_a = known(50);
+    fixture.limits.dcl_a = known(100);
+    fixture.limits.dvl_v = known(46.4);
+    fixture.limits.sent = true;
+    fixture.alarms.count = 3;
+    fixture.alarms.cond[0] = (status_cond_t){"general", STATUS_LEVEL_OK};
+    fixture.alarms.cond[1] = (status_cond_t){"high_voltage", STATUS_LEVEL_WARNING};
+    fixture.alarms.cond[2] = (status_cond_t){"low_voltage", STATUS_LEVEL_OK};
+    fixture.alarms.worst = STATUS_LEVEL_WARNING;
+    fixture.gx.keepalive_ok = true;
+    fixture.gx.keepalive_age_ms = known(120);
+    fixture.gx.victron_handshake = true;
+    fixture.energy.charged_kwh = 1.25;
+    fixture.energy.discharged_kwh = 0.5;
+    fixture.cvl.state = "BULK";
+    fixture.cvl.cvl_voltage_v = known(55.2);
+    fixture.bms.have_version = true;
+    snprintf(fixture.bms.hardware, sizeof fixture.bms.hardware, "2.1");
+    fixture.version = "0.1.0";
+    return &fixture;
+}
 
 static const mqtt_topics_cfg_t tcfg = {
     .root = "victron/tinybms",
@@ -45,18 +83,6 @@ static const mqtt_topics_cfg_t tcfg = {
     .sw_version = "0.1.0",
     .retain = false,
 };
-
-/* The status with `from` replaced by `to` once (the fixture must contain it). */
-static char *variant(const char *from, const char *to)
-{
-    const char *at = strstr(valid_status, from);
-    assert_non_null(at);
-    size_t n = strlen(valid_status) - strlen(from) + strlen(to) + 1u;
-    char *s = malloc(n);
-    assert_non_null(s);
-    snprintf(s, n, "%.*s%s%s", (int)(at - valid_status), valid_status, to, at + strlen(from));
-    return s;
-}
 
 static const mqtt_topics_msg_t *find(const mqtt_topics_list_t *l, const char *topic)
 {
@@ -78,7 +104,7 @@ static void test_valid_status_gives_readable_value_topics(void **state)
 {
     (void)state;
     mqtt_topics_list_t l = {0};
-    assert_int_equal(mqtt_topics_from_status(&tcfg, valid_status, true, 1700000000123u, &l),
+    assert_int_equal(mqtt_topics_from_status(&tcfg, valid_status(), true, 1700000000123u, &l),
                      MQTT_TOPICS_OK);
     assert_string_equal(payload(&l, "victron/tinybms/voltage"), "53.176");
     assert_string_equal(payload(&l, "victron/tinybms/current"), "-12.5");
@@ -129,7 +155,7 @@ static void test_retain_setting_applies_to_value_topics(void **state)
     c.retain = true;
     c.root = "home/battery";
     mqtt_topics_list_t l = {0};
-    assert_int_equal(mqtt_topics_from_status(&c, valid_status, true, 0, &l), MQTT_TOPICS_OK);
+    assert_int_equal(mqtt_topics_from_status(&c, valid_status(), true, 0, &l), MQTT_TOPICS_OK);
     assert_true(find(&l, "home/battery/voltage")->retain);
     assert_true(find(&l, "home/battery/state")->retain);
     assert_null(find(&l, "victron/tinybms/voltage"));
@@ -139,10 +165,11 @@ static void test_retain_setting_applies_to_value_topics(void **state)
 static void test_stale_data_publishes_no_values_and_a_null_state(void **state)
 {
     (void)state;
-    char *a = variant("\"data_valid\":true,\"data_state\":\"valid\"",
-                      "\"data_valid\":false,\"data_state\":\"stale\"");
+    status_t a = *valid_status();
+    a.data_valid = false;
+    a.data_state = "stale";
     mqtt_topics_list_t l = {0};
-    assert_int_equal(mqtt_topics_from_status(&tcfg, a, true, 5, &l), MQTT_TOPICS_OK);
+    assert_int_equal(mqtt_topics_from_status(&tcfg, &a, true, 5, &l), MQTT_TOPICS_OK);
     assert_null(find(&l, "victron/tinybms/voltage"));
     assert_null(find(&l, "victron/tinybms/cells/1"));
     assert_null(find(&l, "victron/tinybms/limits/cvl_v"));
@@ -160,14 +187,13 @@ static void test_stale_data_publishes_no_values_and_a_null_state(void **state)
     /* The alarms are still reported (on change). */
     assert_string_equal(payload(&l, "victron/tinybms/alarms/high_voltage"), "warning");
     mqtt_topics_list_free(&l);
-    free(a);
 }
 
 static void test_an_old_document_counts_as_stale_whatever_it_says(void **state)
 {
     (void)state;
     mqtt_topics_list_t l = {0};
-    assert_int_equal(mqtt_topics_from_status(&tcfg, valid_status, false, 0, &l), MQTT_TOPICS_OK);
+    assert_int_equal(mqtt_topics_from_status(&tcfg, valid_status(), false, 0, &l), MQTT_TOPICS_OK);
     assert_null(find(&l, "victron/tinybms/voltage"));
     assert_string_equal(payload(&l, "victron/tinybms/data_valid"), "false");
     assert_string_equal(payload(&l, "victron/tinybms/data_state"), "stale");
@@ -179,7 +205,7 @@ static void test_alarms_are_on_change_topics_with_one_per_condition(void **state
 {
     (void)state;
     mqtt_topics_list_t l = {0};
-    assert_int_equal(mqtt_topics_from_status(&tcfg, valid_status, true, 0, &l), MQTT_TOPICS_OK);
+    assert_int_equal(mqtt_topics_from_status(&tcfg, valid_status(), true, 0, &l), MQTT_TOPICS_OK);
     const mqtt_topics_msg_t *a = find(&l, "victron/tinybms/alarms");
     assert_non_null(a);
     assert_int_equal(a->when, MQTT_TOPICS_ON_CHANGE);
@@ -257,7 +283,7 @@ static void test_discovery_documents_are_complete(void **state)
 {
     (void)state;
     mqtt_topics_list_t l = {0};
-    assert_int_equal(mqtt_topics_discovery(&tcfg, valid_status, &l), MQTT_TOPICS_OK);
+    assert_int_equal(mqtt_topics_discovery(&tcfg, valid_status(), &l), MQTT_TOPICS_OK);
     assert_true(l.count > 20);
     for (size_t i = 0; i < l.count; i++) {
         check_discovery_doc(&l.items[i]);
@@ -327,7 +353,7 @@ static void test_discovery_node_id_is_sanitised(void **state)
     c.node_id = "my node/1";
     c.discovery_prefix = "ha";
     mqtt_topics_list_t l = {0};
-    assert_int_equal(mqtt_topics_discovery(&c, valid_status, &l), MQTT_TOPICS_OK);
+    assert_int_equal(mqtt_topics_discovery(&c, valid_status(), &l), MQTT_TOPICS_OK);
     assert_non_null(find(&l, "ha/sensor/my_node_1/voltage/config"));
     cJSON *v = doc_for(&l, "ha/sensor/my_node_1/voltage/config");
     assert_string_equal(str_of(v, "unique_id"), "my_node_1_voltage");
@@ -338,20 +364,21 @@ static void test_discovery_node_id_is_sanitised(void **state)
 static void test_discovery_key_follows_cells_and_conditions(void **state)
 {
     (void)state;
-    uint32_t k = mqtt_topics_discovery_key(valid_status);
+    uint32_t k = mqtt_topics_discovery_key(valid_status());
     assert_int_not_equal(k, 0);
-    assert_int_equal(mqtt_topics_discovery_key(valid_status), k);
-    char *fewer = variant(",{\"index\":4,\"mv\":3321,\"balancing\":false,\"needs_balancing\":false}",
-                          "");
-    assert_int_not_equal(mqtt_topics_discovery_key(fewer), k);
-    free(fewer);
-    char *more = variant("\"low_voltage\":\"ok\"", "\"low_voltage\":\"ok\",\"contactor\":\"ok\"");
-    assert_int_not_equal(mqtt_topics_discovery_key(more), k);
-    free(more);
-    char *level = variant("\"high_voltage\":\"warning\"", "\"high_voltage\":\"alarm\"");
-    assert_int_equal(mqtt_topics_discovery_key(level), k); /* levels are not structure */
-    free(level);
-    assert_int_equal(mqtt_topics_discovery_key("nonsense"), 0);
+    assert_int_equal(mqtt_topics_discovery_key(valid_status()), k);
+    status_t fewer = *valid_status();
+    fewer.cells_n = 3;
+    assert_int_not_equal(mqtt_topics_discovery_key(&fewer), k);
+    status_t more = *valid_status();
+    more.alarms.cond[more.alarms.count++] = (status_cond_t){"contactor", STATUS_LEVEL_OK};
+    assert_int_not_equal(mqtt_topics_discovery_key(&more), k);
+    status_t level = *valid_status();
+    level.alarms.cond[1].level = STATUS_LEVEL_ALARM;
+    assert_int_equal(mqtt_topics_discovery_key(&level), k); /* levels are not structure */
+    status_t other_hw = *valid_status();
+    snprintf(other_hw.bms.hardware, sizeof other_hw.bms.hardware, "2.2");
+    assert_int_not_equal(mqtt_topics_discovery_key(&other_hw), k);
     assert_int_equal(mqtt_topics_discovery_key(NULL), 0);
 }
 
@@ -359,26 +386,25 @@ static void test_bad_input_is_refused(void **state)
 {
     (void)state;
     mqtt_topics_list_t l = {0};
-    assert_int_equal(mqtt_topics_from_status(NULL, valid_status, true, 0, &l),
+    assert_int_equal(mqtt_topics_from_status(NULL, valid_status(), true, 0, &l),
                      MQTT_TOPICS_ERR_ARG);
     assert_int_equal(mqtt_topics_from_status(&tcfg, NULL, true, 0, &l), MQTT_TOPICS_ERR_ARG);
-    assert_int_equal(mqtt_topics_from_status(&tcfg, valid_status, true, 0, NULL),
+    assert_int_equal(mqtt_topics_from_status(&tcfg, valid_status(), true, 0, NULL),
                      MQTT_TOPICS_ERR_ARG);
-    assert_int_equal(mqtt_topics_from_status(&tcfg, "[1,2]", true, 0, &l), MQTT_TOPICS_ERR_JSON);
-    assert_int_equal(mqtt_topics_from_status(&tcfg, "{\"voltage\":", true, 0, &l),
-                     MQTT_TOPICS_ERR_JSON);
-    assert_int_equal(mqtt_topics_discovery(&tcfg, "", &l), MQTT_TOPICS_ERR_JSON);
+    assert_int_equal(mqtt_topics_discovery(&tcfg, NULL, &l), MQTT_TOPICS_ERR_ARG);
+    assert_int_equal(mqtt_topics_discovery(&tcfg, valid_status(), NULL), MQTT_TOPICS_ERR_ARG);
+    assert_int_equal(l.count, 0);
     mqtt_topics_cfg_t c = tcfg;
     c.discovery_prefix = "";
-    assert_int_equal(mqtt_topics_discovery(&c, valid_status, &l), MQTT_TOPICS_ERR_ARG);
+    assert_int_equal(mqtt_topics_discovery(&c, valid_status(), &l), MQTT_TOPICS_ERR_ARG);
     c = tcfg;
     c.root = "";
-    assert_int_equal(mqtt_topics_from_status(&c, valid_status, true, 0, &l), MQTT_TOPICS_ERR_ARG);
+    assert_int_equal(mqtt_topics_from_status(&c, valid_status(), true, 0, &l), MQTT_TOPICS_ERR_ARG);
     char longroot[400];
     memset(longroot, 'r', sizeof longroot - 1u);
     longroot[sizeof longroot - 1u] = '\0';
     c.root = longroot;
-    assert_int_equal(mqtt_topics_from_status(&c, valid_status, true, 0, &l), MQTT_TOPICS_ERR_ARG);
+    assert_int_equal(mqtt_topics_from_status(&c, valid_status(), true, 0, &l), MQTT_TOPICS_ERR_ARG);
     mqtt_topics_list_free(&l);
     mqtt_topics_list_free(NULL);
 
@@ -406,16 +432,14 @@ static void test_real_status_document_while_waiting(void **state)
     status_input_t in = {.bridge = &b, .now_us = 2000u, .version = "0.1.0"};
     status_t st;
     assert_true(status_build(&in, 1, &st));
-    char *doc = status_json(&st);
-    assert_non_null(doc);
     mqtt_topics_list_t l = {0};
-    assert_int_equal(mqtt_topics_from_status(&tcfg, doc, true, 0, &l), MQTT_TOPICS_OK);
+    assert_int_equal(mqtt_topics_from_status(&tcfg, &st, true, 0, &l), MQTT_TOPICS_OK);
     assert_string_equal(payload(&l, "victron/tinybms/data_valid"), "false");
     assert_string_equal(payload(&l, "victron/tinybms/data_state"), "waiting");
     assert_null(find(&l, "victron/tinybms/voltage"));
     assert_non_null(find(&l, "victron/tinybms/state"));
     mqtt_topics_list_free(&l);
-    assert_int_equal(mqtt_topics_discovery(&tcfg, doc, &l), MQTT_TOPICS_OK);
+    assert_int_equal(mqtt_topics_discovery(&tcfg, &st, &l), MQTT_TOPICS_OK);
     assert_non_null(find(&l, "homeassistant/sensor/tinybms-victron/voltage/config"));
     assert_null(find(&l, "homeassistant/sensor/tinybms-victron/cell_1/config"));
     for (size_t i = 0; i < l.count; i++) {
@@ -424,7 +448,6 @@ static void test_real_status_document_while_waiting(void **state)
         cJSON_Delete(d);
     }
     mqtt_topics_list_free(&l);
-    free(doc);
 }
 
 int main(void)
