@@ -7,7 +7,6 @@
  */
 #include "metrics.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -113,57 +112,57 @@ static void escape_label(const char *in, char *out, size_t cap)
     out[n] = '\0';
 }
 
-static const cJSON *at(const cJSON *o, const char *a, const char *b)
+/* v times scale. Dividing by 1000 rather than multiplying by 0.001 keeps
+ * 3320 mV at 3.32 V instead of 3.3200000000000003. */
+static double scaled(double v, double scale)
 {
-    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
-    return b != NULL ? cJSON_GetObjectItemCaseSensitive(x, b) : x;
+    return scale < 1.0 ? v / (1.0 / scale) : v * scale;
 }
 
-/* A metric from a number in the document (times scale); nothing if absent. */
-static void doc_metric(sb_t *sb, const cJSON *item, const char *name, const char *type,
+/* A metric from a value of the snapshot (times scale); nothing if not known. */
+static void num_metric(sb_t *sb, status_num_t n, const char *name, const char *type,
                        const char *help, double scale)
 {
-    if (cJSON_IsNumber(item)) {
-        /* Dividing by 1000 rather than multiplying by 0.001 keeps 3320 mV
-         * at 3.32 V instead of 3.3200000000000003. */
-        double v = scale < 1.0 ? item->valuedouble / (1.0 / scale) : item->valuedouble * scale;
-        metric(sb, name, type, help, v);
+    if (n.known) {
+        metric(sb, name, type, help, scaled(n.v, scale));
     }
 }
 
-static double level_value(const char *level)
+static void text_label_metric(sb_t *sb, const char *name, const char *help, const char *label,
+                              const char *value)
 {
-    if (strcmp(level, "alarm") == 0) {
-        return 2.0;
-    }
-    return strcmp(level, "warning") == 0 ? 1.0 : 0.0;
+    char esc[96], labels[120];
+    escape_label(value, esc, sizeof esc);
+    (void)snprintf(labels, sizeof labels, "%s=\"%s\"", label, esc);
+    family(sb, name, "gauge", help);
+    sample(sb, name, labels, 1.0);
 }
 
-static void battery(sb_t *sb, const cJSON *doc)
+static void battery(sb_t *sb, const status_t *st)
 {
-    doc_metric(sb, at(doc, "voltage", NULL), "tinybms_pack_voltage_volts", "gauge",
-               "Battery pack voltage.", 1.0);
-    doc_metric(sb, at(doc, "current", NULL), "tinybms_pack_current_amperes", "gauge",
+    num_metric(sb, st->voltage, "tinybms_pack_voltage_volts", "gauge", "Battery pack voltage.",
+               1.0);
+    num_metric(sb, st->current, "tinybms_pack_current_amperes", "gauge",
                "Battery pack current (positive = charging).", 1.0);
-    doc_metric(sb, at(doc, "power_w", NULL), "tinybms_pack_power_watts", "gauge",
+    num_metric(sb, st->power_w, "tinybms_pack_power_watts", "gauge",
                "Battery pack power (positive = charging).", 1.0);
-    doc_metric(sb, at(doc, "soc_percent", NULL), "tinybms_state_of_charge_percent", "gauge",
+    num_metric(sb, st->soc_percent, "tinybms_state_of_charge_percent", "gauge",
                "State of charge.", 1.0);
-    doc_metric(sb, at(doc, "soh_percent", NULL), "tinybms_state_of_health_percent", "gauge",
+    num_metric(sb, st->soh_percent, "tinybms_state_of_health_percent", "gauge",
                "State of health.", 1.0);
 
-    static const struct {
-        const char *sensor, *a, *b;
+    const struct {
+        const char *sensor;
+        status_num_t value;
     } temps[] = {
-        {"battery", "temperature", NULL},
-        {"external_1", "temperatures", "external_1_c"},
-        {"external_2", "temperatures", "external_2_c"},
-        {"internal", "temperatures", "internal_c"},
+        {"battery", st->temperature},
+        {"external_1", st->temps.external_1_c},
+        {"external_2", st->temps.external_2_c},
+        {"internal", st->temps.internal_c},
     };
     bool header = false;
     for (size_t i = 0; i < sizeof temps / sizeof temps[0]; i++) {
-        const cJSON *t = at(doc, temps[i].a, temps[i].b);
-        if (!cJSON_IsNumber(t)) {
+        if (!temps[i].value.known) {
             continue;
         }
         if (!header) {
@@ -173,197 +172,168 @@ static void battery(sb_t *sb, const cJSON *doc)
         }
         char labels[48];
         (void)snprintf(labels, sizeof labels, "sensor=\"%s\"", temps[i].sensor);
-        sample(sb, "tinybms_temperature_celsius", labels, t->valuedouble);
+        sample(sb, "tinybms_temperature_celsius", labels, temps[i].value.v);
     }
 
-    doc_metric(sb, at(doc, "cell_count", NULL), "tinybms_cell_count", "gauge",
-               "Cells in series.", 1.0);
-    const cJSON *cells = at(doc, "cells", NULL);
-    if (cJSON_GetArraySize(cells) > 0) {
+    num_metric(sb, st->cell_count, "tinybms_cell_count", "gauge", "Cells in series.", 1.0);
+    unsigned n = st->cells_n < STATUS_CELLS_MAX ? st->cells_n : STATUS_CELLS_MAX;
+    if (n > 0u) {
         const char *const names[] = {"tinybms_cell_voltage_volts", "tinybms_cell_balancing"};
         const char *const helps[] = {"Cell voltage.", "1 while the cell is being balanced."};
         for (int pass = 0; pass < 2; pass++) {
             family(sb, names[pass], "gauge", helps[pass]);
-            const cJSON *c;
-            cJSON_ArrayForEach(c, cells)
-            {
-                const cJSON *idx = cJSON_GetObjectItemCaseSensitive(c, "index");
-                const cJSON *mv = cJSON_GetObjectItemCaseSensitive(c, "mv");
-                if (!cJSON_IsNumber(idx) || !cJSON_IsNumber(mv)) {
-                    continue;
-                }
+            for (unsigned i = 0; i < n; i++) {
+                const status_cell_t *c = &st->cells[i];
                 char labels[32];
-                (void)snprintf(labels, sizeof labels, "cell=\"%d\"", idx->valueint);
-                double v = pass == 0
-                               ? mv->valuedouble / 1000.0
-                               : (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "balancing"))
-                                      ? 1.0
-                                      : 0.0);
+                (void)snprintf(labels, sizeof labels, "cell=\"%u\"", (unsigned)c->index);
+                double v = pass == 0 ? c->mv / 1000.0 : (c->balancing ? 1.0 : 0.0);
                 sample(sb, names[pass], labels, v);
             }
         }
     }
-    doc_metric(sb, at(doc, "min_cell_mv", NULL), "tinybms_cell_voltage_min_volts", "gauge",
+    num_metric(sb, st->min_cell_mv, "tinybms_cell_voltage_min_volts", "gauge",
                "Lowest cell voltage.", 0.001);
-    doc_metric(sb, at(doc, "max_cell_mv", NULL), "tinybms_cell_voltage_max_volts", "gauge",
+    num_metric(sb, st->max_cell_mv, "tinybms_cell_voltage_max_volts", "gauge",
                "Highest cell voltage.", 0.001);
-    doc_metric(sb, at(doc, "cell_imbalance_mv", NULL), "tinybms_cell_imbalance_volts", "gauge",
+    num_metric(sb, st->cell_imbalance_mv, "tinybms_cell_imbalance_volts", "gauge",
                "Highest minus lowest cell voltage.", 0.001);
-    doc_metric(sb, at(doc, "online_status", NULL), "tinybms_bms_status_code", "gauge",
+    num_metric(sb, st->online_status, "tinybms_bms_status_code", "gauge",
                "TinyBMS online status register (0x91 charging ... 0x9B fault).", 1.0);
 
-    doc_metric(sb, at(doc, "limits", "cvl_v"), "tinybms_charge_voltage_limit_volts", "gauge",
+    num_metric(sb, st->limits.cvl_v, "tinybms_charge_voltage_limit_volts", "gauge",
                "Charge voltage limit sent to the GX (CVL, 0x351).", 1.0);
-    doc_metric(sb, at(doc, "limits", "ccl_a"), "tinybms_charge_current_limit_amperes", "gauge",
+    num_metric(sb, st->limits.ccl_a, "tinybms_charge_current_limit_amperes", "gauge",
                "Charge current limit sent to the GX (CCL, 0x351).", 1.0);
-    doc_metric(sb, at(doc, "limits", "dcl_a"), "tinybms_discharge_current_limit_amperes", "gauge",
+    num_metric(sb, st->limits.dcl_a, "tinybms_discharge_current_limit_amperes", "gauge",
                "Discharge current limit sent to the GX (DCL, 0x351).", 1.0);
-    doc_metric(sb, at(doc, "limits", "dvl_v"), "tinybms_discharge_voltage_limit_volts", "gauge",
+    num_metric(sb, st->limits.dvl_v, "tinybms_discharge_voltage_limit_volts", "gauge",
                "Discharge voltage limit sent to the GX (DVL, 0x351).", 1.0);
-    const cJSON *cvl = at(at(doc, "stats", "cvl"), "state", NULL);
-    if (cJSON_IsString(cvl) && cvl->valuestring != NULL) {
-        char esc[96], labels[120];
-        escape_label(cvl->valuestring, esc, sizeof esc);
-        (void)snprintf(labels, sizeof labels, "state=\"%s\"", esc);
-        family(sb, "tinybms_cvl_state", "gauge", "Charge controller state (the one set to 1).");
-        sample(sb, "tinybms_cvl_state", labels, 1.0);
+    if (st->cvl.state != NULL) {
+        text_label_metric(sb, "tinybms_cvl_state", "Charge controller state (the one set to 1).",
+                          "state", st->cvl.state);
     }
 }
 
-static void alarms(sb_t *sb, const cJSON *doc)
+static void alarms(sb_t *sb, const status_t *st)
 {
-    const cJSON *conds = at(doc, "alarms", "conditions");
-    if (cJSON_GetArraySize(conds) > 0) {
+    unsigned n = st->alarms.count < STATUS_CONDS_MAX ? st->alarms.count : STATUS_CONDS_MAX;
+    if (n > 0u) {
         family(sb, "tinybms_alarm_level", "gauge",
                "Alarm level per 0x35A condition: 0 ok, 1 warning, 2 alarm.");
-        const cJSON *c;
-        cJSON_ArrayForEach(c, conds)
-        {
-            if (c->string == NULL || !cJSON_IsString(c)) {
-                continue;
-            }
+        for (unsigned i = 0; i < n; i++) {
+            const status_cond_t *c = &st->alarms.cond[i];
             char esc[96], labels[120];
-            escape_label(c->string, esc, sizeof esc);
+            escape_label(c->name != NULL ? c->name : "", esc, sizeof esc);
             (void)snprintf(labels, sizeof labels, "condition=\"%s\"", esc);
-            sample(sb, "tinybms_alarm_level", labels, level_value(c->valuestring));
+            sample(sb, "tinybms_alarm_level", labels, (double)c->level);
         }
     }
-    const cJSON *worst = at(doc, "alarms", "worst");
-    if (cJSON_IsString(worst)) {
-        metric(sb, "tinybms_alarm_worst_level", "gauge",
-               "Highest alarm level over all conditions: 0 ok, 1 warning, 2 alarm.",
-               level_value(worst->valuestring));
-    }
+    metric(sb, "tinybms_alarm_worst_level", "gauge",
+           "Highest alarm level over all conditions: 0 ok, 1 warning, 2 alarm.",
+           (double)st->alarms.worst);
 }
 
 typedef struct {
-    const char *key;
     const char *name;
     const char *type;
     const char *help;
-    double scale;
-} map_t;
+    double value;
+} row_t;
 
-static void mapped(sb_t *sb, const cJSON *obj, const map_t *m, size_t n)
+static void rows(sb_t *sb, const row_t *r, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, m[i].key);
-        if (cJSON_IsBool(v)) {
-            metric(sb, m[i].name, m[i].type, m[i].help, cJSON_IsTrue(v) ? 1.0 : 0.0);
-        } else {
-            doc_metric(sb, v, m[i].name, m[i].type, m[i].help, m[i].scale);
-        }
+        metric(sb, r[i].name, r[i].type, r[i].help, r[i].value);
     }
 }
 
-static void counters(sb_t *sb, const cJSON *doc)
+static double flag(bool b)
 {
-    static const map_t uart[] = {
-        {"polls", "tinybms_uart_polls_total", "counter", "TinyBMS requests sent.", 1.0},
-        {"success", "tinybms_uart_polls_success_total", "counter",
-         "TinyBMS requests answered correctly.", 1.0},
-        {"errors", "tinybms_uart_errors_total", "counter",
-         "TinyBMS failed requests, CRC errors, NACKs and malformed answers.", 1.0},
-        {"timeouts", "tinybms_uart_timeouts_total", "counter", "TinyBMS response timeouts.", 1.0},
-        {"crc_errors", "tinybms_uart_crc_errors_total", "counter", "TinyBMS CRC errors.", 1.0},
-        {"retries", "tinybms_uart_retries_total", "counter", "TinyBMS request resends.", 1.0},
-        {"nacks", "tinybms_uart_nacks_total", "counter", "TinyBMS error frames (NACK).", 1.0},
-        {"garbage_bytes", "tinybms_uart_garbage_bytes_total", "counter",
-         "UART bytes skipped while resynchronising.", 1.0},
-        {"latency_last_ms", "tinybms_uart_latency_last_seconds", "gauge",
-         "Last TinyBMS response time.", 0.001},
-        {"latency_avg_ms", "tinybms_uart_latency_avg_seconds", "gauge",
-         "Mean TinyBMS response time.", 0.001},
-        {"latency_max_ms", "tinybms_uart_latency_max_seconds", "gauge",
-         "Longest TinyBMS response time.", 0.001},
-        {"open", "tinybms_uart_open", "gauge", "1 while the TinyBMS serial port is open.", 1.0},
-    };
-    static const map_t can[] = {
-        {"tx_count", "tinybms_can_frames_sent_total", "counter", "CAN frames sent.", 1.0},
-        {"rx_count", "tinybms_can_frames_received_total", "counter", "CAN frames received.",
-         1.0},
-        {"tx_errors", "tinybms_can_tx_errors_total", "counter", "CAN send errors.", 1.0},
-        {"tx_drops", "tinybms_can_tx_drops_total", "counter",
-         "CAN frames dropped (interface down or queue full).", 1.0},
-        {"rx_errors", "tinybms_can_rx_errors_total", "counter", "CAN receive errors.", 1.0},
-        {"reconnects", "tinybms_can_reconnects_total", "counter", "CAN interface reopenings.",
-         1.0},
-        {"bus_off_count", "tinybms_can_bus_off_total", "counter", "CAN bus-off events.", 1.0},
-        {"tx_error_counter", "tinybms_can_tx_error_counter", "gauge",
-         "CAN controller transmit error counter.", 1.0},
-        {"rx_error_counter", "tinybms_can_rx_error_counter", "gauge",
-         "CAN controller receive error counter.", 1.0},
-        {"connected", "tinybms_can_connected", "gauge", "1 while the CAN interface is up.", 1.0},
-    };
-    static const map_t bridge[] = {
-        {"frames", "tinybms_bridge_frames_total", "counter",
-         "Victron frames handed to the CAN port.", 1.0},
-        {"stale_events", "tinybms_bridge_stale_events_total", "counter",
-         "Times the TinyBMS data went stale (battery frames stopped).", 1.0},
-        {"decode_errors", "tinybms_bridge_decode_errors_total", "counter",
-         "TinyBMS register blocks rejected by a decoder.", 1.0},
-        {"keepalive_rx", "tinybms_gx_keepalive_received_total", "counter",
-         "GX keepalive frames (0x305) received.", 1.0},
-    };
-    const cJSON *stats = at(doc, "stats", NULL);
-    mapped(sb, at(stats, "uart", NULL), uart, sizeof uart / sizeof uart[0]);
-    mapped(sb, at(stats, "can", NULL), can, sizeof can / sizeof can[0]);
-    mapped(sb, at(stats, "bridge", NULL), bridge, sizeof bridge / sizeof bridge[0]);
-
-    const cJSON *ka = at(doc, "gx", "keepalive_ok");
-    if (cJSON_IsBool(ka)) {
-        metric(sb, "tinybms_gx_keepalive_ok", "gauge", "1 while the GX keepalive (0x305) is seen.",
-               cJSON_IsTrue(ka) ? 1.0 : 0.0);
-    }
-    doc_metric(sb, at(doc, "energy", "charged_kwh"), "tinybms_energy_charged_watthours_total",
-               "counter", "Energy into the battery since the bridge started.", 1000.0);
-    doc_metric(sb, at(doc, "energy", "discharged_kwh"),
-               "tinybms_energy_discharged_watthours_total", "counter",
-               "Energy out of the battery since the bridge started.", 1000.0);
+    return b ? 1.0 : 0.0;
 }
 
-static void from_status(sb_t *sb, const cJSON *doc)
+static void counters(sb_t *sb, const status_t *st)
 {
-    const cJSON *version = at(doc, "version", NULL);
-    if (cJSON_IsString(version) && version->valuestring != NULL) {
-        char esc[96], labels[120];
-        escape_label(version->valuestring, esc, sizeof esc);
-        (void)snprintf(labels, sizeof labels, "version=\"%s\"", esc);
-        family(sb, "tinybms_build_info", "gauge", "Bridge version (always 1).");
-        sample(sb, "tinybms_build_info", labels, 1.0);
+    const row_t uart[] = {
+        {"tinybms_uart_polls_total", "counter", "TinyBMS requests sent.", st->uart.polls},
+        {"tinybms_uart_polls_success_total", "counter", "TinyBMS requests answered correctly.",
+         st->uart.success},
+        {"tinybms_uart_errors_total", "counter",
+         "TinyBMS failed requests, CRC errors, NACKs and malformed answers.", st->uart.errors},
+        {"tinybms_uart_timeouts_total", "counter", "TinyBMS response timeouts.",
+         st->uart.timeouts},
+        {"tinybms_uart_crc_errors_total", "counter", "TinyBMS CRC errors.", st->uart.crc_errors},
+        {"tinybms_uart_retries_total", "counter", "TinyBMS request resends.", st->uart.retries},
+        {"tinybms_uart_nacks_total", "counter", "TinyBMS error frames (NACK).", st->uart.nacks},
+        {"tinybms_uart_garbage_bytes_total", "counter",
+         "UART bytes skipped while resynchronising.", st->uart.garbage_bytes},
+        {"tinybms_uart_latency_last_seconds", "gauge", "Last TinyBMS response time.",
+         scaled(st->uart.latency_last_ms, 0.001)},
+        {"tinybms_uart_latency_avg_seconds", "gauge", "Mean TinyBMS response time.",
+         scaled(st->uart.latency_avg_ms, 0.001)},
+        {"tinybms_uart_latency_max_seconds", "gauge", "Longest TinyBMS response time.",
+         scaled(st->uart.latency_max_ms, 0.001)},
+        {"tinybms_uart_open", "gauge", "1 while the TinyBMS serial port is open.",
+         flag(st->uart.open)},
+    };
+    const row_t can[] = {
+        {"tinybms_can_frames_sent_total", "counter", "CAN frames sent.", st->can.tx_count},
+        {"tinybms_can_frames_received_total", "counter", "CAN frames received.",
+         st->can.rx_count},
+        {"tinybms_can_tx_errors_total", "counter", "CAN send errors.", st->can.tx_errors},
+        {"tinybms_can_tx_drops_total", "counter",
+         "CAN frames dropped (interface down or queue full).", st->can.tx_drops},
+        {"tinybms_can_rx_errors_total", "counter", "CAN receive errors.", st->can.rx_errors},
+        {"tinybms_can_reconnects_total", "counter", "CAN interface reopenings.",
+         st->can.reconnects},
+        {"tinybms_can_bus_off_total", "counter", "CAN bus-off events.", st->can.bus_off_count},
+        {"tinybms_can_tx_error_counter", "gauge", "CAN controller transmit error counter.",
+         st->can.tx_error_counter},
+        {"tinybms_can_rx_error_counter", "gauge", "CAN controller receive error counter.",
+         st->can.rx_error_counter},
+        {"tinybms_can_connected", "gauge", "1 while the CAN interface is up.",
+         flag(st->can.connected)},
+    };
+    const row_t bridge[] = {
+        {"tinybms_bridge_frames_total", "counter", "Victron frames handed to the CAN port.",
+         st->bridge.frames},
+        {"tinybms_bridge_stale_events_total", "counter",
+         "Times the TinyBMS data went stale (battery frames stopped).", st->bridge.stale_events},
+        {"tinybms_bridge_decode_errors_total", "counter",
+         "TinyBMS register blocks rejected by a decoder.", st->bridge.decode_errors},
+        {"tinybms_gx_keepalive_received_total", "counter",
+         "GX keepalive frames (0x305) received.", st->bridge.keepalive_rx},
+        {"tinybms_gx_keepalive_ok", "gauge", "1 while the GX keepalive (0x305) is seen.",
+         flag(st->gx.keepalive_ok)},
+        {"tinybms_energy_charged_watthours_total", "counter",
+         "Energy into the battery since the bridge started.",
+         scaled(st->energy.charged_kwh, 1000.0)},
+        {"tinybms_energy_discharged_watthours_total", "counter",
+         "Energy out of the battery since the bridge started.",
+         scaled(st->energy.discharged_kwh, 1000.0)},
+    };
+    rows(sb, uart, sizeof uart / sizeof uart[0]);
+    rows(sb, can, sizeof can / sizeof can[0]);
+    rows(sb, bridge, sizeof bridge / sizeof bridge[0]);
+}
+
+static void from_status(sb_t *sb, const status_t *st)
+{
+    if (st->version != NULL) {
+        text_label_metric(sb, "tinybms_build_info", "Bridge version (always 1).", "version",
+                          st->version);
     }
-    doc_metric(sb, at(doc, "uptime_ms", NULL), "tinybms_uptime_seconds", "gauge",
-               "Time since the bridge started.", 0.001);
-    bool valid = cJSON_IsTrue(at(doc, "data_valid", NULL));
+    metric(sb, "tinybms_uptime_seconds", "gauge", "Time since the bridge started.",
+           scaled((double)st->uptime_ms, 0.001));
     metric(sb, "tinybms_data_valid", "gauge",
-           "1 while TinyBMS data is fresh and battery frames are sent.", valid ? 1.0 : 0.0);
-    doc_metric(sb, at(doc, "data_age_ms", NULL), "tinybms_data_age_seconds", "gauge",
+           "1 while TinyBMS data is fresh and battery frames are sent.", flag(st->data_valid));
+    num_metric(sb, st->data_age_ms, "tinybms_data_age_seconds", "gauge",
                "Age of the last valid TinyBMS reading.", 0.001);
-    if (valid) {
-        battery(sb, doc);
+    if (st->data_valid) {
+        battery(sb, st);
     }
-    alarms(sb, doc);
-    counters(sb, doc);
+    alarms(sb, st);
+    counters(sb, st);
 }
 
 static void from_extra(sb_t *sb, const metrics_extra_t *x)
@@ -426,7 +396,7 @@ static void from_extra(sb_t *sb, const metrics_extra_t *x)
     }
 }
 
-char *metrics_text(const char *status_json, const metrics_extra_t *extra)
+char *metrics_text(const status_t *st, const metrics_extra_t *extra)
 {
     sb_t sb = {.cap = 8192u};
     sb.buf = malloc(sb.cap);
@@ -435,15 +405,8 @@ char *metrics_text(const char *status_json, const metrics_extra_t *extra)
     }
     sb.buf[0] = '\0';
     metric(&sb, "tinybms_up", "gauge", "1 while the bridge runs.", 1.0);
-    if (status_json != NULL) {
-        cJSON *doc = cJSON_Parse(status_json);
-        if (!cJSON_IsObject(doc)) {
-            cJSON_Delete(doc);
-            free(sb.buf);
-            return NULL;
-        }
-        from_status(&sb, doc);
-        cJSON_Delete(doc);
+    if (st != NULL) {
+        from_status(&sb, st);
     }
     if (extra != NULL) {
         from_extra(&sb, extra);

@@ -1,6 +1,6 @@
 /*
  * metrics.h - the Prometheus text exposition (format 0.0.4) of GET /metrics,
- * built from the status document (status_json.h) plus figures only the
+ * rendered from the typed status snapshot (status.h) plus figures only the
  * platform knows (process, event loop, MQTT, WebSocket, logger).
  *
  * Names carry their unit (tinybms_pack_voltage_volts), counters end in
@@ -15,7 +15,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Figures from outside the status document; a group with have_* false is
+#include "status.h"
+
+/* Figures from outside the status snapshot; a group with have_* false is
  * left out. */
 typedef struct {
     bool have_process;
@@ -50,11 +52,11 @@ typedef struct {
 } metrics_extra_t;
 
 /*
- * The exposition text for status_json (may be NULL: only the extra figures
- * and tinybms_up) and extra (may be NULL). Returns a malloc'd
- * NUL-terminated string the caller frees, or NULL when status_json is not
- * a JSON object or memory runs out. Cost: one parse of the document.
+ * The exposition text for st (may be NULL: only the extra figures and
+ * tinybms_up) and extra (may be NULL). Returns a malloc'd NUL-terminated
+ * string the caller frees, or NULL when memory runs out. Cost: one pass
+ * over the snapshot, a few kB of text.
  */
-char *metrics_text(const char *status_json, const metrics_extra_t *extra);
+char *metrics_text(const status_t *st, const metrics_extra_t *extra);
 
 #endif /* METRICS_H */

@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "status_json.h"
 
 #define METRICS_PERIOD_US 1000000u
 #define DIAG_PERIOD_US    2000000u
@@ -414,7 +415,8 @@ static double ms(uint64_t us)
 }
 
 /* The seed's ".uart" (seed README "Dépannage", seed-system.md 5.2 stats.uart)
- * from our status document's stats.uart; docs/api.md maps the names. */
+ * from our status document's stats.uart (status_json_uart); docs/api.md maps
+ * the names. */
 static void add_seed_uart(cJSON *root, const cJSON *uart, uint32_t poll_interval_ms)
 {
     static const struct {
@@ -487,7 +489,18 @@ static void add_last_errors(cJSON *root)
     }
 }
 
-static char *diagnostics_json(diag_t *d, uint64_t now_us, const char *status,
+/* item into to[key], or null when there is none (no status yet). */
+static void put_item(cJSON *to, const char *key, cJSON *item)
+{
+    if (item != NULL) {
+        cJSON_AddItemToObject(to, key, item);
+    } else {
+        cJSON_AddNullToObject(to, key);
+    }
+}
+
+/* st: the latest status snapshot, NULL before the first. */
+static char *diagnostics_json(diag_t *d, uint64_t now_us, const status_t *st,
                               const metrics_extra_t *x, const mqtt_stats_t *mstats)
 {
     cJSON *root = cJSON_CreateObject();
@@ -559,19 +572,19 @@ static char *diagnostics_json(diag_t *d, uint64_t now_us, const char *status,
     cJSON_AddNumberToObject(wd, "systemd_pings", (double)d->pings);
     pthread_mutex_unlock(&d->mu);
 
-    cJSON *doc = status != NULL ? cJSON_Parse(status) : NULL;
     cJSON *data = cJSON_AddObjectToObject(root, "data");
-    copy_item(data, "data_valid", cJSON_GetObjectItemCaseSensitive(doc, "data_valid"));
-    copy_item(data, "data_state", cJSON_GetObjectItemCaseSensitive(doc, "data_state"));
-    copy_item(data, "data_age_ms", cJSON_GetObjectItemCaseSensitive(doc, "data_age_ms"));
+    put_item(data, "data_valid", st != NULL ? cJSON_CreateBool(st->data_valid) : NULL);
+    put_item(data, "data_state",
+             st != NULL && st->data_state != NULL ? cJSON_CreateString(st->data_state) : NULL);
+    put_item(data, "data_age_ms",
+             st != NULL && st->data_age_ms.known ? cJSON_CreateNumber(st->data_age_ms.v) : NULL);
     cJSON *mods = cJSON_AddObjectToObject(root, "modules");
-    const cJSON *stats = cJSON_GetObjectItemCaseSensitive(doc, "stats");
-    add_seed_uart(root, cJSON_GetObjectItemCaseSensitive(stats, "uart"), d->poll_interval_ms);
-    copy_item(mods, "uart", cJSON_GetObjectItemCaseSensitive(stats, "uart"));
-    copy_item(mods, "can", cJSON_GetObjectItemCaseSensitive(stats, "can"));
-    copy_item(mods, "bridge", cJSON_GetObjectItemCaseSensitive(stats, "bridge"));
-    copy_item(mods, "cvl", cJSON_GetObjectItemCaseSensitive(stats, "cvl"));
-    cJSON_Delete(doc);
+    cJSON *uart = status_json_uart(st);
+    add_seed_uart(root, uart, d->poll_interval_ms);
+    put_item(mods, "uart", uart);
+    put_item(mods, "can", status_json_can(st));
+    put_item(mods, "bridge", status_json_bridge_stats(st));
+    put_item(mods, "cvl", status_json_cvl(st));
     add_mqtt(mods, mstats);
     add_log(mods);
     add_last_errors(root);
@@ -587,7 +600,8 @@ void diag_tick(diag_t *d, uint64_t now_us, hub_t *hub, mqtt_t *mqtt)
         return;
     }
     d->next_metrics_us = now_us + METRICS_PERIOD_US;
-    char *status = hub_get(hub, HUB_DOC_STATUS, NULL);
+    status_t st; /* the typed snapshot: read, never parsed back from its JSON */
+    const status_t *status = hub_get_status(hub, &st, NULL) ? &st : NULL;
     metrics_extra_t x;
     mqtt_stats_t ms;
     gather(d, mqtt, &x, &ms);
@@ -595,7 +609,7 @@ void diag_tick(diag_t *d, uint64_t now_us, hub_t *hub, mqtt_t *mqtt)
     if (text != NULL) {
         hub_publish(hub, HUB_DOC_METRICS, text);
     } else {
-        log_warn("metrics: the status document could not be turned into metrics");
+        log_warn("metrics: out of memory");
     }
     if (now_us >= d->next_diag_us) {
         d->next_diag_us = now_us + DIAG_PERIOD_US;
@@ -604,5 +618,4 @@ void diag_tick(diag_t *d, uint64_t now_us, hub_t *hub, mqtt_t *mqtt)
             hub_publish(hub, HUB_DOC_DIAGNOSTICS, json);
         }
     }
-    free(status);
 }

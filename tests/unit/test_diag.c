@@ -210,12 +210,23 @@ static void test_document_has_the_seed_uart_heap_and_watchdog_fields(void **stat
     (void)state;
     fx_t fx;
     fx_start(&fx, true, 5);
-    static const char status[] =
-        "{\"data_valid\":true,\"stats\":{\"uart\":{\"polls\":120,\"success\":117,\"errors\":3,"
-        "\"timeouts\":2,\"crc_errors\":1,\"retries\":4,\"latency_avg_ms\":8.5,"
-        "\"latency_last_ms\":7.25,\"latency_max_ms\":30,\"open\":true,"
-        "\"device\":\"/dev/ttyUSB0\"}}}";
-    hub_publish(fx.hub, HUB_DOC_STATUS, strdup(status));
+    status_t st;
+    memset(&st, 0, sizeof st);
+    st.seq = 1;
+    st.data_valid = true;
+    st.data_state = "valid";
+    st.uart.polls = 120;
+    st.uart.success = 117;
+    st.uart.errors = 3;
+    st.uart.timeouts = 2;
+    st.uart.crc_errors = 1;
+    st.uart.retries = 4;
+    st.uart.latency_avg_ms = 8.5;
+    st.uart.latency_last_ms = 7.25;
+    st.uart.latency_max_ms = 30;
+    st.uart.open = true;
+    snprintf(st.uart.device, sizeof st.uart.device, "/dev/ttyUSB0");
+    hub_publish_status(fx.hub, &st, strdup("{}"));
     turns(&fx, 2);
     cJSON *doc = document(&fx);
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(doc, "uart");

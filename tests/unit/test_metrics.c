@@ -1,5 +1,5 @@
 /* Tests of metrics.h: the Prometheus text exposition format 0.0.4, checked line by line, and
- * the values it carries from the status document and the platform figures. */
+ * the values it carries from the typed status snapshot and the platform figures. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,31 +17,81 @@
 #include "metrics.h"
 #include "status_json.h"
 
-static const char valid_status[] =
-    "{\"voltage\":53.176,\"current\":-12.5,\"power_w\":-664.7,\"soc_percent\":55.01,"
-    "\"soh_percent\":99,\"temperature\":21.9,\"min_cell_mv\":3320,\"max_cell_mv\":3326,"
-    "\"cell_imbalance_mv\":6,\"online_status\":147,\"online_status_name\":\"discharging\","
-    "\"uptime_ms\":2038,\"data_valid\":true,\"data_state\":\"valid\",\"data_age_ms\":93,"
-    "\"cell_count\":3,\"cells\":["
-    "{\"index\":1,\"mv\":3323.7,\"balancing\":false,\"needs_balancing\":false},"
-    "{\"index\":2,\"mv\":3326,\"balancing\":true,\"needs_balancing\":true},"
-    "{\"index\":3,\"mv\":3320.5,\"balancing\":false,\"needs_balancing\":false}],"
-    "\"temperatures\":{\"external_1_c\":22,\"external_2_c\":null,\"internal_c\":26},"
-    "\"limits\":{\"cvl_v\":55.2,\"ccl_a\":50,\"dcl_a\":100,\"dvl_v\":46.4,\"sent\":true},"
-    "\"alarms\":{\"active\":[{\"condition\":\"high_voltage\",\"level\":\"warning\"}],"
-    "\"conditions\":{\"general\":\"ok\",\"high_voltage\":\"warning\",\"low_voltage\":\"alarm\"},"
-    "\"worst\":\"alarm\"},"
-    "\"gx\":{\"keepalive_ok\":true,\"keepalive_age_ms\":120,\"victron_handshake\":true},"
-    "\"energy\":{\"charged_kwh\":1.25,\"discharged_kwh\":0.5},"
-    "\"stats\":{\"uart\":{\"polls\":120,\"success\":118,\"errors\":1,\"timeouts\":1,"
-    "\"crc_errors\":1,\"retries\":1,\"nacks\":0,\"garbage_bytes\":3,\"latency_avg_ms\":0.5,"
-    "\"latency_last_ms\":0.25,\"latency_max_ms\":2,\"open\":true,\"device\":\"simulator\"},"
-    "\"can\":{\"tx_count\":300,\"tx_errors\":0,\"tx_drops\":2,\"rx_count\":40,\"rx_errors\":0,"
-    "\"reconnects\":0,\"bus_off_count\":0,\"bus_state\":\"active\",\"tx_error_counter\":0,"
-    "\"rx_error_counter\":0,\"connected\":true},"
-    "\"cvl\":{\"state\":\"FLOAT\",\"cvl_voltage_v\":55.2},"
-    "\"bridge\":{\"frames\":300,\"stale_events\":1,\"decode_errors\":0,\"keepalive_rx\":40}},"
-    "\"version\":\"0.1.0\"}";
+/* The simulator's status as the bridge publishes it (3 cells, a warning and an alarm). */
+static status_t fixture;
+
+static status_num_t known(double v)
+{
+    return (status_num_t){.known = true, .v = v};
+}
+
+static const status_t *valid_status(void)
+{
+    static const status_cell_t cells[] = {
+        {1, 3323.7, false, false}, {2, 3326, true, true}, {3, 3320.5, false, false}};
+    memset(&fixture, 0, sizeof fixture);
+    fixture.seq = 1;
+    fixture.voltage = known(53.176);
+    fixture.current = known(-12.5);
+    fixture.power_w = known(-664.7);
+    fixture.soc_percent = known(55.01);
+    fixture.soh_percent = known(99);
+    fixture.temperature = known(21.9);
+    fixture.min_cell_mv = known(3320);
+    fixture.max_cell_mv = known(3326);
+    fixture.cell_imbalance_mv = known(6);
+    fixture.online_status = known(147);
+    fixture.online_status_name = "discharging";
+    fixture.uptime_ms = 2038;
+    fixture.data_valid = true;
+    fixture.data_state = "valid";
+    fixture.data_age_ms = known(93);
+    fixture.cell_count = known(3);
+    fixture.cells_n = 3;
+    memcpy(fixture.cells, cells, sizeof cells);
+    fixture.temps.external_1_c = known(22);
+    fixture.temps.internal_c = known(26);
+    fixture.limits.cvl_v = known(55.2);
+    fixture.limits.ccl_a = known(50);
+    fixture.limits.dcl_a = known(100);
+    fixture.limits.dvl_v = known(46.4);
+    fixture.limits.sent = true;
+    fixture.alarms.count = 3;
+    fixture.alarms.cond[0] = (status_cond_t){"general", STATUS_LEVEL_OK};
+    fixture.alarms.cond[1] = (status_cond_t){"high_voltage", STATUS_LEVEL_WARNING};
+    fixture.alarms.cond[2] = (status_cond_t){"low_voltage", STATUS_LEVEL_ALARM};
+    fixture.alarms.worst = STATUS_LEVEL_ALARM;
+    fixture.gx.keepalive_ok = true;
+    fixture.gx.keepalive_age_ms = known(120);
+    fixture.gx.victron_handshake = true;
+    fixture.energy.charged_kwh = 1.25;
+    fixture.energy.discharged_kwh = 0.5;
+    fixture.uart.polls = 120;
+    fixture.uart.success = 118;
+    fixture.uart.errors = 1;
+    fixture.uart.timeouts = 1;
+    fixture.uart.crc_errors = 1;
+    fixture.uart.retries = 1;
+    fixture.uart.garbage_bytes = 3;
+    fixture.uart.latency_avg_ms = 0.5;
+    fixture.uart.latency_last_ms = 0.25;
+    fixture.uart.latency_max_ms = 2;
+    fixture.uart.open = true;
+    snprintf(fixture.uart.device, sizeof fixture.uart.device, "simulator");
+    fixture.can.tx_count = 300;
+    fixture.can.tx_drops = 2;
+    fixture.can.rx_count = 40;
+    fixture.can.bus_state = "active";
+    fixture.can.connected = true;
+    fixture.can.keepalive_ok = true;
+    fixture.cvl.state = "FLOAT";
+    fixture.cvl.cvl_voltage_v = known(55.2);
+    fixture.bridge.frames = 300;
+    fixture.bridge.stale_events = 1;
+    fixture.bridge.keepalive_rx = 40;
+    fixture.version = "0.1.0";
+    return &fixture;
+}
 
 /* ---- a checker of the text format ---- */
 
@@ -210,7 +260,7 @@ static bool has_line(const char *text, const char *line)
 static void test_valid_status_is_well_formed_with_units_in_names(void **state)
 {
     (void)state;
-    char *t = metrics_text(valid_status, NULL);
+    char *t = metrics_text(valid_status(), NULL);
     assert_non_null(t);
     expo_t e;
     check_exposition(t, &e);
@@ -270,12 +320,10 @@ static void test_valid_status_is_well_formed_with_units_in_names(void **state)
 static void test_stale_data_exposes_no_battery_values(void **state)
 {
     (void)state;
-    const char *from = "\"data_valid\":true";
-    const char *at = strstr(valid_status, from);
-    char doc[sizeof valid_status + 64];
-    snprintf(doc, sizeof doc, "%.*s\"data_valid\":false%s", (int)(at - valid_status),
-             valid_status, at + strlen(from));
-    char *t = metrics_text(doc, NULL);
+    status_t stale = *valid_status();
+    stale.data_valid = false;
+    stale.data_state = "stale";
+    char *t = metrics_text(&stale, NULL);
     assert_non_null(t);
     expo_t e;
     check_exposition(t, &e);
@@ -318,7 +366,7 @@ static void test_platform_figures(void **state)
         .log_lines = {1, 2, 30, 0},
         .log_suppressed = 5,
     };
-    char *t = metrics_text(valid_status, &x);
+    char *t = metrics_text(valid_status(), &x);
     assert_non_null(t);
     expo_t e;
     check_exposition(t, &e);
@@ -347,7 +395,7 @@ static void test_platform_figures(void **state)
     }
     free(t);
 
-    /* Without a status document: the platform figures alone, still well formed. */
+    /* Without a status snapshot: the platform figures alone, still well formed. */
     t = metrics_text(NULL, &x);
     assert_non_null(t);
     check_exposition(t, &e);
@@ -359,25 +407,35 @@ static void test_platform_figures(void **state)
 static void test_label_values_are_escaped(void **state)
 {
     (void)state;
-    char *t = metrics_text("{\"version\":\"1.0 \\\"x\\\" \\\\ \\n\",\"data_valid\":false}", NULL);
+    status_t st;
+    memset(&st, 0, sizeof st);
+    st.version = "1.0 \"x\" \\ \n";
+    st.cvl.state = "A\"B";
+    st.data_valid = true;
+    char *t = metrics_text(&st, NULL);
     assert_non_null(t);
     expo_t e;
     check_exposition(t, &e);
     assert_true(has_line(t, "tinybms_build_info{version=\"1.0 \\\"x\\\" \\\\ \\n\"} 1"));
+    assert_true(has_line(t, "tinybms_cvl_state{state=\"A\\\"B\"} 1"));
+    assert_null(strstr(t, "tinybms_pack_voltage_volts")); /* not known: absent */
     free(t);
 }
 
-static void test_bad_documents_give_null(void **state)
+static void test_an_empty_snapshot_is_well_formed(void **state)
 {
     (void)state;
-    assert_null(metrics_text("not json", NULL));
-    assert_null(metrics_text("[1]", NULL));
-    assert_null(metrics_text("", NULL));
-    char *t = metrics_text("{}", NULL);
+    status_t st;
+    memset(&st, 0, sizeof st);
+    char *t = metrics_text(&st, NULL);
     assert_non_null(t);
     expo_t e;
     check_exposition(t, &e);
     assert_true(has_line(t, "tinybms_data_valid 0"));
+    assert_true(has_line(t, "tinybms_alarm_worst_level 0"));
+    assert_null(strstr(t, "tinybms_data_age_seconds"));   /* not known: absent */
+    assert_null(strstr(t, "tinybms_alarm_level{"));       /* no conditions yet */
+    assert_null(strstr(t, "tinybms_build_info"));         /* no version given */
     free(t);
 }
 
@@ -395,9 +453,7 @@ static void test_real_status_document_while_waiting(void **state)
                          .can = {.connected = true, .tx_frames = 7}};
     status_t st;
     assert_true(status_build(&in, 1, &st));
-    char *doc = status_json(&st);
-    assert_non_null(doc);
-    char *t = metrics_text(doc, NULL);
+    char *t = metrics_text(&st, NULL);
     assert_non_null(t);
     expo_t e;
     check_exposition(t, &e);
@@ -406,7 +462,6 @@ static void test_real_status_document_while_waiting(void **state)
     assert_true(has_line(t, "tinybms_uart_polls_total 0"));
     assert_null(strstr(t, "tinybms_pack_voltage_volts"));
     free(t);
-    free(doc);
 }
 
 int main(void)
@@ -416,7 +471,7 @@ int main(void)
         cmocka_unit_test(test_stale_data_exposes_no_battery_values),
         cmocka_unit_test(test_platform_figures),
         cmocka_unit_test(test_label_values_are_escaped),
-        cmocka_unit_test(test_bad_documents_give_null),
+        cmocka_unit_test(test_an_empty_snapshot_is_well_formed),
         cmocka_unit_test(test_real_status_document_while_waiting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
