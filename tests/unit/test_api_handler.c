@@ -1,0 +1,357 @@
+/*
+ * Black-box tests of api.h, the transport-neutral REST API, with fake
+ * platform operations that record what the API asked for.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+typedef struct {
+    cfg_t running;
+    api_apply_t apply_outcome;
+    unsigned applies;
+    cfg_err_t save_outcome;
+    unsigned saves;
+    int locks;
+    api_write_t write_outcome;
+    sw_status_t write_status;
+    uint16_t last_write_addr;
+    unsigned logs_cleared;
+    char last_log[640];
+} fake_t;
+
+static fake_t fk;
+
+static char *dup_str(const char *s)
+{
+    char *d = malloc(strlen(s) + 1);
+    strcpy(d, s);
+    return d;
+}
+
+static char *f_get_doc(void *ctx, api_doc_t doc, uint64_t *seq)
+{
+    (void)ctx;
+    if (seq != NULL) {
+        *seq = 7;
+    }
+    switch (doc) {
+    case API_DOC_STATUS:
+        return dup_str("{\"voltage\":53.1}");
+    case API_DOC_METRICS:
+        return dup_str("tinybms_up 1\n");
+    default:
+        return NULL; /* not published yet */
+    }
+}
+static void f_running(void *ctx, cfg_t *out)
+{
+    (void)ctx;
+    *out = fk.running;
+}
+static void f_lock(void *ctx, bool lock)
+{
+    (void)ctx;
+    fk.locks += lock ? 1 : -1;
+}
+static api_apply_t f_apply(void *ctx, const cfg_t *c, char *why, size_t cap)
+{
+    (void)ctx;
+    fk.applies++;
+    snprintf(why, cap, "test refusal");
+    if (fk.apply_outcome == API_APPLY_APPLIED) {
+        fk.running = *c;
+    }
+    return fk.apply_outcome;
+}
+static cfg_err_t f_save(void *ctx, const cfg_t *c, cfg_error_t *err)
+{
+    (void)ctx;
+    (void)c;
+    fk.saves++;
+    if (fk.save_outcome != CFG_OK) {
+        err->code = fk.save_outcome;
+        snprintf(err->message, sizeof err->message, "disk full");
+    }
+    return fk.save_outcome;
+}
+static const char *f_where(void *ctx)
+{
+    (void)ctx;
+    return "/tmp/config.json";
+}
+static api_write_t f_write(void *ctx, uint16_t addr, const uint16_t *v, uint16_t n,
+                           sw_result_t *res)
+{
+    (void)ctx;
+    fk.last_write_addr = addr;
+    if (fk.write_outcome == API_WRITE_DONE) {
+        res->status = fk.write_status;
+        for (uint16_t i = 0; i < n; i++) {
+            res->readback[i] = v[i];
+        }
+        snprintf(res->message, sizeof res->message, "done");
+    }
+    return fk.write_outcome;
+}
+static size_t f_can(void *ctx, uint64_t after, api_can_entry_t *out, size_t cap)
+{
+    (void)ctx;
+    (void)cap;
+    if (after >= 5) {
+        return 0;
+    }
+    memset(&out[0], 0, sizeof out[0]);
+    out[0].seq = 5;
+    out[0].frame.id = 0x351;
+    out[0].frame.dlc = 8;
+    return 1;
+}
+static size_t f_logs(void *ctx, uint64_t after, api_log_entry_t *out, size_t cap, uint64_t *newest)
+{
+    (void)ctx;
+    (void)after;
+    (void)cap;
+    out[0].seq = 3;
+    out[0].t_ms = 1;
+    out[0].level = "INFO";
+    snprintf(out[0].text, sizeof out[0].text, "hello");
+    *newest = 9;
+    return 1;
+}
+static void f_clear(void *ctx)
+{
+    (void)ctx;
+    fk.logs_cleared++;
+}
+static void f_log(void *ctx, api_log_level_t level, const char *line)
+{
+    (void)ctx;
+    (void)level;
+    snprintf(fk.last_log, sizeof fk.last_log, "%s", line);
+}
+static const char *f_version(void *ctx)
+{
+    (void)ctx;
+    return "1.2.3";
+}
+static uint64_t f_uptime(void *ctx)
+{
+    (void)ctx;
+    return 42;
+}
+
+static const api_ops_t ops = {
+    .get_doc = f_get_doc,
+    .running_config = f_running,
+    .config_lock = f_lock,
+    .apply_config = f_apply,
+    .save_config = f_save,
+    .config_location = f_where,
+    .write_registers = f_write,
+    .can_since = f_can,
+    .logs = f_logs,
+    .clear_logs = f_clear,
+    .log = f_log,
+    .version = f_version,
+    .uptime_ms = f_uptime,
+};
+
+static api_response_t call(const char *method, const char *path, const char *query,
+                           const char *body)
+{
+    api_request_t q = {method, path, query, body, body != NULL ? strlen(body) : 0u};
+    api_response_t r;
+    api_handle(&ops, NULL, &q, &r);
+    assert_non_null(r.body);
+    return r;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&fk, 0, sizeof fk);
+    cfg_defaults(&fk.running);
+    return 0;
+}
+
+static void test_api_routes_documents_and_refuses_other_methods(void **state)
+{
+    (void)state;
+    api_response_t r = call("GET", "/api/status", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"voltage\":53.1}");
+    assert_string_equal(r.content_type, "application/json");
+    free(r.body);
+    r = call("POST", "/api/status", NULL, "{}");
+    assert_int_equal(r.status, 405);
+    assert_string_equal(r.headers, "Allow: GET\r\n");
+    free(r.body);
+    r = call("GET", "/api/history", NULL, NULL);
+    assert_int_equal(r.status, 503); /* not published yet */
+    assert_non_null(strstr(r.body, "no history yet"));
+    free(r.body);
+    r = call("GET", "/api/nothing", NULL, NULL);
+    assert_int_equal(r.status, 404);
+    free(r.body);
+    r = call("GET", "/metrics", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+    free(r.body);
+    assert_true(api_is_api_path("/api/can"));
+    assert_false(api_is_api_path("/index.html"));
+}
+
+static void test_api_settings_change_is_applied_then_saved(void **state)
+{
+    (void)state;
+    fk.apply_outcome = API_APPLY_APPLIED;
+    api_response_t r = call("POST", "/api/settings", NULL,
+                            "{\"victron\":{\"max_discharge_current_a\":33}}");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"applied\":true"));
+    assert_int_equal(fk.saves, 1);
+    assert_int_equal(fk.running.victron.max_discharge_current_da, 330);
+    assert_int_equal(fk.locks, 0); /* locked and unlocked */
+    free(r.body);
+}
+
+static void test_api_settings_refused_or_bad_change_saves_nothing(void **state)
+{
+    (void)state;
+    api_response_t r = call("POST", "/api/settings", NULL, "{\"victron\":{\"nope\":1}}");
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "\"key\":\"victron.nope\""));
+    free(r.body);
+    fk.apply_outcome = API_APPLY_REFUSED;
+    r = call("POST", "/api/settings", NULL, "{\"victron\":{\"max_discharge_current_a\":33}}");
+    assert_int_equal(r.status, 422);
+    assert_non_null(strstr(r.body, "test refusal"));
+    assert_int_equal(fk.saves, 0);
+    free(r.body);
+    fk.apply_outcome = API_APPLY_BUSY;
+    r = call("POST", "/api/settings", NULL, "{\"victron\":{\"max_discharge_current_a\":33}}");
+    assert_int_equal(r.status, 409);
+    assert_int_equal(fk.saves, 0);
+    free(r.body);
+    fk.apply_outcome = API_APPLY_PENDING;
+    r = call("POST", "/api/settings", NULL, "{\"victron\":{\"max_discharge_current_a\":33}}");
+    assert_int_equal(r.status, 202);
+    assert_non_null(strstr(r.body, "\"applied\":false"));
+    assert_int_equal(fk.saves, 1);
+    free(r.body);
+}
+
+static void test_api_settings_failed_save_puts_the_previous_config_back(void **state)
+{
+    (void)state;
+    fk.apply_outcome = API_APPLY_APPLIED;
+    fk.save_outcome = CFG_ERR_IO;
+    api_response_t r = call("POST", "/api/settings", NULL,
+                            "{\"victron\":{\"max_discharge_current_a\":33}}");
+    assert_int_equal(r.status, 500);
+    assert_non_null(strstr(r.body, "the previous configuration runs again"));
+    assert_int_equal(fk.applies, 2);
+    assert_int_equal(fk.running.victron.max_discharge_current_da, 1000); /* the default again */
+    free(r.body);
+}
+
+static void test_api_write_outcomes_map_to_status_codes(void **state)
+{
+    (void)state;
+    fk.write_outcome = API_WRITE_DONE;
+    fk.write_status = SW_OK;
+    api_response_t r = call("POST", "/api/tinybms/write", NULL,
+                            "{\"address\":315,\"value\":3700}");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"verified\":true"));
+    assert_int_equal(fk.last_write_addr, 315);
+    free(r.body);
+    fk.write_status = SW_INTERLOCK;
+    r = call("POST", "/api/tinybms/write", NULL, "{\"address\":315,\"value\":3700}");
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "\"code\":\"interlock\""));
+    free(r.body);
+    fk.write_outcome = API_WRITE_BUSY;
+    r = call("POST", "/api/tinybms/write", NULL, "{\"address\":315,\"value\":3700}");
+    assert_int_equal(r.status, 409);
+    free(r.body);
+    r = call("POST", "/api/tinybms/write", NULL, "not json");
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "bad_request"));
+    free(r.body);
+}
+
+static void test_api_logs_and_can_parse_their_query(void **state)
+{
+    (void)state;
+    api_response_t r = call("GET", "/api/logs", "after=2&limit=10", NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"more\":true"));
+    free(r.body);
+    r = call("GET", "/api/logs", "limit=0", NULL);
+    assert_int_equal(r.status, 400);
+    free(r.body);
+    r = call("GET", "/api/logs", "after=-1", NULL);
+    assert_int_equal(r.status, 400);
+    free(r.body);
+    r = call("DELETE", "/api/logs", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(fk.logs_cleared, 1);
+    free(r.body);
+    r = call("GET", "/api/can", "after=%34", NULL); /* URL-encoded 4 */
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"id_hex\":\"0x351\""));
+    free(r.body);
+    r = call("GET", "/api/can", "after=x", NULL);
+    assert_int_equal(r.status, 400);
+    free(r.body);
+}
+
+static void test_api_diagnostics_before_the_loop_published_them(void **state)
+{
+    (void)state;
+    api_response_t r = call("GET", "/api/diagnostics", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"version\":\"1.2.3\""));
+    assert_non_null(strstr(r.body, "\"status_seq\":7"));
+    free(r.body);
+}
+
+static void test_api_refuses_to_run_with_missing_ops(void **state)
+{
+    (void)state;
+    api_ops_t none;
+    memset(&none, 0, sizeof none);
+    assert_false(api_ops_ok(&none));
+    assert_true(api_ops_ok(&ops));
+    api_request_t q = {"GET", "/api/status", NULL, NULL, 0};
+    api_response_t r;
+    api_handle(&none, NULL, &q, &r);
+    assert_int_equal(r.status, 500);
+    free(r.body);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_api_routes_documents_and_refuses_other_methods, setup),
+        cmocka_unit_test_setup(test_api_settings_change_is_applied_then_saved, setup),
+        cmocka_unit_test_setup(test_api_settings_refused_or_bad_change_saves_nothing, setup),
+        cmocka_unit_test_setup(test_api_settings_failed_save_puts_the_previous_config_back,
+                               setup),
+        cmocka_unit_test_setup(test_api_write_outcomes_map_to_status_codes, setup),
+        cmocka_unit_test_setup(test_api_logs_and_can_parse_their_query, setup),
+        cmocka_unit_test_setup(test_api_diagnostics_before_the_loop_published_them, setup),
+        cmocka_unit_test_setup(test_api_refuses_to_run_with_missing_ops, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
