@@ -9,7 +9,7 @@ BUILD      ?= build
 TEST_BUILD ?= build/asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build test unit demo cross fuzz bench load soak clean format sim-check
+.PHONY: all deps build test unit demo cross fuzz bench load soak clean format sim-check stress-test
 
 all: build
 
@@ -72,6 +72,11 @@ load: build
 # then a LeakSanitizer run of the ASan build (LSAN_SECONDS, default 60). build/soak/report.txt.
 soak: build
 	@scripts/soak $(if $(DURATION),--duration $(DURATION)) $(if $(LSAN_SECONDS),--lsan-seconds $(LSAN_SECONDS))
+
+# make test RUNS times (default 5) while stress-ng keeps every core busy: the
+# suite must pass on a loaded machine. Report in build/stress-test/.
+stress-test: deps
+	@scripts/stress-test
 
 # libFuzzer targets (tests/fuzz/), FUZZ_SECONDS each (default 60), ASan+UBSan.
 FUZZ_SECONDS ?= 60
