@@ -135,8 +135,8 @@ typedef struct {
     } energy;
 
     struct {
-        uint32_t polls, success, errors, timeouts, crc_errors, retries, failures, nacks,
-            truncated, unexpected, garbage_bytes;
+        uint32_t polls, success, errors, timeouts, crc_errors, retries, failures, nacks, truncated,
+            unexpected, garbage_bytes;
         double latency_avg_ms, latency_last_ms, latency_max_ms; /* 3 decimals */
         bool open;
         char device[STATUS_PATH_MAX];

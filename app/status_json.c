@@ -237,8 +237,7 @@ char *status_json(const status_t *st)
         cJSON_AddNumberToObject(bms, "over_voltage_cutoff_mv", st->bms.over_voltage_cutoff_mv);
         cJSON_AddNumberToObject(bms, "under_voltage_cutoff_mv", st->bms.under_voltage_cutoff_mv);
         cJSON_AddNumberToObject(bms, "charge_over_current_a", st->bms.charge_over_current_a);
-        cJSON_AddNumberToObject(bms, "discharge_over_current_a",
-                                st->bms.discharge_over_current_a);
+        cJSON_AddNumberToObject(bms, "discharge_over_current_a", st->bms.discharge_over_current_a);
     }
     if (st->version != NULL) {
         cJSON_AddStringToObject(root, "version", st->version);

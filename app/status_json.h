@@ -22,10 +22,10 @@ char *status_json(const status_t *st);
 /* Parts of the document as new cJSON objects (caller deletes), for other
  * documents that embed them (MQTT "alarms", the diagnostics' modules);
  * NULL when st is NULL or memory runs out. */
-cJSON *status_json_alarms(const status_t *st);      /* "alarms" */
-cJSON *status_json_uart(const status_t *st);        /* "stats.uart" */
-cJSON *status_json_can(const status_t *st);         /* "stats.can" */
-cJSON *status_json_cvl(const status_t *st);         /* "stats.cvl" */
+cJSON *status_json_alarms(const status_t *st);       /* "alarms" */
+cJSON *status_json_uart(const status_t *st);         /* "stats.uart" */
+cJSON *status_json_can(const status_t *st);          /* "stats.can" */
+cJSON *status_json_cvl(const status_t *st);          /* "stats.cvl" */
 cJSON *status_json_bridge_stats(const status_t *st); /* "stats.bridge" */
 
 #endif /* STATUS_JSON_H */
