@@ -112,6 +112,54 @@ static void test_valid_bridge_fills_every_group(void **state)
     free(doc);
 }
 
+/* The whole document of a 4-cell pack, byte for byte: the text the renderer
+ * produced before the typed snapshot existed (key names, order, rounding,
+ * nulls), so a change to status_t or status_json shows here. */
+static const char golden_4_cells[] =
+    "{\"voltage\":13.206,\"current\":10.5,\"power_w\":138.7,\"soc_percent\":55.5,\"soh_percen"
+    "t\":100,\"temperature\":25,\"min_cell_mv\":3300,\"max_cell_mv\":3303,\"cell_imbalance_mv"
+    "\":3,\"online_status\":145,\"online_status_name\":\"charging\",\"uptime_ms\":42,\"time_m"
+    "s\":1700000000123,\"data_valid\":true,\"data_state\":\"valid\",\"data_age_ms\":1,\"cell_"
+    "count\":4,\"cells\":[{\"index\":1,\"mv\":3300,\"balancing\":false,\"needs_balancing\":fa"
+    "lse},{\"index\":2,\"mv\":3301,\"balancing\":false,\"needs_balancing\":false},{\"index\":"
+    "3,\"mv\":3302,\"balancing\":false,\"needs_balancing\":false},{\"index\":4,\"mv\":3303,\""
+    "balancing\":false,\"needs_balancing\":false}],\"temperatures\":{\"external_1_c\":25,\"ex"
+    "ternal_2_c\":null,\"internal_c\":30,\"used\":[\"external_1\"],\"lost\":[],\"fallback\":f"
+    "alse,\"usable\":true,\"min_c\":25,\"max_c\":25},\"limits\":{\"cvl_v\":13.8,\"ccl_a\":50,"
+    "\"dcl_a\":100,\"dvl_v\":11.6,\"sent\":true,\"reasons\":[]},\"alarms\":{\"active\":[],\"c"
+    "onditions\":{\"general\":\"ok\",\"high_voltage\":\"ok\",\"low_voltage\":\"ok\",\"high_te"
+    "mperature\":\"ok\",\"low_temperature_charge\":\"ok\",\"high_discharge_current\":\"ok\",\""
+    "high_charge_current\":\"ok\",\"bms_internal\":\"ok\",\"cell_imbalance\":\"ok\"},\"worst\""
+    ":\"ok\"},\"gx\":{\"keepalive_ok\":false,\"keepalive_age_ms\":null,\"victron_handshake\":"
+    "false},\"energy\":{\"charged_kwh\":0,\"discharged_kwh\":0},\"stats\":{\"uart\":{\"polls\""
+    ":35,\"success\":35,\"errors\":0,\"timeouts\":0,\"crc_errors\":0,\"retries\":0,\"failures"
+    "\":0,\"nacks\":0,\"truncated\":0,\"unexpected\":0,\"garbage_bytes\":0,\"latency_avg_ms\""
+    ":0,\"latency_last_ms\":0,\"latency_max_ms\":0,\"open\":true,\"device\":\"/dev/ttyUSB0\"}"
+    ",\"can\":{\"tx_count\":7,\"tx_errors\":0,\"tx_drops\":0,\"rx_count\":0,\"rx_errors\":0,\""
+    "reconnects\":0,\"bus_off_count\":0,\"bus_state\":\"active\",\"tx_error_counter\":0,\"rx_"
+    "error_counter\":0,\"connected\":true,\"keepalive_ok\":false,\"interface\":\"log:-\"},\"c"
+    "vl\":{\"state\":\"BULK\",\"cvl_voltage_v\":13.8,\"ccl_limit_a\":50,\"dcl_limit_a\":100},"
+    "\"bridge\":{\"frames\":0,\"stale_events\":0,\"decode_errors\":0,\"keepalive_rx\":0}},\"b"
+    "ms\":{\"hardware\":\"2.1\",\"firmware\":\"1 (internal 242)\",\"series_cells\":4,\"capaci"
+    "ty_ah\":280,\"over_voltage_cutoff_mv\":3650,\"under_voltage_cutoff_mv\":2800,\"charge_ov"
+    "er_current_a\":80,\"discharge_over_current_a\":150},\"version\":\"0.1.0\"}";
+
+static void test_document_is_byte_identical_to_the_golden_text(void **state)
+{
+    (void)state;
+    uint64_t now;
+    start(&now);
+    fake_bms_pack(regs, 4);
+    fake_bms_run(&b, regs, true, &now, now + 3000000u);
+    status_input_t in = input(now, "/dev/ttyUSB0");
+    status_t st;
+    assert_true(status_build(&in, 1, &st));
+    char *doc = status_json(&st);
+    assert_non_null(doc);
+    assert_string_equal(doc, golden_4_cells);
+    free(doc);
+}
+
 static void test_a_copy_is_independent_of_the_inputs(void **state)
 {
     (void)state;
@@ -181,6 +229,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_waiting_bridge_has_no_battery_values),
         cmocka_unit_test(test_valid_bridge_fills_every_group),
+        cmocka_unit_test(test_document_is_byte_identical_to_the_golden_text),
         cmocka_unit_test(test_a_copy_is_independent_of_the_inputs),
         cmocka_unit_test(test_stale_data_keeps_values_but_says_so),
         cmocka_unit_test(test_bad_arguments),
