@@ -62,8 +62,12 @@
  *   share_i   I_i / sum of the participants' currents in that direction
  *             (each TinyBMS measures its own). Below share_min_ma in total,
  *             or for a pack whose measured share is <= 0, the share is not
- *             measurable and an unequal split is assumed:
- *             share = small_current_split_pm / participants (capped at 1).
+ *             measurable and an unequal split is assumed for the current
+ *             still to come: share = small_current_split_pm / participants
+ *             (capped at 1), and the pack's bound is
+ *             total + (L_i - I_i) / share (>= 0): L_i / share when nothing
+ *             flows, less for a pack its neighbours already charge (packs at
+ *             different open-circuit voltages exchange current at 0 A).
  *             A blocking pack's current is left out of the total, so the
  *             others' shares are those of a bank without it from the same
  *             call on.

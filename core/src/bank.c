@@ -350,8 +350,14 @@ static void combine(const bank_t *b, const bank_config_t *cfg, size_t n, bool ch
             share_pm = cur * 1000 / total;
             allow = lim * total / cur; /* exact L / share */
         } else {
+            /* The assumed share applies to the current still to come: from
+             * the present total, this pack takes at most assumed_pm of each
+             * added ampere. With nothing flowing that is L / share; a pack
+             * already charged by its neighbours (different open-circuit
+             * voltages) has that much less room. */
             share_pm = assumed_pm;
-            allow = lim * 1000 / assumed_pm;
+            allow = total + (lim - cur) * 1000 / assumed_pm;
+            allow = allow > 0 ? allow : 0;
         }
         bank_pack_out_t *po = &out->pack[i];
         if (charge) {

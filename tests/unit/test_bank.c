@@ -281,7 +281,8 @@ static void test_bank_equal_packs_get_the_sum_of_their_limits(void **state)
      * measurable: the assumed split, 1.5 x 1/2 = 750 per mille. */
     assert_int_equal(out.pack[0].share_discharge_pm, 750);
     assert_false(out.pack[0].share_discharge_measured);
-    assert_int_equal(out.combined.dcl_ma, 80000 * 1000 / 750);
+    /* From -40 A (it charges), each pack takes <= 75 % of what is added. */
+    assert_int_equal(out.combined.dcl_ma, -40000 + (80000 + 20000) * 1000 / 750);
     assert_int_equal(out.dcl_bound, BANK_BOUND_SHARE);
 }
 
@@ -342,20 +343,62 @@ static void test_bank_small_current_assumes_an_unequal_split(void **state)
     assert_false(out.pack[0].share_charge_measured);
     assert_int_equal(out.pack[0].share_charge_pm, 750);
     assert_int_equal(out.pack[1].share_charge_pm, 750);
-    assert_int_equal(out.combined.ccl_ma, 40000 * 1000 / 750);
+    assert_int_equal(out.combined.ccl_ma, 1000 + (40000 - 900) * 1000 / 750);
     /* A stricter setting: a pack may take all of it. */
     cfg.small_current_split_pm = 2000;
     step(2, T0 + S);
     assert_int_equal(out.pack[0].share_charge_pm, 1000);
-    assert_int_equal(out.combined.ccl_ma, 40000);
+    assert_int_equal(out.combined.ccl_ma, 1000 + 40000 - 900);
+    /* Nothing flowing: L / share, the rule. */
+    cfg.small_current_split_pm = 1500;
+    pack_set(0, 40000, 80000, 0, 100);
+    pack_set(1, 40000, 80000, 0, 100);
+    step(2, T0 + 2u * S);
+    assert_int_equal(out.combined.ccl_ma, 40000 * 1000 / 750);
     /* A pack measured at <= 0 while the bank charges is not measurable either. */
     cfg.small_current_split_pm = 1500;
     pack_set(0, 40000, 80000, -2000, 100);
     pack_set(1, 40000, 80000, 12000, 100);
-    step(2, T0 + 2u * S);
+    step(2, T0 + 3u * S);
     assert_false(out.pack[0].share_charge_measured);
     assert_true(out.pack[1].share_charge_measured);
     assert_int_equal(out.pack[1].share_charge_pm, 1200);
+}
+
+/* Two packs on one bus, split by Kirchhoff: I_i = (V - OCV_i) / R_i. */
+static void kirchhoff(double total_a, const double ocv_v[2], const double r_ohm[2])
+{
+    double g = 1.0 / r_ohm[0] + 1.0 / r_ohm[1];
+    double v = (total_a + ocv_v[0] / r_ohm[0] + ocv_v[1] / r_ohm[1]) / g;
+    for (unsigned i = 0; i < 2u; i++) {
+        pk[i].live.pack_ma = (int32_t)((v - ocv_v[i]) / r_ohm[i] * 1000.0);
+        pk[i].live.pack_mv = (int32_t)(v * 1000.0);
+    }
+}
+
+static void test_bank_mismatched_packs_on_one_bus_stay_under_their_limits(void **state)
+{
+    (void)state;
+    /* Pack 1 emptier (lower open-circuit voltage) and of lower resistance:
+     * at 0 A it is charged by pack 2 (10 A), then takes 2/3 of each added
+     * ampere. Its own limit is 30 A. The charger always pushes the CCL. */
+    const double ocv[2] = {53.0, 53.3};
+    const double r[2] = {0.010, 0.020};
+    pack_set(0, 30000, 80000, 0, 100);
+    pack_set(1, 60000, 80000, 0, 100);
+    cfg.recovery_hold_us = 30u * (uint32_t)S;
+    cfg.ramp_ma_per_s = 5000;
+    double ccl_a = 0.0;
+    for (unsigned t = 0; t < 300u; t++) {
+        kirchhoff(ccl_a, ocv, r);
+        step(2, T0 + t * S);
+        ccl_a = out.limits.ccl_ma / 1000.0;
+        kirchhoff(ccl_a, ocv, r); /* what each pack takes at that CCL */
+        assert_true(pk[0].live.pack_ma <= 30000);
+        assert_true(pk[1].live.pack_ma <= 60000);
+    }
+    /* Converged to where pack 1 is at its limit: 2/3 C + 10 A = 30 A. */
+    assert_true(out.limits.ccl_ma >= 29000 && out.limits.ccl_ma <= 30000);
 }
 
 static void test_bank_pack_blocking_charge_drops_ccl_in_one_call(void **state)
@@ -810,6 +853,8 @@ int main(void)
         cmocka_unit_test_setup(test_bank_cap_bounds_the_bank, setup),
         cmocka_unit_test_setup(test_bank_mismatched_packs_never_push_a_pack_over_its_limit, setup),
         cmocka_unit_test_setup(test_bank_small_current_assumes_an_unequal_split, setup),
+        cmocka_unit_test_setup(test_bank_mismatched_packs_on_one_bus_stay_under_their_limits,
+                               setup),
         cmocka_unit_test_setup(test_bank_pack_blocking_charge_drops_ccl_in_one_call, setup),
         cmocka_unit_test_setup(test_bank_pack_that_may_not_charge_but_conducts_zeroes_ccl, setup),
         cmocka_unit_test_setup(test_bank_pack_blocking_discharge_drops_dcl_in_one_call, setup),
