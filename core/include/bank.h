@@ -32,7 +32,10 @@
  *            bank keeps computing its limits with the pack's last values
  *            (last limit, last current) as if it were still there, and warns;
  *            a member returning within the grace stays a member (if within
- *            the window);
+ *            the window). The grace is a trade: should its switch in fact
+ *            have opened, the others carry its current, up to 1 / (1 - its
+ *            share) of what their limits allow, until the grace ends;
+ *            offline_grace_us = 0 drops a silent pack at once;
  *   offline  everything else: never read, not valid, or silent beyond the
  *            grace. A silent member whose last read had a cell within
  *            near_cutoff_mv of a TinyBMS cutoff is offline AT ONCE: its own

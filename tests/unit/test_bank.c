@@ -578,6 +578,17 @@ static void test_bank_silent_pack_near_a_cutoff_is_dropped_at_once(void **state)
     assert_int_equal(out.pack[1].state, BANK_PACK_OFFLINE);
 }
 
+static void test_bank_zero_grace_drops_a_silent_pack_at_once(void **state)
+{
+    (void)state;
+    cfg.offline_grace_us = 0;
+    step(2, T0);
+    pk[1].silent = true;
+    step(2, T0 + 6u * S);
+    assert_int_equal(out.pack[1].state, BANK_PACK_OFFLINE);
+    assert_int_equal(out.combined.ccl_ma, 40000);
+}
+
 static void test_bank_silent_pack_back_within_the_grace_stays_a_member(void **state)
 {
     (void)state;
@@ -862,6 +873,7 @@ int main(void)
         cmocka_unit_test_setup(test_bank_below_min_packs_gives_zero_limits, setup),
         cmocka_unit_test_setup(test_bank_silent_pack_warns_then_limits_follow_the_others, setup),
         cmocka_unit_test_setup(test_bank_silent_pack_near_a_cutoff_is_dropped_at_once, setup),
+        cmocka_unit_test_setup(test_bank_zero_grace_drops_a_silent_pack_at_once, setup),
         cmocka_unit_test_setup(test_bank_silent_pack_back_within_the_grace_stays_a_member, setup),
         cmocka_unit_test_setup(test_bank_no_pack_online_is_not_valid, setup),
         cmocka_unit_test_setup(test_bank_pack_rejoins_only_after_the_hold, setup),
