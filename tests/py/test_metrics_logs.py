@@ -190,8 +190,8 @@ def test_sd_notify_ready_watchdog_stopping(tmp_path):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(path)
     sock.settimeout(0.2)
-    env = {"PATH": "/usr/bin:/bin", "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"}
-    proc = run_bridge(tmp_path, {}, duration=3, env=env)
+    env = {"PATH": "/usr/bin:/bin", "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "2000000"}
+    proc = run_bridge(tmp_path, {}, duration=5, env=env)
     got = []
     end = time.monotonic() + 10
     while time.monotonic() < end:
@@ -205,6 +205,7 @@ def test_sd_notify_ready_watchdog_stopping(tmp_path):
     texts = [t for _, t in got]
     assert texts and texts[0].startswith("READY=1"), texts
     pings = [t for t, m in got if m == "WATCHDOG=1"]
-    assert len(pings) >= 4, texts  # every 0.5 s over 3 s
-    assert all(b - a < 0.9 for a, b in zip(pings, pings[1:])), pings
+    assert len(pings) >= 3, texts  # every 1 s (half of WATCHDOG_USEC) over 5 s
+    # Each ping before systemd's deadline (WATCHDOG_USEC), the relation that matters.
+    assert all(b - a < 2.0 for a, b in zip(pings, pings[1:])), pings
     assert texts[-1] == "STOPPING=1", texts

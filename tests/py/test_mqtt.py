@@ -284,7 +284,9 @@ def test_reconnect_after_broker_restart_and_can_never_waits(tmp_path, env):
     stamps = can_351_times(bridge.can_log, down_t0, down_t1)
     assert len(stamps) >= 4, stamps
     gaps = [b - a for a, b in zip(stamps, stamps[1:])]
-    assert all(abs(g - 1.0) <= 0.05 for g in gaps), gaps
+    # The broker being down never holds the loop: no 0x351 gap reaches Victron's limit
+    # (the schedule itself keeps them within 1.15 s; a blocking connect would add seconds).
+    assert all(g < 1.5 for g in gaps), gaps
 
     assert bridge.stop() == 0
     err = bridge.stderr()
