@@ -44,7 +44,8 @@
  * ---- Limits (CCL; DCL the same way with discharge currents) ---------------
  *
  *   CCL = min(bank cap, sum over contributing members of L_i,
- *             min over contributing participants of L_i / share_i)
+ *             min over contributing participants of L_i / share_i,
+ *             the guard below)
  *
  *   L_i       the pack's own limit (its chg_limits_t, from its own TinyBMS
  *             settings: over-current, cell cutoffs, temperatures);
@@ -71,6 +72,18 @@
  *             total + (L_i - I_i) / share (>= 0): L_i / share when nothing
  *             flows, less for a pack its neighbours already charge (packs at
  *             different open-circuit voltages exchange current at 0 A).
+ *   guard     (incremental_guard, on by default; not in the issue's rule)
+ *             for a measured pack below its limit, also
+ *             total + (L_i - I_i) / max(share_i, assumed share). Currents do
+ *             not split in fixed proportions: with different open-circuit
+ *             voltages I_i = g_i x I + c_i, and a pack the others discharge
+ *             into (c_i < 0: often the fullest, most derated one) takes more
+ *             than its present share of every added ampere, so L_i / share_i
+ *             measured at a low current lets it be overloaded when the
+ *             current jumps (a PV-limited charger that is suddenly free, a
+ *             generator). The term never raises the limit, the limit still
+ *             converges to where the binding pack is at its own limit, and it
+ *             rises as the current does (measured each call).
  *             A blocking pack's current is left out of the total, so the
  *             others' shares are those of a bank without it from the same
  *             call on.
@@ -140,6 +153,7 @@ typedef struct {
                                       * (default for bank_pack_in_t.timeout_us = 0) */
     uint32_t share_min_ma;           /* below this total, shares are not measured */
     uint16_t small_current_split_pm; /* assumed share x participants, per mille (>= 1000) */
+    bool incremental_guard;          /* the fourth term of the limit (see above) */
     uint32_t offline_grace_us;       /* silent member: last values used this long */
     uint16_t near_cutoff_mv;         /* silent with a cell this close to reg 315/316: at once */
     uint32_t rejoin_hold_us;         /* fresh this long before joining a running bank */

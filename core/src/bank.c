@@ -27,6 +27,7 @@ void bank_default_config(bank_config_t *cfg)
      * share (multi-pack.md: 10.3 A of 14.4 A, 1.43 x, in a two-pack bank). */
     cfg->share_min_ma = 2000u;
     cfg->small_current_split_pm = 1500u;
+    cfg->incremental_guard = true;
     cfg->offline_grace_us = 10000u * US_PER_MS;
     cfg->near_cutoff_mv = 100u;
     /* multi-pack.md "Pack states": rejoin after 10 s fresh. */
@@ -349,6 +350,16 @@ static void combine(const bank_t *b, const bank_config_t *cfg, size_t n, bool ch
         if (measured) {
             share_pm = cur * 1000 / total;
             allow = lim * total / cur; /* exact L / share */
+            if (cfg->incremental_guard && cur < lim) {
+                /* Currents do not split in fixed proportions: packs at
+                 * different open-circuit voltages split as I_i = g_i I + c_i,
+                 * and a pack the others discharge into (c_i < 0, often the
+                 * fullest, most derated one) takes more than its present
+                 * share of every added ampere. Assume it takes at most the
+                 * larger of its share and the assumed split. */
+                int64_t g_pm = share_pm > assumed_pm ? share_pm : assumed_pm;
+                allow = min64(allow, total + (lim - cur) * 1000 / g_pm);
+            }
         } else {
             /* The assumed share applies to the current still to come: from
              * the present total, this pack takes at most assumed_pm of each

@@ -86,6 +86,8 @@ static int setup(void **state)
     /* Targets are what these tests check; the ramp has its own test. */
     cfg.recovery_hold_us = 0;
     cfg.ramp_ma_per_s = 0;
+    /* The issue's formula exactly; the guard (on by default) has its own tests. */
+    cfg.incremental_guard = false;
     bank_init(&bank);
     memset(&out, 0, sizeof out);
     memset(in, 0, sizeof in);
@@ -321,15 +323,20 @@ static void test_bank_mismatched_packs_never_push_a_pack_over_its_limit(void **s
         {20000, 5000, 9000, 900},
         {6000, 500, 2500, 1000},
     };
-    for (size_t n = 2; n <= 4; n++) {
+    for (size_t n = 2; n <= 8; n++) {
         for (unsigned k = 0; k < 4u; k++) {
             setup(NULL);
-            for (unsigned i = 0; i < n; i++) {
+            cfg.incremental_guard = n > 4u; /* both ways */
+            size_t np = n > 4u ? n - 4u : n;
+            if (np < 2u) {
+                continue;
+            }
+            for (unsigned i = 0; i < np; i++) {
                 pack_set(i, lims[k][i], 100000, cur[k][i], (uint16_t)(100 + 50 * i));
             }
-            step(n, T0);
+            step(np, T0);
             assert_true(out.combined.ccl_ma > 0);
-            assert_no_pack_over_its_limit(n);
+            assert_no_pack_over_its_limit(np);
         }
     }
 }
@@ -388,6 +395,7 @@ static void test_bank_mismatched_packs_on_one_bus_stay_under_their_limits(void *
     pack_set(1, 60000, 80000, 0, 100);
     cfg.recovery_hold_us = 30u * (uint32_t)S;
     cfg.ramp_ma_per_s = 5000;
+    cfg.incremental_guard = true;
     double ccl_a = 0.0;
     for (unsigned t = 0; t < 300u; t++) {
         kirchhoff(ccl_a, ocv, r);
@@ -399,6 +407,52 @@ static void test_bank_mismatched_packs_on_one_bus_stay_under_their_limits(void *
     }
     /* Converged to where pack 1 is at its limit: 2/3 C + 10 A = 30 A. */
     assert_true(out.limits.ccl_ma >= 29000 && out.limits.ccl_ma <= 30000);
+}
+
+/* Pack 2 is the fuller one (higher open-circuit voltage) and derated to
+ * 10 A: at 0 A it feeds pack 1 (8.3 A), and of every added ampere it takes
+ * half (I_2 = 0.5 I - 8.3 A). A PV-limited charger gives 20 A for 100 s,
+ * then is suddenly free (a cloud passes). Returns the largest overload of
+ * pack 2, in mA. */
+static int32_t pv_jump_overload(bool guard)
+{
+    const double ocv[2] = {53.0, 53.25};
+    const double r[2] = {0.015, 0.015};
+    pack_set(0, 60000, 80000, 0, 100);
+    pack_set(1, 10000, 80000, 0, 100);
+    cfg.recovery_hold_us = 30u * (uint32_t)S;
+    cfg.ramp_ma_per_s = 5000;
+    cfg.incremental_guard = guard;
+    double c_a = 0.0;
+    int32_t worst = 0;
+    for (unsigned t = 0; t < 300u; t++) {
+        kirchhoff(c_a, ocv, r);
+        step(2, T0 + t * S);
+        double ccl_a = out.limits.ccl_ma / 1000.0;
+        double pv_a = t < 100u ? 20.0 : 1000.0;
+        c_a = ccl_a < pv_a ? ccl_a : pv_a;
+        kirchhoff(c_a, ocv, r);
+        int32_t over = pk[1].live.pack_ma - 10000;
+        worst = over > worst ? over : worst;
+        assert_true(pk[0].live.pack_ma <= 60000);
+    }
+    return worst;
+}
+
+static void test_bank_guard_keeps_the_fullest_pack_safe_when_the_current_jumps(void **state)
+{
+    (void)state;
+    assert_int_equal(pv_jump_overload(true), 0);
+    /* Converged to where pack 2 is at its limit: 0.5 C - 8.33 A = 10 A. */
+    assert_true(out.limits.ccl_ma >= 35700 && out.limits.ccl_ma <= 36700);
+}
+
+static void test_bank_without_the_guard_the_issue_rule_overloads_it(void **state)
+{
+    (void)state;
+    /* L / share measured at 20 A (pack 2 takes 1.7 A of it) allows 120 A
+     * for pack 2: when the charger is free it takes far more than 10 A. */
+    assert_true(pv_jump_overload(false) > 10000);
 }
 
 static void test_bank_pack_blocking_charge_drops_ccl_in_one_call(void **state)
@@ -866,6 +920,9 @@ int main(void)
         cmocka_unit_test_setup(test_bank_small_current_assumes_an_unequal_split, setup),
         cmocka_unit_test_setup(test_bank_mismatched_packs_on_one_bus_stay_under_their_limits,
                                setup),
+        cmocka_unit_test_setup(test_bank_guard_keeps_the_fullest_pack_safe_when_the_current_jumps,
+                               setup),
+        cmocka_unit_test_setup(test_bank_without_the_guard_the_issue_rule_overloads_it, setup),
         cmocka_unit_test_setup(test_bank_pack_blocking_charge_drops_ccl_in_one_call, setup),
         cmocka_unit_test_setup(test_bank_pack_that_may_not_charge_but_conducts_zeroes_ccl, setup),
         cmocka_unit_test_setup(test_bank_pack_blocking_discharge_drops_dcl_in_one_call, setup),
