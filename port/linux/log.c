@@ -61,7 +61,7 @@ static bool journal_checked;
  * which alone guards `file`. A full queue drops the line for the file
  * (counted; stderr and the rings still have it).
  */
-#define FILE_QUEUE_BYTES 65536u
+#define FILE_QUEUE_BYTES 262144u /* about 4000 lines: a burst, not a storm (that is folded) */
 static char fq[FILE_QUEUE_BYTES];
 static size_t fq_head; /* next byte to take */
 static size_t fq_len;  /* bytes queued */
@@ -71,6 +71,7 @@ static bool writer_stop;
 static pthread_t writer;
 static pthread_mutex_t file_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ullong file_rotations_a, file_errors_a, file_dropped_a;
+static uint64_t fq_dropped_unsaid; /* dropped since the file last said so (log_mu) */
 static atomic_bool file_open_a;
 
 static void emit_repeat_summary(repeat_slot_t *s);
@@ -235,6 +236,10 @@ static void *writer_main(void *arg)
         }
         fq_head = (fq_head + n) % FILE_QUEUE_BYTES;
         fq_len -= n;
+        uint64_t dropped = fq_len == 0u ? fq_dropped_unsaid : 0u;
+        if (dropped > 0u) {
+            fq_dropped_unsaid = 0;
+        }
         pthread_mutex_unlock(&log_mu);
         pthread_mutex_lock(&file_mu);
         size_t off = 0;
@@ -243,6 +248,17 @@ static void *writer_main(void *arg)
             size_t len = nl != NULL ? (size_t)(nl - (chunk + off)) + 1u : n - off;
             file_write(chunk + off, len);
             off += len;
+        }
+        if (dropped > 0u) {
+            /* Caught up: say in the file what it is missing. */
+            char note[128];
+            int m = snprintf(note, sizeof note,
+                             "(%llu log lines were not written to this file: its queue was "
+                             "full; stderr had them)\n",
+                             (unsigned long long)dropped);
+            if (m > 0) {
+                file_write(note, (size_t)m < sizeof note ? (size_t)m : sizeof note - 1u);
+            }
         }
         pthread_mutex_unlock(&file_mu);
         pthread_mutex_lock(&log_mu);
@@ -266,6 +282,7 @@ static void writer_finish(void)
     writer_running = false;
     writer_stop = false;
     fq_head = fq_len = 0;
+    fq_dropped_unsaid = 0;
     pthread_mutex_unlock(&log_mu);
 }
 
@@ -277,6 +294,7 @@ static void file_queue(const char *line, size_t len)
     }
     if (len > FILE_QUEUE_BYTES - fq_len) {
         atomic_fetch_add(&file_dropped_a, 1u);
+        fq_dropped_unsaid++;
         return;
     }
     for (size_t i = 0; i < len; i++) {

@@ -11,7 +11,8 @@
  *     survives a restart: the files are appended to, never truncated at start.
  *     A writer thread does the file writes and rotations, so no caller
  *     (the bridge loop above all) waits on the disk; a line that finds its
- *     64 KiB queue full is dropped for the file only (file_dropped).
+ *     256 KiB queue full is dropped for the file only (file_dropped), and
+ *     the file says how many lines it misses once the writer caught up.
  *     log_close_file writes what is queued before it returns.
  *   - an in-memory ring of the last LOG_RING_LINES lines (GET /api/logs),
  *     and a smaller ring of the last ERROR/WARNING lines (diagnostics).
