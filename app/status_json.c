@@ -225,6 +225,13 @@ char *status_json(const status_t *st)
     add_item(stats, "can", status_json_can(st));
     add_item(stats, "cvl", status_json_cvl(st));
     add_item(stats, "bridge", status_json_bridge_stats(st));
+    /* The seed README's health indicators, flat, as its troubleshooting
+     * section names them (the same counters as stats.uart / stats.can). */
+    cJSON_AddNumberToObject(stats, "uart_success_count", st->uart.success);
+    cJSON_AddNumberToObject(stats, "uart_errors", st->uart.errors);
+    cJSON_AddNumberToObject(stats, "can_tx_count", st->can.tx_count);
+    cJSON_AddNumberToObject(stats, "can_tx_errors", st->can.tx_errors);
+    cJSON_AddBoolToObject(stats, "victron_keepalive_ok", st->can.keepalive_ok);
 
     cJSON *bms = cJSON_AddObjectToObject(root, "bms");
     if (st->bms.have_version) {

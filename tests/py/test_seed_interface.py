@@ -153,7 +153,15 @@ def test_can_loopback_returns_the_bridges_own_frames(tmp_path):
         # The log back-end is a record, not a bus: it still has the frames.
         assert " 351#" in b.can_log.read_text()
         # Our own frames are not a GX: no keepalive.
-        assert b.get("/api/status")[1]["gx"]["keepalive_ok"] is False
+        st = b.get("/api/status")[1]
+        assert st["gx"]["keepalive_ok"] is False
+        # The seed README's health indicators, flat under stats, the same counters.
+        assert st["stats"]["uart_success_count"] > 0
+        assert st["stats"]["uart_success_count"] == st["stats"]["uart"]["success"]
+        assert st["stats"]["can_tx_count"] == st["stats"]["can"]["tx_count"] > 0
+        assert st["stats"]["uart_errors"] == st["stats"]["uart"]["errors"]
+        assert st["stats"]["can_tx_errors"] == st["stats"]["can"]["tx_errors"]
+        assert st["stats"]["victron_keepalive_ok"] is False
         assert "loopback mode" in b.stderr()
     finally:
         b.stop()

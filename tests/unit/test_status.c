@@ -139,7 +139,9 @@ static const char golden_4_cells[] =
     "reconnects\":0,\"bus_off_count\":0,\"bus_state\":\"active\",\"tx_error_counter\":0,\"rx_"
     "error_counter\":0,\"connected\":true,\"keepalive_ok\":false,\"interface\":\"log:-\"},\"c"
     "vl\":{\"state\":\"BULK\",\"cvl_voltage_v\":13.8,\"ccl_limit_a\":50,\"dcl_limit_a\":100},"
-    "\"bridge\":{\"frames\":0,\"stale_events\":0,\"decode_errors\":0,\"keepalive_rx\":0}},\"b"
+    "\"bridge\":{\"frames\":0,\"stale_events\":0,\"decode_errors\":0,\"keepalive_rx\":0},"
+    "\"uart_success_count\":35,\"uart_errors\":0,\"can_tx_count\":7,\"can_tx_errors\":0,"
+    "\"victron_keepalive_ok\":false},\"b"
     "ms\":{\"hardware\":\"2.1\",\"firmware\":\"1 (internal 242)\",\"series_cells\":4,\"capaci"
     "ty_ah\":280,\"over_voltage_cutoff_mv\":3650,\"under_voltage_cutoff_mv\":2800,\"charge_ov"
     "er_current_a\":80,\"discharge_over_current_a\":150},\"version\":\"0.1.0\"}";
