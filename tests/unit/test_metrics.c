@@ -14,58 +14,22 @@
 
 #include "bridge_config.h"
 #include "config.h"
+#include "fixture_status.h"
 #include "metrics.h"
 #include "status_json.h"
 
 /* The simulator's status as the bridge publishes it (3 cells, a warning and an alarm). */
 static status_t fixture;
 
-static status_num_t known(double v)
-{
-    return (status_num_t){.known = true, .v = v};
-}
-
 static const status_t *valid_status(void)
 {
     static const status_cell_t cells[] = {
         {1, 3323.7, false, false}, {2, 3326, true, true}, {3, 3320.5, false, false}};
-    memset(&fixture, 0, sizeof fixture);
-    fixture.seq = 1;
-    fixture.voltage = known(53.176);
-    fixture.current = known(-12.5);
-    fixture.power_w = known(-664.7);
-    fixture.soc_percent = known(55.01);
-    fixture.soh_percent = known(99);
-    fixture.temperature = known(21.9);
+    fixture_status(&fixture, cells, 3);
     fixture.min_cell_mv = known(3320);
-    fixture.max_cell_mv = known(3326);
     fixture.cell_imbalance_mv = known(6);
-    fixture.online_status = known(147);
-    fixture.online_status_name = "discharging";
-    fixture.uptime_ms = 2038;
-    fixture.data_valid = true;
-    fixture.data_state = "valid";
-    fixture.data_age_ms = known(93);
-    fixture.cell_count = known(3);
-    fixture.cells_n = 3;
-    memcpy(fixture.cells, cells, sizeof cells);
-    fixture.temps.external_1_c = known(22);
-    fixture.temps.internal_c = known(26);
-    fixture.limits.cvl_v = known(55.2);
-    fixture.limits.ccl_a = known(50);
-    fixture.limits.dcl_a = known(100);
-    fixture.limits.dvl_v = known(46.4);
-    fixture.limits.sent = true;
-    fixture.alarms.count = 3;
-    fixture.alarms.cond[0] = (status_cond_t){"general", STATUS_LEVEL_OK};
-    fixture.alarms.cond[1] = (status_cond_t){"high_voltage", STATUS_LEVEL_WARNING};
     fixture.alarms.cond[2] = (status_cond_t){"low_voltage", STATUS_LEVEL_ALARM};
     fixture.alarms.worst = STATUS_LEVEL_ALARM;
-    fixture.gx.keepalive_ok = true;
-    fixture.gx.keepalive_age_ms = known(120);
-    fixture.gx.victron_handshake = true;
-    fixture.energy.charged_kwh = 1.25;
-    fixture.energy.discharged_kwh = 0.5;
     fixture.uart.polls = 120;
     fixture.uart.success = 118;
     fixture.uart.errors = 1;
