@@ -4,6 +4,7 @@
  */
 #include "http_server.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +199,54 @@ static int on_log(const struct mg_connection *c, const char *msg)
     return 1;
 }
 
+/*
+ * Threads. civetweb 1.15 starts all num_threads workers at once, and a
+ * WebSocket holds its worker for as long as it is open: one worker per
+ * allowed WebSocket plus HTTP_EXTRA_WORKERS for ordinary requests (a
+ * browser's 6 parallel connections and a script or two; more wait in
+ * civetweb's queue, for at most the 5 s keep-alive timeout).
+ */
+#define HTTP_EXTRA_WORKERS 8
+
+/*
+ * Stack of each server thread. Debian 12's civetweb has no run-time option
+ * for it (mg_get_valid_options() lists none): its build fixes 100 KiB
+ * (CMake's CIVETWEB_THREAD_STACK_SIZE), and that wins over this. A civetweb
+ * built without a size takes the process default (RLIMIT_STACK, 8 MiB),
+ * and so do the WebSocket broadcaster and senders; for those this default
+ * applies while they are created. Measured (docs/performance.md): handlers
+ * touch at most 40 KiB of stack, the WebSocket threads 12 KiB; cJSON
+ * parsing a body nested to its 1000-level limit needs about 120 KiB.
+ */
+#define HTTP_THREAD_STACK_BYTES (256u * 1024u)
+
+/* Sets the process's default thread stack, keeping the old default in
+ * *saved for thread_stack_restore(). false (nothing changed) on failure. */
+static bool thread_stack_push(pthread_attr_t *saved)
+{
+    pthread_attr_t small;
+    if (pthread_getattr_default_np(saved) != 0) {
+        return false;
+    }
+    if (pthread_getattr_default_np(&small) != 0) {
+        pthread_attr_destroy(saved);
+        return false;
+    }
+    bool ok = pthread_attr_setstacksize(&small, HTTP_THREAD_STACK_BYTES) == 0 &&
+              pthread_setattr_default_np(&small) == 0;
+    pthread_attr_destroy(&small);
+    if (!ok) {
+        pthread_attr_destroy(saved);
+    }
+    return ok;
+}
+
+static void thread_stack_restore(pthread_attr_t *saved)
+{
+    (void)pthread_setattr_default_np(saved);
+    pthread_attr_destroy(saved);
+}
+
 http_server_t *http_start(const http_opts_t *o, char *err, size_t cap)
 {
     struct http_server *s = calloc(1, sizeof *s);
@@ -217,10 +266,8 @@ http_server_t *http_start(const http_opts_t *o, char *err, size_t cap)
     } else {
         snprintf(ports, sizeof ports, "%s:%d", o->bind_address, o->port);
     }
-    /* civetweb keeps one worker thread per open WebSocket: room for every
-     * allowed WebSocket plus ordinary requests. */
     char threads[16];
-    snprintf(threads, sizeof threads, "%d", o->ws_max_clients + 24);
+    snprintf(threads, sizeof threads, "%d", o->ws_max_clients + HTTP_EXTRA_WORKERS);
     const char *options[] = {
         "listening_ports", ports,
         "num_threads", threads,
@@ -246,8 +293,16 @@ http_server_t *http_start(const http_opts_t *o, char *err, size_t cap)
     memset(&ed, 0, sizeof ed);
     ed.text = ebuf;
     ed.text_buffer_size = sizeof ebuf;
+    /* The default is process-wide: nothing else may create a thread until it is
+     * restored (the daemon creates all its threads from its main thread, the
+     * one in here). */
+    pthread_attr_t saved_default;
+    bool stack_set = thread_stack_push(&saved_default);
     s->ctx = mg_start2(&init, &ed);
     if (s->ctx == NULL) {
+        if (stack_set) {
+            thread_stack_restore(&saved_default);
+        }
         snprintf(err, cap, "cannot listen on %s: %s", ports, ebuf[0] ? ebuf : "civetweb failed");
         pthread_mutex_destroy(&s->stats_mu);
         free(s);
@@ -255,6 +310,9 @@ http_server_t *http_start(const http_opts_t *o, char *err, size_t cap)
         return NULL;
     }
     s->ws = http_ws_start(s, o->ws_max_clients);
+    if (stack_set) {
+        thread_stack_restore(&saved_default);
+    }
     if (s->ws == NULL) {
         snprintf(err, cap, "cannot start the WebSocket broadcaster");
         mg_stop(s->ctx);
