@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include "bridge_config.h"
+#include "json_guard.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -1483,6 +1484,10 @@ static cfg_err_t parse_document(const char *text, size_t len, cJSON **out, cfg_e
     *out = NULL;
     if (len == 0u) {
         return fail(err, CFG_ERR_SYNTAX, "", "empty input: expected a JSON object");
+    }
+    if (!json_depth_ok(text, len, JSON_GUARD_MAX_DEPTH)) {
+        return fail(err, CFG_ERR_SYNTAX, "", "JSON nested deeper than %u levels",
+                    JSON_GUARD_MAX_DEPTH);
     }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);

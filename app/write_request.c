@@ -1,5 +1,7 @@
 #include "write_request.h"
 
+#include "json_guard.h"
+
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,6 +30,9 @@ static wreq_err_t fail(wreq_err_t e, char *msg, size_t cap, const char *text)
 wreq_err_t wreq_parse(const char *body, size_t len, wreq_t *out, char *msg, size_t cap)
 {
     memset(out, 0, sizeof *out);
+    if (!json_depth_ok(body, len, JSON_GUARD_MAX_DEPTH)) {
+        return fail(WREQ_BAD_REQUEST, msg, cap, "the body is nested too deeply");
+    }
     cJSON *o = body != NULL ? cJSON_ParseWithLength(body, len) : NULL;
     wreq_err_t rc = WREQ_OK;
     const cJSON *v = NULL, *vs = NULL;

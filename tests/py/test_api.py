@@ -179,6 +179,19 @@ def test_body_too_large_is_413(bridge):
     assert json.loads(body)["success"] is False
 
 
+def test_deeply_nested_body_is_400_and_the_bridge_lives_on(bridge):
+    # ~800 nested brackets once overflowed a web server thread's stack inside cJSON
+    # (SIGSEGV, the bridge restarted by systemd); they are refused before parsing.
+    deep = b"[" * 5000 + b"]" * 5000
+    before = bridge.config.read_bytes()
+    for path in ("/api/settings", "/api/tinybms/write"):
+        code, _, body = bridge.request("POST", path, raw=deep, auth="basic")
+        assert code == 400, (path, body)
+        assert json.loads(body)["success"] is False
+    assert bridge.json("GET", "/api/status")[0] == 200  # still serving
+    assert bridge.config.read_bytes() == before
+
+
 def test_invalid_setting_is_400_naming_the_key_and_changes_nothing(bridge):
     before = bridge.config.read_bytes()
     code, before_doc, _ = bridge.json("GET", "/api/settings")
