@@ -909,8 +909,8 @@ void cfg_defaults(cfg_t *out)
     out->web_server.auth_read = false;
     out->web_server.ws_interval_ms = 1000;
     /* Each WebSocket client holds a civetweb worker thread (ws_max_clients
-     * + 24 threads in all): 16 keeps a Pi Zero or a GX at a few dozen
-     * threads. 256 and more stay possible by configuration. */
+     * + 8 workers): 16 keeps a Pi Zero or a GX at 37 threads in all. 256
+     * and more stay possible by configuration. */
     out->web_server.ws_max_clients = 16;
 
     out->mqtt.enabled = false;
