@@ -3,6 +3,7 @@
  * sd_notify. See diag.h.
  */
 #include "diag.h"
+#include "thread.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -186,7 +187,7 @@ diag_t *diag_create(const char *version, uint64_t now_us)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&d->cond, &ca);
     pthread_condattr_destroy(&ca);
-    int e = pthread_create(&d->thread, NULL, watch_main, d);
+    int e = thread_start(&d->thread, watch_main, d, THREAD_STACK_SMALL);
     if (e != 0) {
         log_error("watchdog thread: %s", strerror(e));
         pthread_cond_destroy(&d->cond);

@@ -1,5 +1,6 @@
 /* Energy counters file: load and atomic save (see energy_store.h). */
 #include "energy_store.h"
+#include "thread.h"
 
 #include "atomic_file.h"
 #include "log.h"
@@ -129,7 +130,7 @@ energy_writer_t *energy_writer_start(const char *path)
     (void)snprintf(w->path, sizeof w->path, "%s", path);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+    if (thread_start(&w->thread, writer_main, w, THREAD_STACK_SMALL) != 0) {
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
         free(w);

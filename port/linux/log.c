@@ -3,6 +3,7 @@
  * rings, and the storm guard. See log.h for the behaviour.
  */
 #include "log.h"
+#include "thread.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -334,7 +335,7 @@ int log_open_file(const char *dir, size_t max_bytes, unsigned files)
             at_exit_set = atexit(writer_finish) == 0;
         }
         pthread_mutex_lock(&log_mu);
-        writer_running = pthread_create(&writer, NULL, writer_main, NULL) == 0;
+        writer_running = thread_start(&writer, writer_main, NULL, THREAD_STACK_SMALL) == 0;
         pthread_mutex_unlock(&log_mu);
         if (!writer_running) {
             raw_stderr("log file %s/" LOG_FILE_NAME ": no writer thread; logging to stderr only",

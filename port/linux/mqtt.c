@@ -3,6 +3,7 @@
  * app/mqtt_topics.h for what it publishes.
  */
 #include "mqtt.h"
+#include "thread.h"
 
 #include <errno.h>
 #include <mosquitto.h>
@@ -444,7 +445,7 @@ mqtt_t *mqtt_create(hub_t *hub, const char *version)
     (void)snprintf(m->version, sizeof m->version, "%s", version ? version : "");
     pthread_mutex_init(&m->mu, NULL);
     atomic_init(&m->stop, false);
-    int e = pthread_create(&m->thread, NULL, worker_main, m);
+    int e = thread_start(&m->thread, worker_main, m, THREAD_STACK_NET);
     if (e != 0) {
         log_error("MQTT: cannot start the client thread: %s", strerror(e));
         pthread_mutex_destroy(&m->mu);
