@@ -208,21 +208,6 @@ static const api_ops_t api_ops = {
 
 /* ---- transport ---- */
 
-char *http_can_json(const hub_can_entry_t *e, size_t n, uint64_t last_seq, bool ws_message)
-{
-    api_can_entry_t *a = malloc((n > 0 ? n : 1u) * sizeof *a);
-    if (a == NULL) {
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        a[i] = (api_can_entry_t){.seq = e[i].seq, .t_ms = e[i].t_ms, .tx = e[i].tx,
-                                 .frame = e[i].frame};
-    }
-    char *out = api_can_json(a, n, last_seq, ws_message);
-    free(a);
-    return out;
-}
-
 static int too_large(struct mg_connection *c)
 {
     mg_disable_connection_keep_alive(c);

@@ -1,6 +1,10 @@
 /*
  * http_internal.h - shared between the files of the HTTP server only
- * (http_server.c, http_ws.c, http_api.c). Not for other modules.
+ * (http_server.c, http_ws.c, http_api.c, http_util.c). Not for other
+ * modules. Who calls whom, without a circle: http_server.c starts the API
+ * adapter (http_api.c) and the WebSocket (http_ws.c); both use only the
+ * helpers of http_util.c (clock, JSON answers, credentials, CAN document),
+ * and the API adapter reads the WebSocket's figures.
  */
 #ifndef HTTP_INTERNAL_H
 #define HTTP_INTERNAL_H
