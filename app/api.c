@@ -158,7 +158,7 @@ static void settings_error(api_response_t *r, int status, const char *key, const
 /* A settings answer after the loop was asked: whether the posted
  * configuration runs now and whether the file holds it. */
 static void settings_answer(api_response_t *r, int status, bool applied, bool saved,
-                            const char *text)
+                            const char *text, const cfg_warnings_t *warn)
 {
     bool ok = status < 300;
     cJSON *o = cJSON_CreateObject();
@@ -170,6 +170,14 @@ static void settings_answer(api_response_t *r, int status, bool applied, bool sa
     } else {
         cJSON_AddStringToObject(o, "key", "");
         cJSON_AddStringToObject(o, "error", text);
+    }
+    /* Keys accepted but not used here (the seed's ESP32 keys...). */
+    cJSON *w = cJSON_AddArrayToObject(o, "warnings");
+    for (size_t i = 0; warn != NULL && i < warn->count; i++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "key", warn->item[i].key);
+        cJSON_AddStringToObject(x, "message", warn->item[i].message);
+        cJSON_AddItemToArray(w, x);
     }
     answer_cjson(r, status, o);
 }
@@ -198,7 +206,8 @@ static void get_settings(const api_ops_t *ops, void *ctx, api_response_t *r)
  * read-merge-apply-save of two clients from interleaving.
  */
 static void apply_and_save(const api_ops_t *ops, void *ctx, api_response_t *r,
-                           const cfg_t *base, const cfg_t *next, cfg_error_t *err)
+                           const cfg_t *base, const cfg_t *next, cfg_error_t *err,
+                           const cfg_warnings_t *warn)
 {
     char why[256];
     char msg[4608];
@@ -208,7 +217,8 @@ static void apply_and_save(const api_ops_t *ops, void *ctx, api_response_t *r,
     case API_APPLY_BUSY:
         settings_answer(r, 409, false, false,
                         "an earlier settings change is not applied by the bridge loop yet; "
-                        "nothing changed, try again");
+                        "nothing changed, try again",
+                        warn);
         return;
     case API_APPLY_REFUSED:
         say(ops, ctx, API_LOG_ERROR, "POST /api/settings: the bridge refused the configuration: %s",
@@ -217,7 +227,7 @@ static void apply_and_save(const api_ops_t *ops, void *ctx, api_response_t *r,
                        "the bridge refused the configuration: %s; nothing changed (%s is as it "
                        "was)",
                        why, where);
-        settings_answer(r, 422, false, false, msg);
+        settings_answer(r, 422, false, false, msg, warn);
         return;
     case API_APPLY_PENDING:
     case API_APPLY_APPLIED:
@@ -229,7 +239,7 @@ static void apply_and_save(const api_ops_t *ops, void *ctx, api_response_t *r,
             say(ops, ctx, API_LOG_INFO,
                 "configuration changed through the web API, applied and saved to %s", where);
             (void)snprintf(msg, sizeof msg, "configuration applied and saved to %s", where);
-            settings_answer(r, 200, true, true, msg);
+            settings_answer(r, 200, true, true, msg, warn);
             return;
         }
         /* The loop did not answer in time (stalled, or stopping): the
@@ -243,7 +253,7 @@ static void apply_and_save(const api_ops_t *ops, void *ctx, api_response_t *r,
                        "confirm within %d ms; it will be applied when the loop takes it (GET "
                        "/api/settings shows it once it runs)",
                        where, API_SETTINGS_APPLY_TIMEOUT_MS);
-        settings_answer(r, 202, false, true, msg);
+        settings_answer(r, 202, false, true, msg, warn);
         return;
     }
     say(ops, ctx, API_LOG_ERROR, "POST /api/settings: %s", err->message);
@@ -252,7 +262,7 @@ static void apply_and_save(const api_ops_t *ops, void *ctx, api_response_t *r,
                        "%s; the change is still queued for the bridge loop and will run once it "
                        "takes it, but only until the next start",
                        err->message);
-        settings_answer(r, 500, false, false, msg);
+        settings_answer(r, 500, false, false, msg, warn);
         return;
     }
     /* Applied but not saved (a reported save error leaves the old file in
@@ -262,7 +272,7 @@ static void apply_and_save(const api_ops_t *ops, void *ctx, api_response_t *r,
     if (back == API_APPLY_APPLIED) {
         (void)snprintf(msg, sizeof msg, "%s; the previous configuration runs again",
                        err->message);
-        settings_answer(r, 500, false, false, msg);
+        settings_answer(r, 500, false, false, msg, warn);
         return;
     }
     (void)snprintf(msg, sizeof msg,
@@ -271,7 +281,7 @@ static void apply_and_save(const api_ops_t *ops, void *ctx, api_response_t *r,
                    err->message,
                    back == API_APPLY_PENDING ? "is not confirmed by the bridge loop yet"
                                              : "failed");
-    settings_answer(r, 500, true, false, msg);
+    settings_answer(r, 500, true, false, msg, warn);
 }
 
 static void post_settings(const api_ops_t *ops, void *ctx, const api_request_t *q,
@@ -280,20 +290,26 @@ static void post_settings(const api_ops_t *ops, void *ctx, const api_request_t *
     cfg_t *base = malloc(sizeof *base);
     cfg_t *next = malloc(sizeof *next);
     cfg_error_t *err = malloc(sizeof *err);
-    if (base == NULL || next == NULL || err == NULL) {
+    cfg_warnings_t *warn = malloc(sizeof *warn); /* ~9 KB: not on a server thread's stack */
+    if (base == NULL || next == NULL || err == NULL || warn == NULL) {
         free(base);
         free(next);
         free(err);
+        free(warn);
         answer_error(r, 503, "out of memory");
         return;
     }
     ops->config_lock(ctx, true);
     ops->running_config(ctx, base);
-    cfg_err_t e = cfg_merge_json(base, q->body != NULL ? q->body : "", q->body_len, next, err);
+    cfg_err_t e = cfg_merge_json_warn(base, q->body != NULL ? q->body : "", q->body_len, next,
+                                      warn, err);
     if (e != CFG_OK) {
         settings_error(r, 400, err->key, err->message);
     } else {
-        apply_and_save(ops, ctx, r, base, next, err);
+        for (size_t i = 0; i < warn->count; i++) {
+            say(ops, ctx, API_LOG_WARNING, "POST /api/settings: %s", warn->item[i].message);
+        }
+        apply_and_save(ops, ctx, r, base, next, err, warn);
     }
     ops->config_lock(ctx, false);
     memset(base, 0, sizeof *base);
@@ -301,6 +317,7 @@ static void post_settings(const api_ops_t *ops, void *ctx, const api_request_t *
     free(base);
     free(next);
     free(err);
+    free(warn);
 }
 
 /* ---- logs, documents, diagnostics, CAN ---- */

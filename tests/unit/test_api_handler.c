@@ -221,6 +221,12 @@ static void test_api_settings_change_is_applied_then_saved(void **state)
     assert_int_equal(fk.saves, 1);
     assert_int_equal(fk.running.victron.max_discharge_current_da, 330);
     assert_int_equal(fk.locks, 0); /* locked and unlocked */
+    assert_non_null(strstr(r.body, "\"warnings\":[]"));
+    free(r.body);
+    /* an ESP32 key is kept but not used: applied, with a warning naming it */
+    r = call("POST", "/api/settings", NULL, "{\"wifi\":{\"sta_ssid\":\"cabin\"}}");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"warnings\":[{\"key\":\"wifi.sta_ssid\""));
     free(r.body);
 }
 
