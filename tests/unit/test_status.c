@@ -28,6 +28,14 @@ static void start(uint64_t *now)
     assert_int_equal(brg_init(&b, &bc, *now), TBMS_OK);
 }
 
+/* A started bridge that has read a healthy 4S pack for 3 s. */
+static void start_valid_4s(uint64_t *now)
+{
+    start(now);
+    fake_bms_pack(regs, 4);
+    fake_bms_run(&b, regs, true, now, *now + 3000000u);
+}
+
 static status_input_t input(uint64_t now, const char *device)
 {
     return (status_input_t){
@@ -74,9 +82,7 @@ static void test_valid_bridge_fills_every_group(void **state)
 {
     (void)state;
     uint64_t now;
-    start(&now);
-    fake_bms_pack(regs, 4);
-    fake_bms_run(&b, regs, true, &now, now + 3000000u);
+    start_valid_4s(&now);
     status_input_t in = input(now, "/dev/ttyUSB0");
     status_t st;
     assert_true(status_build(&in, 9, &st));
@@ -150,9 +156,7 @@ static void test_document_is_byte_identical_to_the_golden_text(void **state)
 {
     (void)state;
     uint64_t now;
-    start(&now);
-    fake_bms_pack(regs, 4);
-    fake_bms_run(&b, regs, true, &now, now + 3000000u);
+    start_valid_4s(&now);
     status_input_t in = input(now, "/dev/ttyUSB0");
     status_t st;
     assert_true(status_build(&in, 1, &st));
@@ -166,9 +170,7 @@ static void test_a_copy_is_independent_of_the_inputs(void **state)
 {
     (void)state;
     uint64_t now;
-    start(&now);
-    fake_bms_pack(regs, 4);
-    fake_bms_run(&b, regs, true, &now, now + 3000000u);
+    start_valid_4s(&now);
     char device[32] = "/dev/ttyUSB0";
     char iface[32] = "slcan:/dev/ttyACM0";
     status_input_t in = input(now, device);
@@ -192,9 +194,7 @@ static void test_stale_data_keeps_values_but_says_so(void **state)
 {
     (void)state;
     uint64_t now;
-    start(&now);
-    fake_bms_pack(regs, 4);
-    fake_bms_run(&b, regs, true, &now, now + 3000000u);
+    start_valid_4s(&now);
     fake_bms_run(&b, regs, false, &now, now + 8000000u);
     status_input_t in = input(now, "simulator");
     status_t st;
