@@ -409,4 +409,11 @@ typedef struct {
 tbms_err_t tbms_decode_version(const uint16_t *regs, size_t count, uint64_t now_ms,
                                tbms_version_t *out);
 
+/*
+ * Series cells of the pack: reg 307 from valid settings (set may be NULL),
+ * else the detected count (reg 53), each only within 4..TBMS_MAX_CELLS;
+ * 0 when neither is usable. The one rule for every pack-level voltage.
+ */
+uint8_t tbms_series_cells(const tbms_live_t *live, const tbms_settings_t *set);
+
 #endif /* TBMS_SNAPSHOT_H */

@@ -152,20 +152,11 @@ const char *alm_level_name(alm_level_t l)
     }
 }
 
-/* Series cells for the pack-level thresholds: reg 307, else reg 53. */
-static int64_t pack_cells(const tbms_live_t *live, const tbms_settings_t *bms)
-{
-    if (bms != NULL && bms->series_cells >= 4u && bms->series_cells <= TBMS_MAX_CELLS) {
-        return bms->series_cells;
-    }
-    return live->cell_count;
-}
-
 void alm_pack_thresholds(const alm_thresholds_t *th, const tbms_live_t *live,
                          const tbms_settings_t *set_, int32_t *ov_mv, int32_t *uv_mv)
 {
     const tbms_settings_t *bms = (set_ != NULL && set_->valid) ? set_ : NULL;
-    int64_t cells = live != NULL ? pack_cells(live, bms) : 0;
+    int64_t cells = live != NULL ? (int64_t)tbms_series_cells(live, bms) : 0;
     int32_t ov = th != NULL ? th->overvoltage_mv : 0;
     int32_t uv = th != NULL ? th->undervoltage_mv : 0;
     if (ov == 0 && bms != NULL && cells > 0) {
@@ -186,7 +177,7 @@ static void evaluate(alm_state_t *st, const alm_thresholds_t *th, const tbms_liv
                      const tbms_settings_t *set_, const ptemp_t *temp)
 {
     const tbms_settings_t *bms = (set_ != NULL && set_->valid) ? set_ : NULL;
-    int64_t cells = pack_cells(live, bms);
+    int64_t cells = (int64_t)tbms_series_cells(live, bms);
     int64_t pack_margin = PACK_PER_CELL_MV * (cells > 0 ? cells : 1);
     alm_level_t *lv = st->level;
 

@@ -3,17 +3,6 @@
 
 #include <string.h>
 
-static uint8_t series_cells(const tbms_live_t *live, const tbms_settings_t *set)
-{
-    if (set->series_cells >= 4u && set->series_cells <= TBMS_MAX_CELLS) {
-        return (uint8_t)set->series_cells;
-    }
-    if (live->cell_count >= 4u && live->cell_count <= TBMS_MAX_CELLS) {
-        return live->cell_count;
-    }
-    return 0u;
-}
-
 /* The pack's temperatures: the caller's judgement, else this read alone. */
 static ptemp_t pack_temps(const chg_pack_t *pack, const tbms_live_t *live)
 {
@@ -55,7 +44,7 @@ bool chg_base_limits(const chg_config_t *cfg, const tbms_live_t *live, const tbm
     if (cfg == NULL || live == NULL || set == NULL || !live->valid || !set->valid) {
         return false;
     }
-    uint8_t cells = series_cells(live, set);
+    uint8_t cells = tbms_series_cells(live, set);
     if (cells == 0u) {
         return false;
     }

@@ -694,3 +694,15 @@ tbms_err_t tbms_decode_version(const uint16_t *regs, size_t count, uint64_t now_
     out->valid = true;
     return TBMS_OK;
 }
+
+uint8_t tbms_series_cells(const tbms_live_t *live, const tbms_settings_t *set)
+{
+    if (set != NULL && set->valid && set->series_cells >= 4u &&
+        set->series_cells <= TBMS_MAX_CELLS) {
+        return (uint8_t)set->series_cells;
+    }
+    if (live != NULL && live->cell_count >= 4u && live->cell_count <= TBMS_MAX_CELLS) {
+        return live->cell_count;
+    }
+    return 0u;
+}
