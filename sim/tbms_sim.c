@@ -1664,6 +1664,26 @@ bool tbms_sim_is_asleep(const tbms_sim_t *sim)
     return sim ? sim->asleep : false;
 }
 
+bool tbms_sim_charge_blocked(const tbms_sim_t *sim)
+{
+    return sim ? charge_blocked(sim) : false;
+}
+
+bool tbms_sim_discharge_blocked(const tbms_sim_t *sim)
+{
+    return sim ? discharge_blocked(sim) : false;
+}
+
+const tbms_sim_model_t *tbms_sim_model(const tbms_sim_t *sim)
+{
+    return sim ? &sim->model : NULL;
+}
+
+const tbms_sim_config_t *tbms_sim_config(const tbms_sim_t *sim)
+{
+    return sim ? &sim->cfg : NULL;
+}
+
 const tbms_sim_counters_t *tbms_sim_counters(const tbms_sim_t *sim)
 {
     return sim ? &sim->counters : NULL;

@@ -306,6 +306,22 @@ uint8_t tbms_sim_faults(const tbms_sim_t *sim);
 /* True while the BMS sleeps. */
 bool tbms_sim_is_asleep(const tbms_sim_t *sim);
 
+/* True while a protection has opened the charge path (over-voltage,
+ * charge over-current, over-heat, low-temperature charging): a charge
+ * current set now flows as 0 A. */
+bool tbms_sim_charge_blocked(const tbms_sim_t *sim);
+
+/* True while a protection has opened the discharge path (under-voltage,
+ * fully discharged, discharge over-current, over-heat). */
+bool tbms_sim_discharge_blocked(const tbms_sim_t *sim);
+
+/* The battery model underneath, read-only (for tbms_sim_bus.h, which
+ * needs each pack's OCV and resistance). NULL for sim NULL. */
+const tbms_sim_model_t *tbms_sim_model(const tbms_sim_t *sim);
+
+/* The configuration given at init, read-only. NULL for sim NULL. */
+const tbms_sim_config_t *tbms_sim_config(const tbms_sim_t *sim);
+
 /* UART counters. */
 const tbms_sim_counters_t *tbms_sim_counters(const tbms_sim_t *sim);
 

@@ -172,6 +172,24 @@ float tbms_sim_model_cell_v(const tbms_sim_model_t *m, unsigned i)
     return clampf(v, 0.0f, OCV_MAX_V);
 }
 
+float tbms_sim_model_pack_ocv_v(const tbms_sim_model_t *m)
+{
+    float v = 0.0f;
+    for (unsigned i = 0; i < m->cells; i++) {
+        v += tbms_sim_model_ocv_v(tbms_sim_model_cell_soc(m, i));
+    }
+    return v;
+}
+
+float tbms_sim_model_pack_resistance_ohm(const tbms_sim_model_t *m)
+{
+    float r = 0.0f;
+    for (unsigned i = 0; i < m->cells; i++) {
+        r += m->cell_resistance_ohm[i];
+    }
+    return r;
+}
+
 /* First-order lag of x towards target over dt with time constant tau. */
 static float lag(float x, float target, float dt_s, float tau_s)
 {

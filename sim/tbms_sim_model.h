@@ -78,6 +78,14 @@ float tbms_sim_model_cell_soc(const tbms_sim_model_t *m, unsigned i);
 /* Terminal voltage of cell i in V at the present current. 0 for i >= cells. */
 float tbms_sim_model_cell_v(const tbms_sim_model_t *m, unsigned i);
 
+/* Open-circuit voltage of the whole string in V: the sum of the cells'
+ * OCV at their present state of charge. O(cells). */
+float tbms_sim_model_pack_ocv_v(const tbms_sim_model_t *m);
+
+/* Series DC resistance of the whole string in ohm: the sum of the cells'
+ * resistances, so the terminal voltage is OCV + I * R. O(cells). */
+float tbms_sim_model_pack_resistance_ohm(const tbms_sim_model_t *m);
+
 /*
  * Advances the pack by dt_s seconds at current_a (> 0 charging); the
  * cells whose bit is set in bleed_mask (bit i = cell i) also lose

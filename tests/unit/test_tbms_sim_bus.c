@@ -1,0 +1,552 @@
+/*
+ * Black-box tests of packs in parallel on one bus (sim/tbms_sim_bus.h):
+ * the Kirchhoff split of the external current, the switches (forced and
+ * the BMS's own protections), the demo day of a bank, and that each pack
+ * reports its own share over its UART.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "tbms_frame.h"
+#include "tbms_sim.h"
+#include "tbms_sim_bus.h"
+#include "tbms_sim_model.h"
+#include "tbms_snapshot.h"
+
+#define T0      5000u /* wall ms at init */
+#define MIN_MS  (60u * 1000u)
+#define HOUR_MS (3600u * 1000u)
+
+static tbms_sim_t packs[TBMS_SIM_BUS_MAX_PACKS];
+static tbms_sim_bus_t bus;
+
+/* A pack with 0 A unless the bus says otherwise. */
+static tbms_sim_config_t pack_config(uint32_t seed, float capacity_ah, float soc_pct,
+                                     float cell_mohm)
+{
+    tbms_sim_config_t c = tbms_sim_default_config();
+    c.demo_profile = false;
+    c.seed = seed;
+    c.capacity_ah = capacity_ah;
+    c.soc_pct = soc_pct;
+    c.cell_resistance_mohm = cell_mohm;
+    return c;
+}
+
+static void start_bus(const tbms_sim_config_t *cfgs, unsigned n)
+{
+    tbms_sim_t *p[TBMS_SIM_BUS_MAX_PACKS];
+    for (unsigned i = 0; i < n; i++) {
+        assert_int_equal(tbms_sim_init(&packs[i], &cfgs[i], T0), TBMS_SIM_OK);
+        p[i] = &packs[i];
+    }
+    assert_int_equal(tbms_sim_bus_init(&bus, p, n, T0), TBMS_SIM_OK);
+}
+
+/* Three deliberately different packs. */
+static void start_mismatched_three(void)
+{
+    const tbms_sim_config_t c[3] = {
+        pack_config(1u, 280.0f, 55.0f, 0.5f),
+        pack_config(2u, 224.0f, 45.0f, 0.65f),
+        pack_config(3u, 300.0f, 60.0f, 0.45f),
+    };
+    start_bus(c, 3u);
+}
+
+static int32_t sum_ma(void)
+{
+    int32_t s = 0;
+    for (unsigned i = 0; i < tbms_sim_bus_count(&bus); i++) {
+        s += tbms_sim_bus_pack_current_ma(&bus, i);
+    }
+    return s;
+}
+
+static double ocv_v(unsigned i)
+{
+    return (double)tbms_sim_model_pack_ocv_v(tbms_sim_model(&packs[i]));
+}
+
+static double res_ohm(unsigned i)
+{
+    return (double)tbms_sim_model_pack_resistance_ohm(tbms_sim_model(&packs[i]));
+}
+
+/* The closed-form split of tbms_sim_bus.h for packs 0..n-1, all closed. */
+static double expected_ma(unsigned n, unsigned i, double ext_ma)
+{
+    double g = 0.0;
+    double ge = 0.0;
+    for (unsigned k = 0; k < n; k++) {
+        g += 1.0 / res_ohm(k);
+        ge += ocv_v(k) / res_ohm(k);
+    }
+    double v = (ext_ma / 1000.0 + ge) / g;
+    return (v - ocv_v(i)) / res_ohm(i) * 1000.0;
+}
+
+static void assert_near(double got, double want, double tol)
+{
+    if (!(got >= want - tol && got <= want + tol)) {
+        fail_msg("%f not within %f of %f", got, tol, want);
+    }
+}
+
+/* The live block read over pack i's UART, decoded as the bridge does. */
+static tbms_live_t read_live(unsigned i, uint64_t now)
+{
+    uint8_t req[TBMS_READ_REQ_LEN];
+    size_t n = 0;
+    uint8_t out[TBMS_SIM_TX_CAP];
+    size_t out_n = 0;
+    assert_int_equal(tbms_build_read(0u, TBMS_LIVE_REG_COUNT, req, sizeof req, &n), TBMS_OK);
+    assert_int_equal(tbms_sim_receive(&packs[i], req, n, now, out, sizeof out, &out_n),
+                     TBMS_SIM_OK);
+    tbms_frame_t f;
+    assert_int_equal(tbms_parse(TBMS_DIR_RESPONSE, out, out_n, &f), TBMS_OK);
+    uint16_t regs[TBMS_LIVE_REG_COUNT];
+    size_t got = 0;
+    assert_int_equal(tbms_frame_registers(&f, regs, TBMS_LIVE_REG_COUNT, &got), TBMS_OK);
+    tbms_live_t live;
+    assert_int_equal(tbms_decode_live(regs, TBMS_LIVE_REG_COUNT, now, &live), TBMS_OK);
+    return live;
+}
+
+/* ---- The split ---- */
+
+static void test_bus_pack_currents_sum_exactly_to_the_external_current(void **state)
+{
+    (void)state;
+    start_mismatched_three();
+    const int32_t cases[] = {50000, -80000, 1, -7, 123457, 0};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        tbms_sim_bus_set_current_ma(&bus, cases[k]);
+        assert_int_equal(sum_ma(), cases[k]);
+        assert_int_equal(tbms_sim_bus_delivered_ma(&bus), cases[k]);
+        assert_int_equal(tbms_sim_bus_requested_ma(&bus), cases[k]);
+    }
+    /* Still so after an hour of charging at 60 A, sliced every second. */
+    tbms_sim_bus_set_current_ma(&bus, 60000);
+    tbms_sim_bus_step(&bus, T0 + HOUR_MS);
+    assert_int_equal(sum_ma(), 60000);
+    for (unsigned i = 0; i < 3u; i++) {
+        assert_true(tbms_sim_bus_pack_current_ma(&bus, i) > 0);
+        assert_int_equal(tbms_sim_bus_path(&bus, i), TBMS_SIM_BUS_CLOSED);
+    }
+}
+
+static void test_bus_split_follows_kirchhoff_within_one_ma(void **state)
+{
+    (void)state;
+    start_mismatched_three();
+    tbms_sim_bus_set_current_ma(&bus, 42000);
+    double g = 0.0;
+    double ge = 0.0;
+    for (unsigned i = 0; i < 3u; i++) {
+        assert_near(tbms_sim_bus_pack_current_ma(&bus, i), expected_ma(3u, i, 42000.0), 1.0);
+        g += 1.0 / res_ohm(i);
+        ge += ocv_v(i) / res_ohm(i);
+    }
+    assert_near(tbms_sim_bus_voltage_v(&bus), (42.0 + ge) / g, 1e-3);
+    /* Every pack's terminal voltage is the bus voltage. */
+    for (unsigned i = 0; i < 3u; i++) {
+        double term = ocv_v(i) + tbms_sim_bus_pack_current_ma(&bus, i) / 1000.0 * res_ohm(i);
+        assert_near(term, tbms_sim_bus_voltage_v(&bus), 2e-3);
+    }
+}
+
+static void test_bus_equal_packs_share_equally(void **state)
+{
+    (void)state;
+    const tbms_sim_config_t c[4] = {
+        pack_config(7u, 280.0f, 50.0f, 0.5f),
+        pack_config(7u, 280.0f, 50.0f, 0.5f),
+        pack_config(7u, 280.0f, 50.0f, 0.5f),
+        pack_config(7u, 280.0f, 50.0f, 0.5f),
+    };
+    start_bus(c, 4u);
+    tbms_sim_bus_set_current_ma(&bus, -100000);
+    for (unsigned i = 0; i < 4u; i++) {
+        assert_int_equal(tbms_sim_bus_pack_current_ma(&bus, i), -25000);
+    }
+    tbms_sim_bus_set_current_ma(&bus, 0);
+    for (unsigned i = 0; i < 4u; i++) {
+        assert_int_equal(tbms_sim_bus_pack_current_ma(&bus, i), 0);
+    }
+}
+
+static void test_bus_lower_resistance_pack_takes_more_charge(void **state)
+{
+    (void)state;
+    /* Same seed and SOC, so the same OCV; pack 1 has twice the resistance. */
+    const tbms_sim_config_t c[2] = {
+        pack_config(3u, 280.0f, 50.0f, 0.5f),
+        pack_config(3u, 280.0f, 50.0f, 1.0f),
+    };
+    start_bus(c, 2u);
+    tbms_sim_bus_set_current_ma(&bus, 30000);
+    assert_near(tbms_sim_bus_pack_current_ma(&bus, 0), 20000.0, 1.0);
+    assert_near(tbms_sim_bus_pack_current_ma(&bus, 1), 10000.0, 1.0);
+    assert_int_equal(sum_ma(), 30000);
+}
+
+static void test_bus_lower_soc_pack_takes_more_charge(void **state)
+{
+    (void)state;
+    const tbms_sim_config_t c[2] = {
+        pack_config(3u, 280.0f, 70.0f, 0.5f),
+        pack_config(3u, 280.0f, 30.0f, 0.5f),
+    };
+    start_bus(c, 2u);
+    assert_true(ocv_v(1) < ocv_v(0));
+    tbms_sim_bus_set_current_ma(&bus, 30000);
+    int32_t full = tbms_sim_bus_pack_current_ma(&bus, 0);
+    int32_t empty = tbms_sim_bus_pack_current_ma(&bus, 1);
+    assert_true(empty > full);
+    assert_near(empty - full, (ocv_v(0) - ocv_v(1)) / (res_ohm(0) + res_ohm(1)) * 2000.0, 2.0);
+}
+
+static void test_bus_at_rest_the_fuller_pack_discharges_into_the_other(void **state)
+{
+    (void)state;
+    const tbms_sim_config_t c[2] = {
+        pack_config(5u, 280.0f, 90.0f, 0.5f),
+        pack_config(6u, 280.0f, 30.0f, 0.5f),
+    };
+    start_bus(c, 2u);
+    tbms_sim_bus_set_current_ma(&bus, 0);
+    int32_t full = tbms_sim_bus_pack_current_ma(&bus, 0);
+    int32_t empty = tbms_sim_bus_pack_current_ma(&bus, 1);
+    double want = (ocv_v(1) - ocv_v(0)) / (res_ohm(0) + res_ohm(1)) * 1000.0;
+    assert_true(want < -1000.0); /* amperes, not noise */
+    assert_near(full, want, 1.0);
+    assert_int_equal(empty, -full);
+    assert_int_equal(tbms_sim_bus_delivered_ma(&bus), 0);
+
+    /* The gap closes: after an hour less current and closer SOCs. */
+    float gap0 = tbms_sim_cell_soc_pct(&packs[0], 0) - tbms_sim_cell_soc_pct(&packs[1], 0);
+    tbms_sim_bus_step(&bus, T0 + HOUR_MS);
+    float gap1 = tbms_sim_cell_soc_pct(&packs[0], 0) - tbms_sim_cell_soc_pct(&packs[1], 0);
+    assert_true(gap1 < gap0);
+    assert_true(tbms_sim_bus_pack_current_ma(&bus, 0) < 0);
+    assert_true(tbms_sim_bus_pack_current_ma(&bus, 0) > full);
+    assert_int_equal(sum_ma(), 0);
+}
+
+/* ---- Switches ---- */
+
+static void test_bus_forced_open_switch_moves_all_current_to_the_others(void **state)
+{
+    (void)state;
+    start_mismatched_three();
+    tbms_sim_bus_set_current_ma(&bus, 90000);
+    int32_t before = tbms_sim_bus_pack_current_ma(&bus, 1);
+    assert_true(before > 0);
+
+    tbms_sim_bus_set_switch_open(&bus, 1u, true);
+    assert_int_equal(tbms_sim_bus_path(&bus, 1u), TBMS_SIM_BUS_OPEN_FORCED);
+    assert_int_equal(tbms_sim_bus_pack_current_ma(&bus, 1), 0);
+    assert_true(tbms_sim_current_ma(&packs[1]) == 0.0f); /* its BMS sees 0 A too */
+    assert_int_equal(tbms_sim_bus_pack_current_ma(&bus, 0) + tbms_sim_bus_pack_current_ma(&bus, 2),
+                     90000);
+    /* The two remaining packs split as a two-pack bus would. */
+    double g = 1.0 / res_ohm(0) + 1.0 / res_ohm(2);
+    double v = (90.0 + ocv_v(0) / res_ohm(0) + ocv_v(2) / res_ohm(2)) / g;
+    assert_near(tbms_sim_bus_pack_current_ma(&bus, 0), (v - ocv_v(0)) / res_ohm(0) * 1000.0, 1.0);
+
+    tbms_sim_bus_set_switch_open(&bus, 1u, false);
+    assert_int_equal(tbms_sim_bus_path(&bus, 1u), TBMS_SIM_BUS_CLOSED);
+    assert_int_equal(tbms_sim_bus_pack_current_ma(&bus, 1), before);
+}
+
+static void test_bus_all_switches_open_nothing_flows(void **state)
+{
+    (void)state;
+    start_mismatched_three();
+    tbms_sim_bus_set_current_ma(&bus, 20000);
+    for (unsigned i = 0; i < 3u; i++) {
+        tbms_sim_bus_set_switch_open(&bus, i, true);
+    }
+    assert_int_equal(tbms_sim_bus_requested_ma(&bus), 20000);
+    assert_int_equal(tbms_sim_bus_delivered_ma(&bus), 0);
+    assert_true(tbms_sim_bus_voltage_v(&bus) == 0.0f);
+    for (unsigned i = 0; i < 3u; i++) {
+        assert_int_equal(tbms_sim_bus_pack_current_ma(&bus, i), 0);
+    }
+    tbms_sim_bus_step(&bus, T0 + 10u * MIN_MS);
+    assert_int_equal(tbms_sim_bus_delivered_ma(&bus), 0);
+}
+
+static void test_bus_over_voltage_stops_charge_into_that_pack_only(void **state)
+{
+    (void)state;
+    start_mismatched_three();
+    tbms_sim_force_cell_mv(&packs[0], 3u, 3800u); /* above 315 = 3750 mV */
+    tbms_sim_bus_set_current_ma(&bus, 40000);
+    assert_true(tbms_sim_faults(&packs[0]) & TBMS_SIM_FAULT_OV);
+    assert_int_equal(tbms_sim_bus_path(&bus, 0u), TBMS_SIM_BUS_DISCHARGE_ONLY);
+    assert_int_equal(tbms_sim_bus_pack_current_ma(&bus, 0), 0);
+    assert_int_equal(tbms_sim_bus_pack_current_ma(&bus, 1) + tbms_sim_bus_pack_current_ma(&bus, 2),
+                     40000);
+    assert_int_equal(tbms_sim_bus_delivered_ma(&bus), 40000);
+
+    /* Discharging, the pack takes part again (only charging is cut). */
+    tbms_sim_bus_set_current_ma(&bus, -40000);
+    assert_int_equal(tbms_sim_bus_path(&bus, 0u), TBMS_SIM_BUS_DISCHARGE_ONLY);
+    assert_true(tbms_sim_bus_pack_current_ma(&bus, 0) < 0);
+    assert_near(tbms_sim_bus_pack_current_ma(&bus, 0), expected_ma(3u, 0u, -40000.0), 1.0);
+    assert_int_equal(sum_ma(), -40000);
+}
+
+static void test_bus_under_voltage_stops_discharge_from_that_pack_only(void **state)
+{
+    (void)state;
+    start_mismatched_three();
+    tbms_sim_force_cell_mv(&packs[2], 0u, 2600u); /* below 316 = 2700 mV */
+    tbms_sim_bus_set_current_ma(&bus, -30000);
+    assert_true(tbms_sim_faults(&packs[2]) & TBMS_SIM_FAULT_UV);
+    assert_int_equal(tbms_sim_bus_path(&bus, 2u), TBMS_SIM_BUS_CHARGE_ONLY);
+    assert_int_equal(tbms_sim_bus_pack_current_ma(&bus, 2), 0);
+    assert_int_equal(sum_ma(), -30000);
+    /* Pack 2 is the fullest: it takes charge only once the charge current
+     * outweighs what it would give the others at rest. */
+    tbms_sim_bus_set_current_ma(&bus, 100000);
+    assert_true(tbms_sim_bus_pack_current_ma(&bus, 2) > 0);
+    assert_near(tbms_sim_bus_pack_current_ma(&bus, 2), expected_ma(3u, 2u, 100000.0), 1.0);
+    assert_int_equal(sum_ma(), 100000);
+}
+
+static void test_bus_charge_into_only_blocked_packs_cannot_flow(void **state)
+{
+    (void)state;
+    const tbms_sim_config_t c[2] = {
+        pack_config(1u, 280.0f, 60.0f, 0.5f),
+        pack_config(2u, 280.0f, 50.0f, 0.5f),
+    };
+    start_bus(c, 2u);
+    tbms_sim_force_cell_mv(&packs[0], 0u, 3800u);
+    tbms_sim_force_cell_mv(&packs[1], 0u, 3800u);
+    tbms_sim_bus_set_current_ma(&bus, 10000);
+    assert_int_equal(tbms_sim_bus_requested_ma(&bus), 10000);
+    assert_int_equal(tbms_sim_bus_delivered_ma(&bus), 0);
+    assert_int_equal(tbms_sim_bus_pack_current_ma(&bus, 0), 0);
+    assert_int_equal(tbms_sim_bus_pack_current_ma(&bus, 1), 0);
+    /* Nothing flows between them either: the emptier one cannot charge. */
+    assert_near(tbms_sim_bus_voltage_v(&bus), ocv_v(0) > ocv_v(1) ? ocv_v(0) : ocv_v(1), 1e-3);
+}
+
+static void test_bus_share_over_the_charge_over_current_cutoff_moves_to_the_others(void **state)
+{
+    (void)state;
+    /* Pack 0 has half the resistance: 2:1:1:1 of 400 A = 160 A > 318 = 140 A. */
+    const tbms_sim_config_t c[4] = {
+        pack_config(9u, 280.0f, 50.0f, 0.25f),
+        pack_config(9u, 280.0f, 50.0f, 0.5f),
+        pack_config(9u, 280.0f, 50.0f, 0.5f),
+        pack_config(9u, 280.0f, 50.0f, 0.5f),
+    };
+    start_bus(c, 4u);
+    tbms_sim_bus_set_current_ma(&bus, 400000);
+    assert_true(tbms_sim_faults(&packs[0]) & TBMS_SIM_FAULT_COC);
+    assert_int_equal(tbms_sim_bus_path(&bus, 0u), TBMS_SIM_BUS_DISCHARGE_ONLY);
+    assert_int_equal(tbms_sim_bus_pack_current_ma(&bus, 0), 0);
+    for (unsigned i = 1; i < 4u; i++) {
+        assert_near(tbms_sim_bus_pack_current_ma(&bus, i), 400000.0 / 3.0, 1.0);
+        assert_false(tbms_sim_faults(&packs[i]) & TBMS_SIM_FAULT_COC);
+    }
+    assert_int_equal(tbms_sim_bus_delivered_ma(&bus), 400000);
+}
+
+/* ---- UART ---- */
+
+static void test_bus_each_pack_reports_its_own_share_over_its_uart(void **state)
+{
+    (void)state;
+    start_mismatched_three();
+    tbms_sim_bus_set_current_ma(&bus, 55000);
+    uint64_t now = T0 + MIN_MS;
+    tbms_sim_bus_step(&bus, now);
+    int32_t total = 0;
+    for (unsigned i = 0; i < 3u; i++) {
+        tbms_live_t live = read_live(i, now);
+        assert_int_equal(live.pack_ma, tbms_sim_bus_pack_current_ma(&bus, i));
+        /* Sum of 16 measured cells (0.1 mV each) is the bus voltage. */
+        assert_near(live.pack_mv, tbms_sim_bus_voltage_v(&bus) * 1000.0, 3.0);
+        total += live.pack_ma;
+    }
+    assert_int_equal(total, 55000);
+}
+
+static void test_bus_muted_pack_answers_nothing_but_still_carries_current(void **state)
+{
+    (void)state;
+    start_mismatched_three();
+    /* Pack 1 is the emptiest; at -100 A it discharges too. */
+    tbms_sim_bus_set_current_ma(&bus, -100000);
+    int32_t before = tbms_sim_bus_pack_current_ma(&bus, 1);
+    tbms_sim_set_muted(tbms_sim_bus_pack(&bus, 1u), true);
+    uint64_t now = T0 + MIN_MS;
+    tbms_sim_bus_step(&bus, now);
+
+    uint8_t req[TBMS_READ_REQ_LEN];
+    size_t n = 0;
+    uint8_t out[TBMS_SIM_TX_CAP];
+    size_t out_n = 1;
+    assert_int_equal(tbms_build_read(0u, TBMS_LIVE_REG_COUNT, req, sizeof req, &n), TBMS_OK);
+    assert_int_equal(tbms_sim_receive(&packs[1], req, n, now, out, sizeof out, &out_n),
+                     TBMS_SIM_OK);
+    assert_int_equal(out_n, 0);
+    assert_int_equal(tbms_sim_bus_path(&bus, 1u), TBMS_SIM_BUS_CLOSED);
+    assert_true(tbms_sim_bus_pack_current_ma(&bus, 1) < 0);
+    assert_near(tbms_sim_bus_pack_current_ma(&bus, 1), before, 1000.0); /* SOCs moved a little */
+    assert_near(tbms_sim_bus_pack_current_ma(&bus, 1), expected_ma(3u, 1u, -100000.0), 1.0);
+    assert_int_equal(sum_ma(), -100000);
+    (void)read_live(0u, now); /* the others still answer */
+}
+
+/* ---- Demo day and determinism ---- */
+
+static void start_demo_bank(float soc_pct)
+{
+    tbms_sim_config_t c[3] = {
+        pack_config(11u, 280.0f, soc_pct, 0.5f),
+        pack_config(12u, 224.0f, soc_pct - 10.0f, 0.65f),
+        pack_config(13u, 300.0f, soc_pct + 3.0f, 0.45f),
+    };
+    for (unsigned i = 0; i < 3u; i++) {
+        c[i].demo_profile = true;
+    }
+    start_bus(c, 3u);
+}
+
+static void test_bus_demo_day_scales_to_the_bank_and_charges_first(void **state)
+{
+    (void)state;
+    start_demo_bank(50.0f);
+    /* Charging at 0.2 C of the installed 804 Ah, +-2 % ripple. */
+    tbms_sim_bus_step(&bus, T0 + MIN_MS);
+    assert_in_range(tbms_sim_bus_requested_ma(&bus), 157000, 164000);
+    assert_int_equal(tbms_sim_bus_delivered_ma(&bus), tbms_sim_bus_requested_ma(&bus));
+    for (unsigned i = 0; i < 3u; i++) {
+        assert_true(tbms_sim_bus_pack_current_ma(&bus, i) > 0);
+    }
+    /* Discharging phase (20..50 min): the bank sources the load. */
+    tbms_sim_bus_step(&bus, T0 + 30u * MIN_MS);
+    assert_true(tbms_sim_bus_requested_ma(&bus) < -40000);
+    assert_int_equal(sum_ma(), tbms_sim_bus_requested_ma(&bus));
+    /* Back to the set current and off the demo. */
+    tbms_sim_bus_set_current_ma(&bus, 1234);
+    assert_int_equal(sum_ma(), 1234);
+    tbms_sim_bus_clear_current(&bus);
+    assert_true(tbms_sim_bus_requested_ma(&bus) < -40000);
+}
+
+static void test_bus_demo_charge_keeps_every_cell_near_full_plus_10mv(void **state)
+{
+    (void)state;
+    start_demo_bank(96.0f);
+    float highest = 0.0f;
+    for (uint64_t t = T0 + 10000u; t < T0 + 15u * MIN_MS; t += 10000u) {
+        tbms_sim_bus_step(&bus, t);
+        for (unsigned p = 0; p < 3u; p++) {
+            for (unsigned i = 0; i < 16u; i++) {
+                float mv = tbms_sim_cell_mv(&packs[p], i);
+                highest = mv > highest ? mv : highest;
+            }
+        }
+    }
+    /* Regulated on 3550 + 10 mV; a 1 s slice may overshoot a little. */
+    assert_true(highest > 3500.0f);
+    assert_true(highest < 3575.0f);
+    for (unsigned p = 0; p < 3u; p++) {
+        assert_false(tbms_sim_faults(&packs[p]) & TBMS_SIM_FAULT_OV);
+    }
+}
+
+typedef struct {
+    int32_t ma[3];
+    float v;
+    float soc[3];
+    uint16_t status[3];
+} snap_t;
+
+static snap_t run_demo_for_90_minutes(void)
+{
+    start_demo_bank(55.0f);
+    tbms_sim_bus_step(&bus, T0 + 90u * MIN_MS);
+    snap_t s;
+    memset(&s, 0, sizeof s);
+    for (unsigned i = 0; i < 3u; i++) {
+        s.ma[i] = tbms_sim_bus_pack_current_ma(&bus, i);
+        s.soc[i] = tbms_sim_soc_pct(&packs[i]);
+        s.status[i] = tbms_sim_status(&packs[i]);
+    }
+    s.v = tbms_sim_bus_voltage_v(&bus);
+    return s;
+}
+
+static void test_bus_is_deterministic_for_its_seeds(void **state)
+{
+    (void)state;
+    snap_t a = run_demo_for_90_minutes();
+    snap_t b = run_demo_for_90_minutes();
+    assert_memory_equal(&a, &b, sizeof a);
+    assert_int_equal(a.ma[0] + a.ma[1] + a.ma[2], tbms_sim_bus_requested_ma(&bus));
+}
+
+/* ---- Arguments ---- */
+
+static void test_bus_init_rejects_bad_arguments(void **state)
+{
+    (void)state;
+    tbms_sim_config_t c = pack_config(1u, 280.0f, 50.0f, 0.5f);
+    assert_int_equal(tbms_sim_init(&packs[0], &c, T0), TBMS_SIM_OK);
+    assert_int_equal(tbms_sim_init(&packs[1], &c, T0), TBMS_SIM_OK);
+    tbms_sim_t *p[5] = {&packs[0], &packs[1], &packs[0], NULL, &packs[1]};
+    assert_int_equal(tbms_sim_bus_init(NULL, p, 2u, T0), TBMS_SIM_ERR_ARG);
+    assert_int_equal(tbms_sim_bus_init(&bus, NULL, 2u, T0), TBMS_SIM_ERR_ARG);
+    assert_int_equal(tbms_sim_bus_init(&bus, p, 0u, T0), TBMS_SIM_ERR_ARG);
+    assert_int_equal(tbms_sim_bus_init(&bus, p, 5u, T0), TBMS_SIM_ERR_ARG);
+    assert_int_equal(tbms_sim_bus_init(&bus, p, 3u, T0), TBMS_SIM_ERR_ARG);     /* pack 0 twice */
+    assert_int_equal(tbms_sim_bus_init(&bus, &p[2], 2u, T0), TBMS_SIM_ERR_ARG); /* NULL */
+    c.time_scale = 10.0f;
+    assert_int_equal(tbms_sim_init(&packs[1], &c, T0), TBMS_SIM_OK);
+    assert_int_equal(tbms_sim_bus_init(&bus, p, 2u, T0), TBMS_SIM_ERR_ARG);
+    assert_int_equal(tbms_sim_bus_init(&bus, p, 1u, T0), TBMS_SIM_OK); /* one pack is a bus */
+    tbms_sim_bus_set_current_ma(&bus, 5000);
+    assert_int_equal(tbms_sim_bus_pack_current_ma(&bus, 0), 5000);
+    assert_null(tbms_sim_bus_pack(&bus, 1u));
+    assert_int_equal(tbms_sim_bus_pack_current_ma(&bus, 1u), 0);
+    assert_int_equal(tbms_sim_bus_path(&bus, 1u), TBMS_SIM_BUS_OPEN_FORCED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bus_pack_currents_sum_exactly_to_the_external_current),
+        cmocka_unit_test(test_bus_split_follows_kirchhoff_within_one_ma),
+        cmocka_unit_test(test_bus_equal_packs_share_equally),
+        cmocka_unit_test(test_bus_lower_resistance_pack_takes_more_charge),
+        cmocka_unit_test(test_bus_lower_soc_pack_takes_more_charge),
+        cmocka_unit_test(test_bus_at_rest_the_fuller_pack_discharges_into_the_other),
+        cmocka_unit_test(test_bus_forced_open_switch_moves_all_current_to_the_others),
+        cmocka_unit_test(test_bus_all_switches_open_nothing_flows),
+        cmocka_unit_test(test_bus_over_voltage_stops_charge_into_that_pack_only),
+        cmocka_unit_test(test_bus_under_voltage_stops_discharge_from_that_pack_only),
+        cmocka_unit_test(test_bus_charge_into_only_blocked_packs_cannot_flow),
+        cmocka_unit_test(test_bus_share_over_the_charge_over_current_cutoff_moves_to_the_others),
+        cmocka_unit_test(test_bus_each_pack_reports_its_own_share_over_its_uart),
+        cmocka_unit_test(test_bus_muted_pack_answers_nothing_but_still_carries_current),
+        cmocka_unit_test(test_bus_demo_day_scales_to_the_bank_and_charges_first),
+        cmocka_unit_test(test_bus_demo_charge_keeps_every_cell_near_full_plus_10mv),
+        cmocka_unit_test(test_bus_is_deterministic_for_its_seeds),
+        cmocka_unit_test(test_bus_init_rejects_bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
