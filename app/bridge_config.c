@@ -40,6 +40,18 @@ void bridge_config_from_cfg(const cfg_t *cfg, brg_config_t *out)
     out->poll.stats_period_us = us(cfg->tinybms.stats_refresh_ms);
     out->poll.events_period_us = us(cfg->tinybms.events_refresh_ms);
     out->bms_timeout_us = us(cfg->tinybms.bms_timeout_ms);
+    out->packs = cfg->packs.count > 0u ? cfg->packs.count : 1u;
+    out->bank.min_packs = (uint8_t)(cfg->bank.min_packs < 0 ? 0 : cfg->bank.min_packs > 255 ? 255
+                                                                    : cfg->bank.min_packs);
+    out->bank.offline_grace_us = us(cfg->bank.offline_grace_ms);
+    out->bank.rejoin_hold_us = us(cfg->bank.rejoin_hold_ms);
+    out->bank.rejoin_window_cell_mv = u16(cfg->bank.rejoin_window_cell_mv);
+    out->bank.near_cutoff_mv = u16(cfg->bank.near_cutoff_mv);
+    out->bank.share_min_ma = cfg->bank.share_min_ma < 0 ? 0u : (uint32_t)cfg->bank.share_min_ma;
+    double split_pm = cfg->bank.small_current_split * 1000.0 + 0.5;
+    out->bank.small_current_split_pm =
+        (uint16_t)(split_pm < 0.0 ? 0.0 : split_pm > 65535.0 ? 65535.0 : split_pm);
+    out->bank.incremental_guard = cfg->bank.incremental_guard;
     out->fast_period_us = us(cfg->victron.fast_interval_ms);
     out->detail_period_us = us(cfg->victron.detail_interval_ms);
     out->identity_period_us = us(cfg->victron.identity_interval_ms);
@@ -126,6 +138,14 @@ void bridge_config_to_cfg(const brg_config_t *in, cfg_t *out)
     out->tinybms.stats_refresh_ms = ms(in->poll.stats_period_us);
     out->tinybms.events_refresh_ms = ms(in->poll.events_period_us);
     out->tinybms.bms_timeout_ms = ms(in->bms_timeout_us);
+    out->bank.min_packs = in->bank.min_packs;
+    out->bank.offline_grace_ms = ms(in->bank.offline_grace_us);
+    out->bank.rejoin_hold_ms = ms(in->bank.rejoin_hold_us);
+    out->bank.rejoin_window_cell_mv = in->bank.rejoin_window_cell_mv;
+    out->bank.near_cutoff_mv = in->bank.near_cutoff_mv;
+    out->bank.share_min_ma = (int32_t)in->bank.share_min_ma;
+    out->bank.small_current_split = in->bank.small_current_split_pm / 1000.0;
+    out->bank.incremental_guard = in->bank.incremental_guard;
     out->victron.fast_interval_ms = ms(in->fast_period_us);
     out->victron.detail_interval_ms = ms(in->detail_period_us);
     out->victron.identity_interval_ms = ms(in->identity_period_us);

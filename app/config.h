@@ -143,6 +143,10 @@ typedef enum {
 #define CFG_WIFI_PASS_LEN 64u /* WPA2 passphrase: at most 63 characters */
 #define CFG_WIFI_WORD_LEN 16u /* mode, ip mode, IPv4 literals */
 
+/* Packs of a bank (the "packs" section), and a pack name's capacity. */
+#define CFG_MAX_PACKS     4u  /* BRG_MAX_PACKS */
+#define CFG_PACK_NAME_LEN 17u /* 16 characters */
+
 /* The whole configuration. Plain data: fixed-size arrays, no pointers, safe
  * to copy by assignment. Member comments give the JSON key where the name
  * differs; docs/configuration.md has ranges and meanings. */
@@ -160,6 +164,27 @@ typedef struct {
             uint8_t mode;                 /* a cfg_can_mode_t; read at start */
         } can;
     } hardware;
+    /* "packs": several TinyBMS in parallel, pack 1..count in order, each
+     * on its own UART (hardware.uart's speed, timeout and retries). count
+     * 0 = no section: one pack on hardware.uart.device. */
+    struct {
+        uint8_t count;
+        struct {
+            char device[CFG_PATH_LEN];
+            char name[CFG_PACK_NAME_LEN]; /* "" = "Pack N" */
+        } pack[CFG_MAX_PACKS];
+    } packs;
+    /* "bank": how the packs are combined (bank.h); unused with one pack. */
+    struct {
+        int32_t min_packs;              /* fewer online: CCL = DCL = 0 */
+        int32_t offline_grace_ms;       /* a silent pack's last values count this long */
+        int32_t rejoin_hold_ms;         /* fresh this long before it rejoins */
+        int32_t rejoin_window_cell_mv;  /* within this x series cells of the bank voltage */
+        int32_t near_cutoff_mv;         /* silent near a cutoff: dropped at once */
+        int32_t share_min_ma;           /* below, shares are assumed, not measured */
+        double small_current_split;     /* assumed share x packs (>= 1.0) */
+        bool incremental_guard;         /* bank.h's fourth term */
+    } bank;
     struct {
         int32_t poll_interval_ms;    /* live-data period */
         int32_t settings_refresh_ms; /* settings + version registers re-read period */

@@ -55,6 +55,9 @@ tbms_err_t svc_apply_config(svc_t *s, const cfg_t *cfg, uint64_t now_us, char *w
     }
     brg_config_t bc;
     bridge_config_from_cfg(cfg, &bc);
+    /* Each pack is a serial port: the "packs" section, like the serial
+     * device, takes effect at the next start (docs/configuration.md). */
+    bc.packs = (uint8_t)s->brg.n_packs;
     tbms_err_t e = brg_reconfigure(&s->brg, &bc, now_us);
     if (e != TBMS_OK) {
         if (why != NULL && cap > 0u) {
@@ -88,15 +91,15 @@ void svc_set_energy(svc_t *s, uint64_t charged_mwh, uint64_t discharged_mwh)
     }
 }
 
-bool svc_uart_step(svc_t *s, uint64_t now_us, tbms_poll_tx_t *tx)
+bool svc_uart_step(svc_t *s, size_t pack, uint64_t now_us, tbms_poll_tx_t *tx)
 {
-    return s != NULL && brg_uart_step(&s->brg, now_us, tx);
+    return s != NULL && brg_uart_step(&s->brg, pack, now_us, tx);
 }
 
-void svc_uart_rx(svc_t *s, const uint8_t *data, size_t n, uint64_t now_us)
+void svc_uart_rx(svc_t *s, size_t pack, const uint8_t *data, size_t n, uint64_t now_us)
 {
     if (s != NULL) {
-        brg_uart_rx(&s->brg, data, n, now_us);
+        brg_uart_rx(&s->brg, pack, data, n, now_us);
     }
 }
 
@@ -156,6 +159,21 @@ static void save_energy(svc_t *s)
     }
 }
 
+/* Every pack's UART counters added up (the one pack's with one). */
+static tbms_poller_stats_t uart_totals(const brg_t *b)
+{
+    tbms_poller_stats_t t;
+    memset(&t, 0, sizeof t);
+    for (size_t i = 0; i < b->n_packs; i++) {
+        tbms_poller_stats_t u = tbms_poller_stats(&b->bms[i].poller);
+        t.polls += u.polls;
+        t.success += u.success;
+        t.timeouts += u.timeouts;
+        t.crc_errors += u.crc_errors;
+    }
+    return t;
+}
+
 static void report_changes(svc_t *s, uint64_t now_us)
 {
     const brg_t *b = &s->brg;
@@ -190,7 +208,7 @@ static void report_changes(svc_t *s, uint64_t now_us)
     }
     s->next_summary_us = now_us + SVC_SUMMARY_PERIOD_US;
     const tbms_live_t *l = &b->live;
-    tbms_poller_stats_t u = tbms_poller_stats(&b->poller);
+    tbms_poller_stats_t u = uart_totals(b);
     if (b->state == BRG_DATA_VALID) {
         say(s, SVC_LOG_INFO,
             "SOC %.2f %%  %.2f V  %.1f A  cells %u..%u mV  CVL %.1f V (%s)  CCL %.1f A  DCL %.1f "
@@ -317,8 +335,8 @@ bool svc_status(const svc_t *s, uint64_t now_us, uint64_t seq, status_t *out)
         .now_us = now_us,
         .uptime_ms = (now_us - s->start_us) / 1000u,
         .time_ms = s->io.time_ms,
-        .uart_open = s->io.uart_open,
-        .uart_device = s->io.uart_device != NULL ? s->io.uart_device : "",
+        .uart_open = s->io.uart_open[0],
+        .uart_device = s->io.uart_device[0] != NULL ? s->io.uart_device[0] : "",
         .can = s->io.can,
         .version = s->version,
         .cvl_state = brg_cvl_state_name(&s->brg),
@@ -349,13 +367,13 @@ static void log_write(const svc_t *s, const sw_result_t *r)
     }
 }
 
-bool svc_write_start(svc_t *s, uint16_t addr, const uint16_t *values, uint16_t count,
+bool svc_write_start(svc_t *s, size_t pack, uint16_t addr, const uint16_t *values, uint16_t count,
                      uint64_t now_us, sw_result_t *out)
 {
     if (s == NULL || out == NULL) {
         return false;
     }
-    bool done = sw_start(&s->write, &s->brg, addr, values, count, now_us, out);
+    bool done = sw_start(&s->write, &s->brg, pack, addr, values, count, now_us, out);
     if (done) {
         log_write(s, out);
     }

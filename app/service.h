@@ -54,8 +54,8 @@ typedef struct {
 
 /* What only the platform knows, handed to svc_tick (copied, not kept). */
 typedef struct {
-    bool uart_open;
-    const char *uart_device; /* path, or "simulator" */
+    bool uart_open[BRG_MAX_PACKS];           /* pack i's serial port is open */
+    const char *uart_device[BRG_MAX_PACKS];  /* its path, or "simulator N" */
     status_can_t can;
     const char *can_error; /* why the CAN link is down, for the change report */
     uint64_t time_ms;      /* wall clock for the documents */
@@ -124,9 +124,9 @@ brg_t *svc_bridge_mut(svc_t *s);
 /* Restored counters of 0x378 (energy store). */
 void svc_set_energy(svc_t *s, uint64_t charged_mwh, uint64_t discharged_mwh);
 
-/* UART and CAN, as bridge.h. */
-bool svc_uart_step(svc_t *s, uint64_t now_us, tbms_poll_tx_t *tx);
-void svc_uart_rx(svc_t *s, const uint8_t *data, size_t n, uint64_t now_us);
+/* UART (per pack, 0-based) and CAN, as bridge.h. */
+bool svc_uart_step(svc_t *s, size_t pack, uint64_t now_us, tbms_poll_tx_t *tx);
+void svc_uart_rx(svc_t *s, size_t pack, const uint8_t *data, size_t n, uint64_t now_us);
 size_t svc_can_tx(svc_t *s, uint64_t now_us, vcan_frame_t *out, size_t cap);
 void svc_can_rx(svc_t *s, const vcan_frame_t *f, uint64_t now_us);
 
@@ -146,11 +146,12 @@ void svc_tick(svc_t *s, uint64_t now_us, const svc_io_t *io);
 uint64_t svc_next_us(const svc_t *s);
 
 /*
- * A user's TinyBMS settings write (settings_write.h): checked, then queued.
+ * A user's TinyBMS settings write to pack (0-based) (settings_write.h):
+ * checked, then queued.
  * Returns true with *out filled when it is finished at once (refused);
  * false when queued: svc_write_poll reports it. Outcomes are logged.
  */
-bool svc_write_start(svc_t *s, uint16_t addr, const uint16_t *values, uint16_t count,
+bool svc_write_start(svc_t *s, size_t pack, uint16_t addr, const uint16_t *values, uint16_t count,
                      uint64_t now_us, sw_result_t *out);
 bool svc_write_poll(svc_t *s, sw_result_t *out);
 bool svc_write_busy(const svc_t *s);

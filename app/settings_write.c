@@ -26,7 +26,7 @@ static void finish(sw_result_t *out, sw_status_t status, const uint16_t *readbac
 
 /* Checks every register of req in order against the settings the BMS
  * holds, each after the previous one is applied. */
-static sw_status_t check(const brg_t *brg, uint16_t addr0, const uint16_t *values, uint16_t count,
+static sw_status_t check(const brg_bms_t *brg, uint16_t addr0, const uint16_t *values, uint16_t count,
                          char *msg, size_t cap)
 {
     const uint16_t first = tbms_block_first(TBMS_BLOCK_SETTINGS);
@@ -130,7 +130,7 @@ static void report(const tbms_poll_write_result_t *w, sw_result_t *out)
     }
 }
 
-bool sw_start(sw_state_t *st, brg_t *b, uint16_t addr, const uint16_t *values, uint16_t count,
+bool sw_start(sw_state_t *st, brg_t *b, size_t pack, uint16_t addr, const uint16_t *values, uint16_t count,
               uint64_t now_us, sw_result_t *out)
 {
     if (st == NULL || b == NULL || values == NULL || out == NULL || count == 0u ||
@@ -140,22 +140,28 @@ bool sw_start(sw_state_t *st, brg_t *b, uint16_t addr, const uint16_t *values, u
         }
         return true;
     }
+    if (pack >= b->n_packs) {
+        finish(out, SW_RANGE, NULL, "there is no pack %zu (packs 1 to %zu)", pack + 1u, b->n_packs);
+        return true;
+    }
     if (st->in_flight) {
         finish(out, SW_TIMEOUT, NULL, "another write is still in progress");
         return true;
     }
     char msg[SW_MESSAGE_MAX];
-    sw_status_t s = check(b, addr, values, count, msg, sizeof msg);
+    brg_bms_t *p = &b->bms[pack];
+    sw_status_t s = check(p, addr, values, count, msg, sizeof msg);
     if (s != SW_OK) {
         finish(out, s, NULL, "%s", msg);
         return true;
     }
-    tbms_err_t e = tbms_poller_write(&b->poller, addr, values, count, now_us);
+    tbms_err_t e = tbms_poller_write(&p->poller, addr, values, count, now_us);
     if (e != TBMS_OK) {
         finish(out, SW_TIMEOUT, NULL, "the write could not be queued: %s", tbms_strerror(e));
         return true;
     }
     st->in_flight = true;
+    st->pack = pack;
     return false;
 }
 
@@ -165,7 +171,7 @@ bool sw_poll(sw_state_t *st, brg_t *b, sw_result_t *out)
         return false;
     }
     tbms_poll_write_result_t w;
-    if (!tbms_poller_take_write_result(&b->poller, &w)) {
+    if (st->pack >= b->n_packs || !tbms_poller_take_write_result(&b->bms[st->pack].poller, &w)) {
         return false;
     }
     st->in_flight = false;

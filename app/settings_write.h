@@ -41,15 +41,17 @@ typedef struct {
 
 typedef struct {
     bool in_flight;
+    size_t pack; /* the pack the write in flight goes to (0-based) */
 } sw_state_t;
 
 /*
- * Checks values[0..count) for registers addr.. and, when they pass,
- * queues them on b's poller. Returns true with *out filled when the write
+ * Checks values[0..count) for registers addr.. against the settings of
+ * pack (0-based; refused as SW_RANGE beyond b->n_packs) and, when they
+ * pass, queues them on that pack's poller. Returns true with *out filled when the write
  * is finished already (refused: nothing was sent); false when it is
  * queued (sw_poll reports it).
  */
-bool sw_start(sw_state_t *st, brg_t *b, uint16_t addr, const uint16_t *values, uint16_t count,
+bool sw_start(sw_state_t *st, brg_t *b, size_t pack, uint16_t addr, const uint16_t *values, uint16_t count,
               uint64_t now_us, sw_result_t *out);
 
 /* True and *out filled once the queued write has finished (verified or not). */

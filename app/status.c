@@ -133,7 +133,7 @@ static void build_limits(const status_input_t *in, status_t *o)
 static void build_stats(const status_input_t *in, status_t *o)
 {
     const brg_t *b = in->bridge;
-    tbms_poller_stats_t u = tbms_poller_stats(&b->poller);
+    tbms_poller_stats_t u = tbms_poller_stats(&b->bms[0].poller);
     o->uart.polls = u.polls;
     o->uart.success = u.success;
     o->uart.errors = u.failures + u.crc_errors + u.nacks + u.malformed;
@@ -175,14 +175,15 @@ static void build_stats(const status_input_t *in, status_t *o)
 
 static void build_bms(const brg_t *b, status_t *o)
 {
-    o->bms.have_version = b->version.valid;
+    const brg_bms_t *pk = &b->bms[0];
+    o->bms.have_version = pk->version.valid;
     o->bms.hardware[0] = '\0';
     o->bms.firmware[0] = '\0';
-    if (b->version.valid) {
-        (void)snprintf(o->bms.hardware, sizeof o->bms.hardware, "%u.%u", b->version.hw_version,
-                       b->version.hw_changes);
+    if (pk->version.valid) {
+        (void)snprintf(o->bms.hardware, sizeof o->bms.hardware, "%u.%u", pk->version.hw_version,
+                       pk->version.hw_changes);
         (void)snprintf(o->bms.firmware, sizeof o->bms.firmware, "%u (internal %u)",
-                       b->version.fw_public, b->version.fw_internal);
+                       pk->version.fw_public, pk->version.fw_internal);
     }
     o->bms.have_settings = b->settings.valid;
     o->bms.series_cells = b->settings.series_cells;

@@ -31,7 +31,7 @@ __attribute__((noinline)) size_t bench_cycle_once(const uint8_t *rsp, size_t rsp
 __attribute__((noinline)) size_t bench_cycle_once(const uint8_t *rsp, size_t rsp_len,
                                                    vcan_frame_t *frames)
 {
-    brg_uart_rx(&brg, rsp, rsp_len, now_us);
+    brg_uart_rx(&brg, 0u, rsp, rsp_len, now_us);
     return brg_build_all(&brg, frames, BRG_MAX_FRAMES_PER_TICK);
 }
 
@@ -62,7 +62,7 @@ int main(int argc, char **argv)
     long measured = 0;
     for (long i = 0; i < cycles + 3; i++) {
         tbms_poll_tx_t tx;
-        if (!brg_uart_step(&brg, now_us, &tx)) {
+        if (!brg_uart_step(&brg, 0u, now_us, &tx)) {
             now_us += STEP_US;
             i--;
             continue;

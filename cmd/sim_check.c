@@ -300,12 +300,12 @@ static void run(run_kind_t kind, uint32_t days, uint32_t seed_n, run_result_t *r
 
     while (now < end) {
         tbms_poll_tx_t tx;
-        if (brg_uart_step(&brg, now, &tx)) {
+        if (brg_uart_step(&brg, 0u, now, &tx)) {
             static uint8_t out[TBMS_SIM_TX_CAP];
             size_t n = 0;
             (void)tbms_sim_receive(&sim, tx.bytes, tx.len, now / 1000u, out, sizeof out, &n);
             if (n > 0u) {
-                brg_uart_rx(&brg, out, n, now);
+                brg_uart_rx(&brg, 0u, out, n, now);
             }
         }
         if (kind == RUN_SEED && brg.live.valid && brg.limits_ok) {

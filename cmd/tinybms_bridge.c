@@ -22,14 +22,17 @@ static void usage(FILE *to)
             "Reads a TinyBMS over its UART and sends Victron CAN-BMS frames (500 kbit/s).\n"
             "\n"
             "  --uart PATH          TinyBMS serial port (overrides hardware.uart.device),\n"
-            "                       e.g. /dev/ttyUSB0; raw 8N1\n"
+            "                       e.g. /dev/ttyUSB0; raw 8N1. Give it up to 4 times for\n"
+            "                       packs in parallel, pack 1 first (overrides the \"packs\"\n"
+            "                       section): they are presented as one battery\n"
             "  --baud N             serial speed (default 115200, the TinyBMS's fixed rate)\n"
             "  --can SPEC           CAN interface (overrides hardware.can.interface):\n"
             "                         socketcan:IFACE   e.g. socketcan:can0 (CAN HAT)\n"
             "                         slcan:TTY         USB adapter with slcan firmware\n"
             "                         log:FILE          write frames in candump -L format\n"
             "                         log:-             ... to standard output\n"
-            "  --simulate           use the built-in TinyBMS simulator instead of a UART\n"
+            "  --simulate[=N]       use the built-in TinyBMS simulator instead of a UART;\n"
+            "                       N (2 to 4) simulated packs in parallel on one DC bus\n"
             "  --config FILE        JSON configuration (created with defaults when missing;\n"
             "                       default DATA_DIR/config.json)\n"
             "  --data-dir DIR       where the configuration and state live (default\n"
@@ -74,7 +77,7 @@ int main(int argc, char **argv)
         {"uart", required_argument, NULL, OPT_UART},
         {"baud", required_argument, NULL, OPT_BAUD},
         {"can", required_argument, NULL, OPT_CAN},
-        {"simulate", no_argument, NULL, OPT_SIM},
+        {"simulate", optional_argument, NULL, OPT_SIM},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"data-dir", required_argument, NULL, OPT_DATA},
         {"duration", required_argument, NULL, OPT_DURATION},
@@ -93,7 +96,11 @@ int main(int argc, char **argv)
         char *end = NULL;
         switch (c) {
         case OPT_UART:
-            o.uart = optarg;
+            if (o.uart_count >= DAEMON_MAX_UARTS) {
+                fprintf(stderr, "tinybms-bridge: --uart: at most %u packs\n", DAEMON_MAX_UARTS);
+                return DAEMON_EXIT_USAGE;
+            }
+            o.uart[o.uart_count++] = optarg;
             break;
         case OPT_BAUD: {
             unsigned long v = strtoul(optarg, &end, 10);
@@ -108,7 +115,16 @@ int main(int argc, char **argv)
             o.can = optarg;
             break;
         case OPT_SIM:
-            o.simulate = true;
+            o.simulate = 1u;
+            if (optarg != NULL) {
+                unsigned long v = strtoul(optarg, &end, 10);
+                if (end == optarg || *end != '\0' || v < 1u || v > DAEMON_MAX_UARTS) {
+                    fprintf(stderr, "tinybms-bridge: --simulate=N: '%s' is not 1 to %u packs\n",
+                            optarg, DAEMON_MAX_UARTS);
+                    return DAEMON_EXIT_USAGE;
+                }
+                o.simulate = (unsigned)v;
+            }
             break;
         case OPT_CONFIG:
             o.config_path = optarg;

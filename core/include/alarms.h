@@ -15,6 +15,7 @@
 #define ALARMS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pack_temp.h"
@@ -91,6 +92,18 @@ void alm_update(alm_state_t *st, const alm_thresholds_t *th, const tbms_live_t *
  */
 void alm_pack_thresholds(const alm_thresholds_t *th, const tbms_live_t *live,
                          const tbms_settings_t *set, int32_t *ov_mv, int32_t *uv_mv);
+
+/*
+ * The battery of several packs (bank.h): every condition at the worst
+ * level of packs[0..n) (NULL entries skipped), supported when one of them
+ * supports it; BMS internal at least a warning when internal_warning (a
+ * pack offline, silent or blocking, packs that disagree). Events as
+ * alm_update, their values judged from live and temp (the bank as one
+ * pack). Does nothing when st, live or temp is NULL.
+ */
+void alm_merge(alm_state_t *st, const alm_state_t *const packs[], size_t n,
+               bool internal_warning, const tbms_live_t *live, const ptemp_t *temp,
+               uint64_t now_us);
 
 /* Takes the oldest queued event into *out; false when none is queued. */
 bool alm_pop_event(alm_state_t *st, alm_event_t *out);

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "alarms.h"
+#include "bank.h"
 #include "charge.h"
 #include "cvl.h"
 #include "pack_temp.h"
@@ -35,8 +36,31 @@
 
 #define BRG_TEXT_MAX 16u /* longest configurable name (0x370/0x371) */
 
+/* TinyBMS packs one bridge reads, each on its own UART (bank.h). */
+#define BRG_MAX_PACKS BANK_MAX_PACKS
+
+/*
+ * The settings of a bank of several packs in parallel (bank.h has their
+ * meaning; bank_default_config their defaults). The bank's caps, stale
+ * limit, hold, ramp and CVL machine are the bridge's own (charge,
+ * bms_timeout_us, cvl below): with several packs they apply to the bank.
+ * Unused with one pack.
+ */
 typedef struct {
-    tbms_poller_config_t poll;
+    uint32_t share_min_ma;
+    uint16_t small_current_split_pm;
+    bool incremental_guard;
+    uint32_t offline_grace_us;
+    uint16_t near_cutoff_mv;
+    uint32_t rejoin_hold_us;
+    uint16_t rejoin_window_cell_mv;
+    uint8_t min_packs;
+} brg_bank_config_t;
+
+typedef struct {
+    tbms_poller_config_t poll;  /* every pack's poller */
+    uint8_t packs;              /* 1..BRG_MAX_PACKS: pack i on UART i (brg_uart_step) */
+    brg_bank_config_t bank;     /* used with 2 packs or more */
     uint32_t bms_timeout_us;       /* stale after this long without a valid live read */
     uint32_t fast_period_us;       /* 0x351 0x355 0x356 0x35A */
     uint32_t detail_period_us;     /* 0x372..0x379 */
@@ -56,7 +80,8 @@ typedef struct {
  * are taken from here, app/config.c): 100 ms poll, 5 s stale, 1 s fast
  * frames, 5 s detail, 10 s identity, 50 A charge and 100 A discharge
  * ceilings (each capped by the TinyBMS), pack voltage thresholds that
- * follow the pack (0: series cells x the TinyBMS cell cutoffs).
+ * follow the pack (0: series cells x the TinyBMS cell cutoffs), one pack,
+ * the bank settings of bank_default_config.
  */
 void brg_default_config(brg_config_t *cfg);
 
@@ -79,42 +104,73 @@ typedef struct {
     uint64_t discharged_mwh;  /* integrated V x I, discharging */
 } brg_counters_t;
 
+/* One TinyBMS: its poller, what it said, what it allows on its own. */
 typedef struct {
-    brg_config_t cfg;
     tbms_poller_t poller;
     tbms_live_t live;
     tbms_settings_t settings;
     tbms_version_t version;
     tbms_stats_t stats;
     tbms_events_t events;
+    uint32_t decode_errors;   /* blocks read but rejected by a decoder */
     tbms_err_t last_decode_err;
     tbms_block_t last_decode_block;
+    bool limits_ok;           /* live and settings valid: the limits below hold */
+    chg_limits_t base_limits; /* chg_base_limits of this pack */
+    chg_limits_t own_limits;  /* base + chg_derate: its L_i in the bank (bank.h) */
+    uint64_t last_valid_us;   /* time of its last valid live read */
+    ptemp_state_t temp_state; /* its temperature sensors seen since start */
+    chg_pack_t pack;          /* its protecting temperatures and fault cause */
+    uint64_t fault_since_us;  /* when it entered FAULT (0: not in FAULT) */
+    alm_state_t alarms;       /* its own levels (merged into brg_t.alarms with 2+ packs) */
+    bool fast_armed;          /* its live read of the fast window is on the wire */
+    bool fast_answered;       /* ... and its answer arrived */
+    uint64_t energy_last_us;  /* live read the energy integration stopped at */
+    int64_t energy_last_p_uw; /* power of that read */
+    int64_t energy_rem_charge_uwh_us; /* sub-mWh remainders, in uW*us */
+    int64_t energy_rem_discharge_uwh_us;
+} brg_bms_t;
+
+/*
+ * The bridge. What goes to Victron is "the battery": with one pack that
+ * pack itself, exactly; with several the bank (bank_step) as one pack.
+ * The fields from live to ids are the battery; bms[] are the packs.
+ */
+typedef struct {
+    brg_config_t cfg;
+    size_t n_packs;           /* cfg.packs */
+    brg_bms_t bms[BRG_MAX_PACKS];
+    tbms_live_t live;         /* the battery's values (bank: bank_out_t.view) */
+    tbms_settings_t settings; /* the BMS settings it is held to (bank: view_settings) */
+    chg_pack_t pack;          /* the battery's protecting temperatures */
     chg_limits_t limits;      /* what 0x351 carries: base -> CVL machine -> derating -> ramps */
     bool limits_ok;
-    chg_limits_t base_limits; /* the first stage alone (configuration capped by the BMS) */
+    chg_limits_t base_limits; /* the first stage alone (bank: the combined targets) */
     cvl_state_machine_t cvl;  /* CVL state, see brg_cvl_state_name */
     chg_ramp_t ccl_ramp;
     chg_ramp_t dcl_ramp;
-    alm_state_t alarms;
+    alm_state_t alarms;       /* 0x35A; with 2+ packs the worst of the packs' + bank warnings */
     brg_data_state_t state;
-    uint64_t last_valid_us;   /* time of the last valid live read */
+    uint64_t last_valid_us;   /* the newest valid live read of any pack */
+    vcan_modules_t modules;   /* 0x372 */
+    int32_t capacity_ah;      /* 0x379 installed; 0x35F carries online_capacity_ah */
+    int32_t online_capacity_ah;
+    char cell_min_id[VCAN_TEXT_MAX + 1u]; /* 0x374..0x377 ("C3" / "P2C13") */
+    char cell_max_id[VCAN_TEXT_MAX + 1u];
+    char temp_min_id[VCAN_TEXT_MAX + 1u];
+    char temp_max_id[VCAN_TEXT_MAX + 1u];
+    bank_config_t bank_cfg;   /* derived from cfg (take_config) */
+    bank_t bank;              /* with 2+ packs */
+    bank_out_t bank_out;      /* the last bank_step (2+ packs) */
     uint64_t next_fast_us;
     uint64_t next_detail_us;
     uint64_t next_identity_us;
     bool keepalive_seen;
     uint64_t last_keepalive_us;
     bool handshake_victron;   /* a 0x307 with "VIC" was seen */
-    brg_counters_t counters;
-    ptemp_state_t temp_state; /* temperature sensors seen since start */
-    chg_pack_t pack;          /* protecting temperatures and fault cause, per live read */
-    uint64_t fault_since_us;  /* when the TinyBMS entered FAULT (0: not in FAULT) */
-    uint64_t fast_read_at_us; /* the fast window's live read starts here */
-    bool fast_armed;          /* that read is on the wire */
-    bool fast_ready;          /* its answer arrived: the fast frames go now */
-    uint64_t energy_last_us;  /* live read the energy integration stopped at */
-    int64_t energy_last_p_uw; /* power of that read */
-    int64_t energy_rem_charge_uwh_us; /* sub-mWh remainders, in uW*us */
-    int64_t energy_rem_discharge_uwh_us;
+    brg_counters_t counters;  /* energy: every pack's V x I */
+    uint64_t fast_read_at_us; /* the fast window's live reads start here */
+    bool fast_ready;          /* their answers arrived: the fast frames go now */
 } brg_t;
 
 /* Errors: TBMS_ERR_ARG, TBMS_ERR_RANGE (a period is 0 or a poller value is off). */
@@ -131,11 +187,13 @@ tbms_err_t brg_init(brg_t *b, const brg_config_t *cfg, uint64_t now_us);
 tbms_err_t brg_reconfigure(brg_t *b, const brg_config_t *cfg, uint64_t now_us);
 
 /*
- * UART side. step(): fills *tx and returns true when bytes must be sent
- * now (flush the input first when tx->flush_rx). rx(): received bytes.
+ * UART side, per pack (0-based, < n_packs; others do nothing). step():
+ * fills *tx and returns true when bytes must be sent now on that pack's
+ * UART (flush its input first when tx->flush_rx). rx(): bytes received
+ * on that pack's UART.
  */
-bool brg_uart_step(brg_t *b, uint64_t now_us, tbms_poll_tx_t *tx);
-void brg_uart_rx(brg_t *b, const uint8_t *data, size_t n, uint64_t now_us);
+bool brg_uart_step(brg_t *b, size_t pack, uint64_t now_us, tbms_poll_tx_t *tx);
+void brg_uart_rx(brg_t *b, size_t pack, const uint8_t *data, size_t n, uint64_t now_us);
 
 /*
  * CAN side. Writes the frames due now into out[0..cap) in sending order

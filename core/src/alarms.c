@@ -56,6 +56,9 @@ static void set(alm_state_t *st, vcan_cond_t c, alm_level_t l)
 static void evaluate(alm_state_t *st, const alm_thresholds_t *th, const tbms_live_t *live,
                      const tbms_settings_t *set_, const ptemp_t *temp);
 
+static void queue_changes(alm_state_t *st, const alm_level_t before[VCAN_COND_COUNT],
+                          const tbms_live_t *live, const ptemp_t *temp, uint64_t now_us);
+
 static void push_event(alm_state_t *st, const alm_event_t *e)
 {
     if (st->ev_count == ALM_EVENT_CAP) {
@@ -105,6 +108,13 @@ void alm_update(alm_state_t *st, const alm_thresholds_t *th, const tbms_live_t *
     alm_level_t before[VCAN_COND_COUNT];
     memcpy(before, st->level, sizeof before);
     evaluate(st, th, live, set_, temp);
+    queue_changes(st, before, live, temp, now_us);
+}
+
+/* One event per condition whose level changed from before[]. */
+static void queue_changes(alm_state_t *st, const alm_level_t before[VCAN_COND_COUNT],
+                          const tbms_live_t *live, const ptemp_t *temp, uint64_t now_us)
+{
     for (unsigned c = 0; c < VCAN_COND_COUNT; c++) {
         if (c == VCAN_COND_GENERAL || st->level[c] == before[c]) {
             continue;
@@ -120,6 +130,35 @@ void alm_update(alm_state_t *st, const alm_thresholds_t *th, const tbms_live_t *
         };
         push_event(st, &e);
     }
+}
+
+void alm_merge(alm_state_t *st, const alm_state_t *const packs[], size_t n,
+               bool internal_warning, const tbms_live_t *live, const ptemp_t *temp,
+               uint64_t now_us)
+{
+    if (st == NULL || (packs == NULL && n > 0u) || live == NULL || temp == NULL) {
+        return;
+    }
+    alm_level_t before[VCAN_COND_COUNT];
+    memcpy(before, st->level, sizeof before);
+    for (unsigned c = 0; c < VCAN_COND_COUNT; c++) {
+        bool supported = false;
+        alm_level_t level = ALM_OK;
+        for (size_t i = 0; i < n; i++) {
+            if (packs[i] != NULL && packs[i]->supported[c]) {
+                supported = true;
+                level = max_level(level, packs[i]->level[c]);
+            }
+        }
+        st->supported[c] = supported;
+        st->level[c] = supported ? level : ALM_OK;
+    }
+    if (internal_warning) {
+        st->supported[VCAN_COND_BMS_INTERNAL] = true;
+        st->level[VCAN_COND_BMS_INTERNAL] =
+            max_level(st->level[VCAN_COND_BMS_INTERNAL], ALM_WARNING);
+    }
+    queue_changes(st, before, live, temp, now_us);
 }
 
 bool alm_pop_event(alm_state_t *st, alm_event_t *out)

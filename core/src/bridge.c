@@ -59,6 +59,17 @@ void brg_default_config(brg_config_t *cfg)
     cfg->thresholds.low_temp_charge_dc = 50;
     cfg->thresholds.imbalance_warn_mv = 100u;
     cfg->thresholds.imbalance_alarm_mv = 200u;
+    cfg->packs = 1u;
+    bank_config_t bc;
+    bank_default_config(&bc);
+    cfg->bank.share_min_ma = bc.share_min_ma;
+    cfg->bank.small_current_split_pm = bc.small_current_split_pm;
+    cfg->bank.incremental_guard = bc.incremental_guard;
+    cfg->bank.offline_grace_us = bc.offline_grace_us;
+    cfg->bank.near_cutoff_mv = bc.near_cutoff_mv;
+    cfg->bank.rejoin_hold_us = bc.rejoin_hold_us;
+    cfg->bank.rejoin_window_cell_mv = bc.rejoin_window_cell_mv;
+    cfg->bank.min_packs = bc.min_packs;
 }
 
 const char *brg_data_state_name(brg_data_state_t s)
@@ -75,10 +86,38 @@ const char *brg_data_state_name(brg_data_state_t s)
     }
 }
 
+/* The bank's configuration: the bank settings, with the bridge's own
+ * caps, stale limit, hold, ramp and CVL machine. */
+static void derive_bank_config(const brg_config_t *cfg, bank_config_t *bc)
+{
+    bank_default_config(bc);
+    bc->max_charge_ma = cfg->charge.max_charge_ma;
+    bc->max_discharge_ma = cfg->charge.max_discharge_ma;
+    bc->pack_timeout_us = cfg->bms_timeout_us;
+    bc->share_min_ma = cfg->bank.share_min_ma;
+    bc->small_current_split_pm = cfg->bank.small_current_split_pm;
+    bc->incremental_guard = cfg->bank.incremental_guard;
+    bc->offline_grace_us = cfg->bank.offline_grace_us;
+    bc->near_cutoff_mv = cfg->bank.near_cutoff_mv;
+    bc->rejoin_hold_us = cfg->bank.rejoin_hold_us;
+    bc->rejoin_window_cell_mv = cfg->bank.rejoin_window_cell_mv;
+    bc->min_packs = cfg->bank.min_packs;
+    bc->recovery_hold_us = cfg->charge.recovery_hold_us;
+    bc->ramp_ma_per_s = cfg->charge.ramp_ma_per_s;
+    bc->cvl = cfg->cvl;
+}
+
 static tbms_err_t check_config(const brg_config_t *cfg)
 {
     if (cfg->bms_timeout_us == 0u || cfg->fast_period_us == 0u || cfg->detail_period_us == 0u ||
-        cfg->identity_period_us == 0u || cfg->keepalive_timeout_us == 0u) {
+        cfg->identity_period_us == 0u || cfg->keepalive_timeout_us == 0u || cfg->packs == 0u ||
+        cfg->packs > BRG_MAX_PACKS) {
+        return TBMS_ERR_RANGE;
+    }
+    bank_config_t bc;
+    derive_bank_config(cfg, &bc);
+    /* More packs required than there are: the limits could never leave 0. */
+    if (cfg->packs > 1u && (bank_check_config(&bc) != TBMS_OK || bc.min_packs > cfg->packs)) {
         return TBMS_ERR_RANGE;
     }
     return tbms_poller_check_config(&cfg->poll);
@@ -91,6 +130,8 @@ static void take_config(brg_t *b, const brg_config_t *cfg)
     b->cfg = *cfg;
     /* One source for the cold limit: the alarm threshold. */
     b->cfg.charge.low_temp_charge_dc = cfg->thresholds.low_temp_charge_dc;
+    b->n_packs = cfg->packs;
+    derive_bank_config(&b->cfg, &b->bank_cfg);
 }
 
 tbms_err_t brg_init(brg_t *b, const brg_config_t *cfg, uint64_t now_us)
@@ -103,56 +144,62 @@ tbms_err_t brg_init(brg_t *b, const brg_config_t *cfg, uint64_t now_us)
         return e;
     }
     memset(b, 0, sizeof *b);
-    e = tbms_poller_init(&b->poller, &cfg->poll, now_us);
-    if (e != TBMS_OK) {
-        return e;
+    for (size_t i = 0; i < cfg->packs; i++) {
+        brg_bms_t *p = &b->bms[i];
+        e = tbms_poller_init(&p->poller, &cfg->poll, now_us);
+        if (e != TBMS_OK) {
+            return e;
+        }
+        alm_init(&p->alarms);
+        ptemp_init(&p->temp_state);
     }
     take_config(b, cfg);
     alm_init(&b->alarms);
     cvl_init(&b->cvl);
     chg_ramp_init(&b->ccl_ramp);
     chg_ramp_init(&b->dcl_ramp);
-    ptemp_init(&b->temp_state);
+    bank_init(&b->bank);
     b->state = BRG_DATA_WAITING;
     return TBMS_OK;
 }
 
 /* Integrates V x I between two valid live reads (for 0x378), trapezoid
  * rule; a gap longer than the stale limit or BRG_ENERGY_MAX_GAP_US
- * (whichever is shorter) counts nothing. */
-static void integrate_energy(brg_t *b, uint64_t now_us)
+ * (whichever is shorter) counts nothing. Every pack's own V x I adds to
+ * the one pair of counters (0x378 is the bank's). */
+static void integrate_energy(brg_t *b, brg_bms_t *pk, uint64_t now_us)
 {
-    int64_t p_uw = (int64_t)b->live.pack_mv * b->live.pack_ma; /* mV x mA = uW */
+    int64_t p_uw = (int64_t)pk->live.pack_mv * pk->live.pack_ma; /* mV x mA = uW */
     uint64_t max_gap = b->cfg.bms_timeout_us < BRG_ENERGY_MAX_GAP_US ? b->cfg.bms_timeout_us
                                                                      : BRG_ENERGY_MAX_GAP_US;
-    if (b->energy_last_us != 0u && now_us > b->energy_last_us &&
-        now_us - b->energy_last_us <= max_gap) {
-        int64_t dt_us = (int64_t)(now_us - b->energy_last_us);
+    if (pk->energy_last_us != 0u && now_us > pk->energy_last_us &&
+        now_us - pk->energy_last_us <= max_gap) {
+        int64_t dt_us = (int64_t)(now_us - pk->energy_last_us);
         /* 1 mWh = 3.6e12 uW*us; the two halves of the trapezoid are kept
          * apart so that a sign change splits between the counters. */
         const int64_t per_mwh = 3600000000000;
-        int64_t halves[2] = {b->energy_last_p_uw, p_uw};
+        int64_t halves[2] = {pk->energy_last_p_uw, p_uw};
         for (unsigned i = 0; i < 2u; i++) {
             int64_t e = halves[i] * (dt_us / 2);
             if (e >= 0) {
-                b->energy_rem_charge_uwh_us += e;
+                pk->energy_rem_charge_uwh_us += e;
             } else {
-                b->energy_rem_discharge_uwh_us += -e;
+                pk->energy_rem_discharge_uwh_us += -e;
             }
         }
-        b->counters.charged_mwh += (uint64_t)(b->energy_rem_charge_uwh_us / per_mwh);
-        b->energy_rem_charge_uwh_us %= per_mwh;
-        b->counters.discharged_mwh += (uint64_t)(b->energy_rem_discharge_uwh_us / per_mwh);
-        b->energy_rem_discharge_uwh_us %= per_mwh;
+        b->counters.charged_mwh += (uint64_t)(pk->energy_rem_charge_uwh_us / per_mwh);
+        pk->energy_rem_charge_uwh_us %= per_mwh;
+        b->counters.discharged_mwh += (uint64_t)(pk->energy_rem_discharge_uwh_us / per_mwh);
+        pk->energy_rem_discharge_uwh_us %= per_mwh;
     }
-    b->energy_last_us = now_us;
-    b->energy_last_p_uw = p_uw;
+    pk->energy_last_us = now_us;
+    pk->energy_last_p_uw = p_uw;
 }
 
 /* The cause of a FAULT from the event log: the newest fault-range event,
  * once the log was read after the fault began (an older log would name an
  * older fault). 0 = not known. */
-static uint8_t fault_cause(const brg_t *b)
+static uint8_t fault_cause(const brg_bms_t *b)
 {
     const tbms_events_t *ev = &b->events;
     if (b->fault_since_us == 0u || !ev->valid || ev->read_ms * US_PER_MS < b->fault_since_us) {
@@ -166,13 +213,55 @@ static uint8_t fault_cause(const brg_t *b)
     return 0u;
 }
 
-/* base -> CVL state machine -> derating -> hold and ramp (charge.h, cvl.h). */
-static void refresh_outputs(brg_t *b, uint64_t now_us)
+static void copy_text_id(char *dst, const char *src)
 {
+    copy_text(dst, VCAN_TEXT_MAX + 1u, src);
+}
+
+static void cell_text(char *buf, unsigned index1)
+{
+    /* "C" + 1-based cell number, no stdio in the core. */
+    buf[0] = 'C';
+    if (index1 >= 10u) {
+        buf[1] = (char)('0' + index1 / 10u);
+        buf[2] = (char)('0' + index1 % 10u);
+        buf[3] = '\0';
+    } else {
+        buf[1] = (char)('0' + index1);
+        buf[2] = '\0';
+    }
+}
+
+static int32_t round_div(int64_t v, int64_t d)
+{
+    return (int32_t)(v >= 0 ? (v + d / 2) / d : -((-v + d / 2) / d));
+}
+
+/* One pack's own limits: its base limits then its derating (bank.h L_i). */
+static void pack_limits(const brg_t *b, brg_bms_t *p)
+{
+    p->pack.fault_id = fault_cause(p);
+    p->limits_ok =
+        chg_base_limits(&b->cfg.charge, &p->live, &p->settings, &p->pack, &p->base_limits);
+    p->own_limits = p->base_limits;
+    if (p->limits_ok) {
+        chg_derate(&b->cfg.charge, &p->live, &p->settings, &p->pack, &p->own_limits);
+    }
+}
+
+/* One pack: the battery is that pack. base -> CVL state machine ->
+ * derating -> hold and ramp (charge.h, cvl.h). */
+static void refresh_single(brg_t *b, uint64_t now_us)
+{
+    brg_bms_t *p = &b->bms[0];
+    pack_limits(b, p);
+    b->live = p->live;
+    b->settings = p->settings;
+    b->pack = p->pack;
+    b->last_valid_us = p->last_valid_us;
+    b->base_limits = p->base_limits;
+    b->limits_ok = p->limits_ok;
     chg_limits_t lim;
-    b->pack.fault_id = fault_cause(b);
-    b->limits_ok = chg_base_limits(&b->cfg.charge, &b->live, &b->settings, &b->pack,
-                                   &b->base_limits);
     if (b->limits_ok && cvl_step(&b->cvl, &b->cfg.cvl, &b->live, &b->settings, &b->base_limits,
                                  now_us, &lim)) {
         chg_derate(&b->cfg.charge, &b->live, &b->settings, &b->pack, &lim);
@@ -185,19 +274,120 @@ static void refresh_outputs(brg_t *b, uint64_t now_us)
         b->limits = b->base_limits;
     }
     alm_update(&b->alarms, &b->cfg.thresholds, &b->live, &b->settings, &b->pack.temp, now_us);
+
+    b->modules.online = 1;
+    b->modules.blocking_charge = b->limits.ccl_ma == 0 ? 1 : 0;
+    b->modules.blocking_discharge = b->limits.dcl_ma == 0 ? 1 : 0;
+    b->modules.offline = 0;
+    b->capacity_ah = round_div(b->settings.capacity_10mah, 100);
+    b->online_capacity_ah = b->capacity_ah;
+    const tbms_live_t *l = &b->live;
+    unsigned cmin = 0, cmax = 0;
+    for (unsigned i = 1; i < l->cell_count; i++) {
+        cmin = l->cell_100uv[i] < l->cell_100uv[cmin] ? i : cmin;
+        cmax = l->cell_100uv[i] > l->cell_100uv[cmax] ? i : cmax;
+    }
+    cell_text(b->cell_min_id, cmin + 1u);
+    cell_text(b->cell_max_id, cmax + 1u);
+    copy_text_id(b->temp_min_id, ptemp_sensor_short(b->pack.temp.min_sensor));
+    copy_text_id(b->temp_max_id, ptemp_sensor_short(b->pack.temp.max_sensor));
+}
+
+/* Several packs: the battery is the bank (bank.h), run on every pack's
+ * newest values at now_us. */
+static void refresh_bank(brg_t *b, uint64_t now_us)
+{
+    bank_pack_in_t in[BRG_MAX_PACKS];
+    const alm_state_t *alarms[BRG_MAX_PACKS];
+    b->last_valid_us = 0u;
+    for (size_t i = 0; i < b->n_packs; i++) {
+        const brg_bms_t *p = &b->bms[i];
+        in[i] = (bank_pack_in_t){
+            .live = p->live.valid ? &p->live : NULL,
+            .settings = p->settings.valid ? &p->settings : NULL,
+            .limits = p->limits_ok ? &p->own_limits : NULL,
+            .temp = &p->pack.temp,
+            .last_valid_us = p->last_valid_us,
+        };
+        b->last_valid_us = p->last_valid_us > b->last_valid_us ? p->last_valid_us : b->last_valid_us;
+    }
+    bank_out_t *o = &b->bank_out;
+    if (bank_step(&b->bank, &b->bank_cfg, in, b->n_packs, now_us, o) != TBMS_OK) {
+        o->valid = false;
+    }
+    b->live = o->view;
+    b->settings = o->view_settings;
+    b->limits = o->limits;
+    b->base_limits = o->combined;
+    b->limits_ok = o->valid;
+    b->pack.fault_id = 0u;
+    b->pack.temp = (ptemp_t){
+        .usable = o->temp_usable,
+        .min_dc = o->temp_min_dc,
+        .max_dc = o->temp_max_dc,
+        /* 0x356: the worst of the packs (multi-pack.md). */
+        .avg_dc = o->temp_dc,
+    };
+    b->modules = o->modules;
+    b->capacity_ah = o->capacity_ah;
+    b->online_capacity_ah = o->online_capacity_ah;
+    copy_text_id(b->cell_min_id, o->cell_min_id);
+    copy_text_id(b->cell_max_id, o->cell_max_id);
+    copy_text_id(b->temp_min_id, o->temp_min_id);
+    copy_text_id(b->temp_max_id, o->temp_max_id);
+    /* 0x35A: the worst of every pack still connected as far as we know. */
+    size_t k = 0;
+    for (size_t i = 0; i < b->n_packs; i++) {
+        if (o->pack[i].state != BANK_PACK_OFFLINE) {
+            alarms[k++] = &b->bms[i].alarms;
+        }
+    }
+    if (o->valid) {
+        alm_merge(&b->alarms, alarms, k, o->warnings != 0u, &b->live, &b->pack.temp, now_us);
+    }
+}
+
+static void refresh_outputs(brg_t *b, size_t pack, uint64_t now_us)
+{
+    if (b->n_packs == 1u) {
+        refresh_single(b, now_us);
+        return;
+    }
+    brg_bms_t *p = &b->bms[pack];
+    pack_limits(b, p);
+    alm_update(&p->alarms, &b->cfg.thresholds, &p->live, &p->settings, &p->pack.temp, now_us);
+    refresh_bank(b, now_us);
 }
 
 /* How long before a fast burst is due its live read starts: the average
  * answer time, at most half a poll interval. */
 static uint64_t fast_lead_us(const brg_t *b)
 {
-    uint64_t lead = b->poller.stats.latency_avg_us;
+    uint64_t lead = 0u;
+    for (size_t i = 0; i < b->n_packs; i++) {
+        uint64_t l = b->bms[i].poller.stats.latency_avg_us;
+        lead = l > lead ? l : lead;
+    }
     uint64_t half = b->cfg.poll.poll_interval_us / 2u;
     return lead < half ? lead : half;
 }
 
-static void take_result(brg_t *b, const tbms_poll_result_t *r, uint64_t now_us)
+/* Whether every pack that is talking has answered the fast window. */
+static bool window_answered(const brg_t *b, uint64_t now_us)
 {
+    for (size_t i = 0; i < b->n_packs; i++) {
+        const brg_bms_t *p = &b->bms[i];
+        bool talking = p->live.valid && now_us - p->last_valid_us <= b->cfg.bms_timeout_us;
+        if (talking && !p->fast_answered) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void take_result(brg_t *b, size_t pack, const tbms_poll_result_t *r, uint64_t now_us)
+{
+    brg_bms_t *p = &b->bms[pack];
     if (!r->done || !r->ok) {
         return;
     }
@@ -209,20 +399,21 @@ static void take_result(brg_t *b, const tbms_poll_result_t *r, uint64_t now_us)
         e = tbms_decode_live(r->regs, r->count, now_ms, &live);
         if (e == TBMS_OK) {
             bool fault = live.status == TBMS_STATUS_FAULT;
-            if (fault && b->fault_since_us == 0u) {
+            if (fault && p->fault_since_us == 0u) {
                 /* Read the event log now for the fault's cause. */
-                b->fault_since_us = now_us > 0u ? now_us : 1u;
-                tbms_poller_request(&b->poller, TBMS_BLOCK_EVENTS, now_us);
+                p->fault_since_us = now_us > 0u ? now_us : 1u;
+                tbms_poller_request(&p->poller, TBMS_BLOCK_EVENTS, now_us);
             } else if (!fault) {
-                b->fault_since_us = 0u;
+                p->fault_since_us = 0u;
             }
-            b->live = live;
-            b->last_valid_us = now_us;
-            ptemp_update(&b->temp_state, &b->live, &b->pack.temp);
-            integrate_energy(b, now_us);
-            if (b->fast_armed || now_us >= b->next_fast_us) {
-                b->fast_ready = true; /* the answer of the fast window */
-                b->fast_armed = false;
+            p->live = live;
+            p->last_valid_us = now_us;
+            ptemp_update(&p->temp_state, &p->live, &p->pack.temp);
+            integrate_energy(b, p, now_us);
+            if (p->fast_armed || now_us >= b->next_fast_us) {
+                p->fast_answered = true; /* its answer of the fast window */
+                p->fast_armed = false;
+                b->fast_ready = window_answered(b, now_us);
             }
         }
         break;
@@ -231,20 +422,20 @@ static void take_result(brg_t *b, const tbms_poll_result_t *r, uint64_t now_us)
         tbms_settings_t s;
         e = tbms_decode_settings(r->regs, r->count, now_ms, &s);
         if (e == TBMS_OK) {
-            b->settings = s;
+            p->settings = s;
         }
         break;
     }
     case TBMS_BLOCK_VERSION:
-        e = tbms_decode_version(r->regs, r->count, now_ms, &b->version);
+        e = tbms_decode_version(r->regs, r->count, now_ms, &p->version);
         break;
     case TBMS_BLOCK_STATS:
-        e = tbms_decode_stats(r->regs, r->count, now_ms, &b->stats);
+        e = tbms_decode_stats(r->regs, r->count, now_ms, &p->stats);
         break;
     case TBMS_BLOCK_EVENTS:
-        e = tbms_decode_events(r->regs, r->count, now_ms, &b->events);
-        if (e == TBMS_OK && b->live.valid) {
-            (void)tbms_events_sort_by_age(&b->events, b->live.lifetime_s);
+        e = tbms_decode_events(r->regs, r->count, now_ms, &p->events);
+        if (e == TBMS_OK && p->live.valid) {
+            (void)tbms_events_sort_by_age(&p->events, p->live.lifetime_s);
         }
         break;
     default:
@@ -252,38 +443,65 @@ static void take_result(brg_t *b, const tbms_poll_result_t *r, uint64_t now_us)
     }
     if (e != TBMS_OK) {
         b->counters.decode_errors++;
-        b->last_decode_err = e;
-        b->last_decode_block = r->block;
+        p->decode_errors++;
+        p->last_decode_err = e;
+        p->last_decode_block = r->block;
         return;
     }
-    if (b->live.valid) {
-        refresh_outputs(b, now_us);
+    if (p->live.valid) {
+        refresh_outputs(b, pack, now_us);
     }
 }
 
-bool brg_uart_step(brg_t *b, uint64_t now_us, tbms_poll_tx_t *tx)
+bool brg_uart_step(brg_t *b, size_t pack, uint64_t now_us, tbms_poll_tx_t *tx)
 {
-    if (b == NULL || tx == NULL) {
+    if (b == NULL || tx == NULL || pack >= b->n_packs) {
         return false;
     }
+    brg_bms_t *p = &b->bms[pack];
     tbms_poll_result_t res;
-    bool send = tbms_poller_step(&b->poller, now_us, tx, &res);
-    if (send && now_us >= b->fast_read_at_us && tbms_poller_live_in_flight(&b->poller)) {
-        b->fast_armed = true; /* the live read of the fast window is on the wire */
+    bool send = tbms_poller_step(&p->poller, now_us, tx, &res);
+    if (send && now_us >= b->fast_read_at_us && tbms_poller_live_in_flight(&p->poller)) {
+        p->fast_armed = true; /* the live read of the fast window is on the wire */
     }
     (void)brg_data_state(b, now_us);
     return send;
 }
 
-void brg_uart_rx(brg_t *b, const uint8_t *data, size_t n, uint64_t now_us)
+void brg_uart_rx(brg_t *b, size_t pack, const uint8_t *data, size_t n, uint64_t now_us)
 {
-    if (b == NULL) {
+    if (b == NULL || pack >= b->n_packs) {
         return;
     }
     tbms_poll_result_t res;
-    tbms_poller_feed(&b->poller, data, n, now_us, &res);
-    take_result(b, &res, now_us);
+    tbms_poller_feed(&b->bms[pack].poller, data, n, now_us, &res);
+    take_result(b, pack, &res, now_us);
     (void)brg_data_state(b, now_us);
+}
+
+static bool age_ok(const brg_t *b, uint64_t last_us, uint64_t now_us)
+{
+    return now_us <= last_us || now_us - last_us <= b->cfg.bms_timeout_us;
+}
+
+/* Valid limits from fresh data: the pack's (one pack), or the bank's
+ * with at least one online member read within the stale limit. */
+static bool battery_fresh(const brg_t *b, uint64_t now_us)
+{
+    if (b->n_packs == 1u) {
+        return b->live.valid && b->settings.valid && b->limits_ok &&
+               age_ok(b, b->last_valid_us, now_us);
+    }
+    if (!b->bank_out.valid) {
+        return false;
+    }
+    for (size_t i = 0; i < b->n_packs; i++) {
+        if (b->bank_out.pack[i].state == BANK_PACK_ONLINE &&
+            age_ok(b, b->bms[i].last_valid_us, now_us)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 brg_data_state_t brg_data_state(brg_t *b, uint64_t now_us)
@@ -291,9 +509,12 @@ brg_data_state_t brg_data_state(brg_t *b, uint64_t now_us)
     if (b == NULL) {
         return BRG_DATA_WAITING;
     }
-    bool have = b->live.valid && b->settings.valid && b->limits_ok;
-    uint64_t age_us = now_us > b->last_valid_us ? now_us - b->last_valid_us : 0u;
-    bool fresh = have && age_us <= b->cfg.bms_timeout_us;
+    bool fresh = battery_fresh(b, now_us);
+    if (!fresh && b->n_packs > 1u && b->state == BRG_DATA_VALID) {
+        /* The bank decides: a silent pack may still count (its grace). */
+        refresh_bank(b, now_us);
+        fresh = battery_fresh(b, now_us);
+    }
     brg_data_state_t next = b->state;
     if (fresh) {
         next = BRG_DATA_VALID;
@@ -363,29 +584,10 @@ static void commit(sink_t *s, vcan_err_t e)
     }
 }
 
-static int32_t round_div(int64_t v, int64_t d)
-{
-    return (int32_t)(v >= 0 ? (v + d / 2) / d : -((-v + d / 2) / d));
-}
-
 /* A current limit in 0.1 A, rounded down: the wire never allows more. */
 static int32_t limit_da(int32_t ma)
 {
     return ma > 0 ? ma / 100 : 0;
-}
-
-static void cell_text(char *buf, unsigned index1)
-{
-    /* "C" + 1-based cell number, no stdio in the core. */
-    buf[0] = 'C';
-    if (index1 >= 10u) {
-        buf[1] = (char)('0' + index1 / 10u);
-        buf[2] = (char)('0' + index1 % 10u);
-        buf[3] = '\0';
-    } else {
-        buf[1] = (char)('0' + index1);
-        buf[2] = '\0';
-    }
 }
 
 static void build_fast(const brg_t *b, sink_t *s)
@@ -429,21 +631,10 @@ static void build_fast(const brg_t *b, sink_t *s)
 static void build_detail(const brg_t *b, sink_t *s)
 {
     const tbms_live_t *l = &b->live;
-    vcan_modules_t mod = {
-        .online = 1,
-        .blocking_charge = b->limits.ccl_ma == 0 ? 1 : 0,
-        .blocking_discharge = b->limits.dcl_ma == 0 ? 1 : 0,
-        .offline = 0,
-    };
     vcan_frame_t *f = slot(s);
-    commit(s, f ? vcan_encode_modules(&mod, f) : VCAN_ERR_ARG);
+    commit(s, f ? vcan_encode_modules(&b->modules, f) : VCAN_ERR_ARG);
 
     const ptemp_t *temp = &b->pack.temp;
-    unsigned cmin = 0, cmax = 0;
-    for (unsigned i = 1; i < l->cell_count; i++) {
-        cmin = l->cell_100uv[i] < l->cell_100uv[cmin] ? i : cmin;
-        cmax = l->cell_100uv[i] > l->cell_100uv[cmax] ? i : cmax;
-    }
     if (temp->usable) {
         vcan_cells_t cells = {
             .min_cell_mv = l->cell_min_mv,
@@ -455,21 +646,16 @@ static void build_detail(const brg_t *b, sink_t *s)
         commit(s, f ? vcan_encode_cells(&cells, f) : VCAN_ERR_ARG);
     }
     if (l->cell_count > 0u) {
-        char txt[4];
-        cell_text(txt, cmin + 1u);
         f = slot(s);
-        commit(s, f ? vcan_encode_text(VCAN_ID_MIN_CELL_V_NAME, txt, f) : VCAN_ERR_ARG);
-        cell_text(txt, cmax + 1u);
+        commit(s, f ? vcan_encode_text(VCAN_ID_MIN_CELL_V_NAME, b->cell_min_id, f) : VCAN_ERR_ARG);
         f = slot(s);
-        commit(s, f ? vcan_encode_text(VCAN_ID_MAX_CELL_V_NAME, txt, f) : VCAN_ERR_ARG);
+        commit(s, f ? vcan_encode_text(VCAN_ID_MAX_CELL_V_NAME, b->cell_max_id, f) : VCAN_ERR_ARG);
     }
     if (temp->usable) {
         f = slot(s);
-        commit(s, f ? vcan_encode_text(VCAN_ID_MIN_TEMP_NAME, ptemp_sensor_short(temp->min_sensor), f)
-                    : VCAN_ERR_ARG);
+        commit(s, f ? vcan_encode_text(VCAN_ID_MIN_TEMP_NAME, b->temp_min_id, f) : VCAN_ERR_ARG);
         f = slot(s);
-        commit(s, f ? vcan_encode_text(VCAN_ID_MAX_TEMP_NAME, ptemp_sensor_short(temp->max_sensor), f)
-                    : VCAN_ERR_ARG);
+        commit(s, f ? vcan_encode_text(VCAN_ID_MAX_TEMP_NAME, b->temp_max_id, f) : VCAN_ERR_ARG);
     }
     vcan_energy_t en = {
         .charged_wh = (int64_t)(b->counters.charged_mwh / 1000u),
@@ -477,9 +663,20 @@ static void build_detail(const brg_t *b, sink_t *s)
     };
     f = slot(s);
     commit(s, f ? vcan_encode_energy(&en, f) : VCAN_ERR_ARG);
-    vcan_capacity_t cap = {.capacity_ah = round_div(b->settings.capacity_10mah, 100)};
+    vcan_capacity_t cap = {.capacity_ah = b->capacity_ah};
     f = slot(s);
     commit(s, f ? vcan_encode_capacity(&cap, f) : VCAN_ERR_ARG);
+}
+
+/* The firmware reported in 0x35F: the first pack's that is known. */
+static const tbms_version_t *battery_version(const brg_t *b)
+{
+    for (size_t i = 0; i < b->n_packs; i++) {
+        if (b->bms[i].version.valid) {
+            return &b->bms[i].version;
+        }
+    }
+    return NULL;
 }
 
 static void build_identity(const brg_t *b, sink_t *s)
@@ -488,12 +685,14 @@ static void build_identity(const brg_t *b, sink_t *s)
     commit(s, f ? vcan_encode_text(VCAN_ID_MANUFACTURER, b->cfg.manufacturer, f) : VCAN_ERR_ARG);
     /* Firmware: public release as major, internal version's low byte as
      * minor; capacity: the nominal capacity (reg 306), see the note in
-     * victron-can-bms.md A.9 item 4. */
+     * victron-can-bms.md A.9 item 4; for a bank that of the online packs
+     * (multi-pack.md). */
+    const tbms_version_t *v = battery_version(b);
     vcan_identity_t id = {
         .model = 0u,
-        .fw_major = b->version.valid ? b->version.fw_public : 0u,
-        .fw_minor = b->version.valid ? (uint8_t)(b->version.fw_internal & 0xFFu) : 0u,
-        .capacity_ah = round_div(b->settings.capacity_10mah, 100),
+        .fw_major = v != NULL ? v->fw_public : 0u,
+        .fw_minor = v != NULL ? (uint8_t)(v->fw_internal & 0xFFu) : 0u,
+        .capacity_ah = b->online_capacity_ah,
     };
     f = slot(s);
     commit(s, f ? vcan_encode_identity(&id, f) : VCAN_ERR_ARG);
@@ -519,13 +718,20 @@ size_t brg_can_tx(brg_t *b, uint64_t now_us, vcan_frame_t *out, size_t cap)
     }
     sink_t s = {out, cap, 0u};
     if (b->fast_ready || now_us >= b->next_fast_us + BRG_FAST_WINDOW_US) {
+        if (b->n_packs > 1u) {
+            /* A silent pack's grace ends on a call: at least every burst. */
+            refresh_bank(b, now_us);
+        }
         build_fast(b, &s);
         b->fast_ready = false;
-        b->fast_armed = false;
         b->next_fast_us = next_period(b->next_fast_us, b->cfg.fast_period_us, now_us);
-        /* The next window opens when its live read starts. */
+        /* The next window opens when its live reads start. */
         b->fast_read_at_us = b->next_fast_us - fast_lead_us(b);
-        tbms_poller_align_live(&b->poller, b->fast_read_at_us, now_us);
+        for (size_t i = 0; i < b->n_packs; i++) {
+            b->bms[i].fast_armed = false;
+            b->bms[i].fast_answered = false;
+            tbms_poller_align_live(&b->bms[i].poller, b->fast_read_at_us, now_us);
+        }
     }
     if (now_us >= b->next_identity_us) {
         build_identity(b, &s);
@@ -541,7 +747,10 @@ size_t brg_can_tx(brg_t *b, uint64_t now_us, vcan_frame_t *out, size_t cap)
 
 const char *brg_cvl_state_name(const brg_t *b)
 {
-    return b != NULL ? cvl_state_name(b->cvl.state) : "UNKNOWN";
+    if (b == NULL) {
+        return "UNKNOWN";
+    }
+    return cvl_state_name(b->n_packs > 1u ? b->bank.cvl.state : b->cvl.state);
 }
 
 void brg_set_energy(brg_t *b, uint64_t charged_mwh, uint64_t discharged_mwh)
@@ -569,7 +778,11 @@ uint64_t brg_next_us(const brg_t *b)
     if (b == NULL) {
         return UINT64_MAX;
     }
-    uint64_t next = tbms_poller_next_us(&b->poller);
+    uint64_t next = UINT64_MAX;
+    for (size_t i = 0; i < b->n_packs; i++) {
+        uint64_t t = tbms_poller_next_us(&b->bms[i].poller);
+        next = t < next ? t : next;
+    }
     if (b->state == BRG_DATA_VALID) {
         /* The window's answer is in: now; else the window's end (the
          * answer itself wakes the caller first). */
@@ -592,9 +805,14 @@ tbms_err_t brg_reconfigure(brg_t *b, const brg_config_t *cfg, uint64_t now_us)
     if (e != TBMS_OK) {
         return e;
     }
-    e = tbms_poller_reconfigure(&b->poller, &cfg->poll, now_us);
-    if (e != TBMS_OK) {
-        return e;
+    if (cfg->packs != b->n_packs) {
+        return TBMS_ERR_RANGE; /* each pack is a UART: a restart opens them */
+    }
+    for (size_t i = 0; i < b->n_packs; i++) {
+        e = tbms_poller_reconfigure(&b->bms[i].poller, &cfg->poll, now_us);
+        if (e != TBMS_OK) {
+            return e;
+        }
     }
     take_config(b, cfg);
     /* Periods that got shorter take effect now, not after the old one. */
@@ -604,8 +822,15 @@ tbms_err_t brg_reconfigure(brg_t *b, const brg_config_t *cfg, uint64_t now_us)
     for (unsigned i = 0; i < 3u; i++) {
         *next[i] = *next[i] < due[i] ? *next[i] : due[i];
     }
-    if (b->live.valid) {
-        refresh_outputs(b, now_us);
+    if (b->n_packs > 1u) {
+        for (size_t i = 0; i < b->n_packs; i++) {
+            if (b->bms[i].live.valid) {
+                pack_limits(b, &b->bms[i]);
+            }
+        }
+        refresh_bank(b, now_us);
+    } else if (b->bms[0].live.valid) {
+        refresh_single(b, now_us);
     }
     (void)brg_data_state(b, now_us);
     return TBMS_OK;

@@ -98,15 +98,26 @@ static int make_dirs(const char *path)
     return 0;
 }
 
+_Static_assert(DAEMON_MAX_UARTS == BRG_MAX_PACKS, "one --uart per pack");
+_Static_assert(CFG_MAX_PACKS == BRG_MAX_PACKS, "one packs[] entry per pack");
+
+/* One pack's serial port. */
+typedef struct {
+    serial_port_t port;
+    serial_posix_t posix;
+    serial_sim_t sim;
+    bool open;
+    uint64_t retry_us;
+    char name[40]; /* "TinyBMS UART" (one pack) or "pack 2 UART" for the logs */
+    char device[CFG_PATH_LEN]; /* path, or "simulator" / "simulator 2" */
+} daemon_uart_t;
+
 typedef struct {
     const daemon_opts_t *opts;
     cfg_t cfg;   /* the running configuration as the port uses it (devices, logging) */
     svc_t svc;   /* every decision above the core (app/service.h) */
-    serial_port_t uart;
-    serial_posix_t uart_posix;
-    serial_sim_t uart_sim;
-    bool uart_open;
-    uint64_t uart_retry_us;
+    size_t n_uarts;                  /* one per pack, pack 1 first */
+    daemon_uart_t uart[BRG_MAX_PACKS];
     canport_t can;
     uint64_t start_us;
     hub_t *hub;
@@ -163,7 +174,7 @@ static void svc_publish_history(void *ctx, const svc_t *svc)
 static void svc_publish_registers(void *ctx, const svc_t *svc, uint64_t now_us)
 {
     daemon_t *d = ctx;
-    char *json = registers_json(&svc_bridge(svc)->poller, now_us, wall_ms());
+    char *json = registers_json(&svc_bridge(svc)->bms[0].poller, now_us, wall_ms());
     if (json != NULL) {
         hub_publish(d->hub, HUB_DOC_REGISTERS, json);
     }
@@ -190,8 +201,6 @@ static svc_io_t io_now(daemon_t *d)
     canport_stats_t cs;
     canport_get_stats(&d->can, &cs);
     svc_io_t io = {
-        .uart_open = d->uart_open,
-        .uart_device = d->opts->simulate ? "simulator" : d->cfg.hardware.uart.device,
         .can =
             {
                 .tx_frames = cs.tx_frames,
@@ -210,6 +219,10 @@ static svc_io_t io_now(daemon_t *d)
         .can_error = canport_last_error(&d->can),
         .time_ms = wall_ms(),
     };
+    for (size_t i = 0; i < d->n_uarts; i++) {
+        io.uart_open[i] = d->uart[i].open;
+        io.uart_device[i] = d->uart[i].device;
+    }
     return io;
 }
 
@@ -256,68 +269,72 @@ static void hex_line(char *out, size_t cap, const uint8_t *b, size_t n)
     }
 }
 
-static void uart_lost(daemon_t *d, const char *why, uint64_t now)
+static void uart_lost(daemon_uart_t *u, const char *why, uint64_t now)
 {
-    if (d->uart_open) {
-        log_error("TinyBMS UART lost: %s; reopening every second", why);
+    if (u->open) {
+        log_error("%s lost: %s; reopening every second", u->name, why);
     }
-    serial_port_close(&d->uart);
-    d->uart_open = false;
-    d->uart_retry_us = now + 1000000u;
+    serial_port_close(&u->port);
+    u->open = false;
+    u->retry_us = now + 1000000u;
 }
 
-static void uart_try_reopen(daemon_t *d, uint64_t now)
+static void uart_try_reopen(daemon_uart_t *u, uint64_t now)
 {
-    if (d->uart_open || now < d->uart_retry_us) {
+    if (u->open || now < u->retry_us) {
         return;
     }
-    if (serial_port_reopen(&d->uart) == 0) {
-        d->uart_open = true;
-        log_info("TinyBMS UART %s open again", d->uart.path);
+    if (serial_port_reopen(&u->port) == 0) {
+        u->open = true;
+        log_info("%s %s open again", u->name, u->port.path);
     } else {
-        d->uart_retry_us = now + 1000000u;
+        u->retry_us = now + 1000000u;
     }
 }
 
-static void uart_send(daemon_t *d, const tbms_poll_tx_t *tx, uint64_t now)
+static void uart_send(daemon_t *d, size_t pack, const tbms_poll_tx_t *tx, uint64_t now)
 {
-    if (!d->uart_open) {
+    daemon_uart_t *u = &d->uart[pack];
+    if (!u->open) {
         return;
     }
     if (tx->flush_rx) {
-        (void)serial_port_flush_input(&d->uart);
+        (void)serial_port_flush_input(&u->port);
     }
     if (d->cfg.logging.log_uart_traffic) {
         char hex[64];
         hex_line(hex, sizeof hex, tx->bytes, tx->len);
-        log_debug("uart tx %s", hex);
+        log_debug("uart%zu tx %s", pack + 1u, hex);
     }
-    ssize_t w = serial_port_write(&d->uart, tx->bytes, tx->len);
+    ssize_t w = serial_port_write(&u->port, tx->bytes, tx->len);
     if (w < 0) {
-        uart_lost(d, serial_port_last_error(&d->uart), now);
+        uart_lost(u, serial_port_last_error(&u->port), now);
     } else if ((size_t)w < tx->len) {
-        log_warn("TinyBMS UART: only %zd of %zu bytes written", w, tx->len);
+        log_warn("%s: only %zd of %zu bytes written", u->name, w, tx->len);
     }
 }
 
 static void uart_receive(daemon_t *d, uint64_t now)
 {
     uint8_t buf[512];
-    for (int i = 0; i < 16 && d->uart_open; i++) {
-        ssize_t r = serial_port_read(&d->uart, buf, sizeof buf);
-        if (r < 0) {
-            uart_lost(d, serial_port_last_error(&d->uart), now);
-            return;
+    for (size_t pack = 0; pack < d->n_uarts; pack++) {
+        daemon_uart_t *u = &d->uart[pack];
+        for (int i = 0; i < 16 && u->open; i++) {
+            ssize_t r = serial_port_read(&u->port, buf, sizeof buf);
+            if (r < 0) {
+                uart_lost(u, serial_port_last_error(&u->port), now);
+                break;
+            }
+            if (r == 0) {
+                break;
+            }
+            if (d->cfg.logging.log_uart_traffic) {
+                char hex[256];
+                hex_line(hex, sizeof hex, buf, (size_t)r);
+                log_debug("uart%zu rx %s", pack + 1u, hex);
+            }
+            svc_uart_rx(&d->svc, pack, buf, (size_t)r, now);
         }
-        if (r == 0) {
-            return;
-        }
-        if (d->cfg.logging.log_uart_traffic) {
-            char hex[256];
-            hex_line(hex, sizeof hex, buf, (size_t)r);
-            log_debug("uart rx %s", hex);
-        }
-        svc_uart_rx(&d->svc, buf, (size_t)r, now);
     }
 }
 
@@ -372,7 +389,24 @@ static void can_receive(daemon_t *d, uint64_t now)
 static void print_summary(daemon_t *d, uint64_t now)
 {
     const brg_t *b = svc_bridge(&d->svc);
-    tbms_poller_stats_t u = tbms_poller_stats(&b->poller);
+    /* Every pack's UART added up (latencies: the worst pack's). */
+    tbms_poller_stats_t u;
+    memset(&u, 0, sizeof u);
+    for (size_t i = 0; i < b->n_packs; i++) {
+        tbms_poller_stats_t p = tbms_poller_stats(&b->bms[i].poller);
+        u.polls += p.polls;
+        u.success += p.success;
+        u.failures += p.failures;
+        u.timeouts += p.timeouts;
+        u.retries += p.retries;
+        u.crc_errors += p.crc_errors;
+        u.nacks += p.nacks;
+        u.garbage_bytes += p.garbage_bytes;
+        u.latency_last_us = p.latency_last_us > u.latency_last_us ? p.latency_last_us
+                                                                   : u.latency_last_us;
+        u.latency_avg_us = p.latency_avg_us > u.latency_avg_us ? p.latency_avg_us : u.latency_avg_us;
+        u.latency_max_us = p.latency_max_us > u.latency_max_us ? p.latency_max_us : u.latency_max_us;
+    }
     svc_timing_t tm;
     svc_timing(&d->svc, &tm);
     canport_stats_t c;
@@ -421,8 +455,27 @@ static int setup_config(daemon_t *d, const char *data_dir)
     }
     free(warn);
     cfg_t c = d->cfg;
-    if (d->opts->uart != NULL) {
-        snprintf(c.hardware.uart.device, sizeof c.hardware.uart.device, "%s", d->opts->uart);
+    if (d->opts->simulate == 1u) {
+        c.packs.count = 0; /* plain --simulate: one simulated pack */
+    } else if (d->opts->simulate > 1u) {
+        c.packs.count = (uint8_t)d->opts->simulate;
+        for (size_t i = 0; i < c.packs.count; i++) {
+            snprintf(c.packs.pack[i].device, sizeof c.packs.pack[i].device, "simulator");
+        }
+    } else if (d->opts->uart_count == 1u && c.packs.count <= 1u) {
+        /* One --uart: exactly as before the "packs" section existed. */
+        snprintf(c.hardware.uart.device, sizeof c.hardware.uart.device, "%s", d->opts->uart[0]);
+        if (c.packs.count == 1u) {
+            snprintf(c.packs.pack[0].device, sizeof c.packs.pack[0].device, "%s",
+                     d->opts->uart[0]);
+        }
+    } else if (d->opts->uart_count >= 1u) {
+        /* --uart given N times: packs 1..N on those ports (names kept). */
+        c.packs.count = (uint8_t)d->opts->uart_count;
+        for (size_t i = 0; i < c.packs.count; i++) {
+            snprintf(c.packs.pack[i].device, sizeof c.packs.pack[i].device, "%s",
+                     d->opts->uart[i]);
+        }
     }
     if (d->opts->baud != 0u) {
         c.hardware.uart.baudrate = (int32_t)d->opts->baud;
@@ -439,33 +492,76 @@ static int setup_config(daemon_t *d, const char *data_dir)
     return DAEMON_EXIT_OK;
 }
 
+/* The device of pack i: the "packs" section's, else hardware.uart.device. */
+static const char *pack_device(const cfg_t *c, size_t i)
+{
+    return c->packs.count > 0u ? c->packs.pack[i].device : c->hardware.uart.device;
+}
+
+static void close_uarts(daemon_t *d)
+{
+    for (size_t i = 0; i < d->n_uarts; i++) {
+        serial_port_close(&d->uart[i].port);
+        d->uart[i].open = false;
+    }
+}
+
 static int open_devices(daemon_t *d)
 {
-    if (d->opts->simulate) {
-        serial_sim_ctx_init(&d->uart_sim);
-        serial_port_init(&d->uart, &serial_sim_ops, &d->uart_sim);
-        if (serial_port_open(&d->uart, "simulator", 115200u) != 0) {
-            log_error("built-in simulator: %s", serial_port_last_error(&d->uart));
-            return DAEMON_EXIT_DEVICE;
+    d->n_uarts = d->cfg.packs.count > 0u ? d->cfg.packs.count : 1u;
+    for (size_t i = 0; i < d->n_uarts; i++) {
+        daemon_uart_t *u = &d->uart[i];
+        const char *dev = pack_device(&d->cfg, i);
+        if (d->n_uarts == 1u) {
+            snprintf(u->name, sizeof u->name, "TinyBMS UART");
+        } else {
+            snprintf(u->name, sizeof u->name, "pack %zu UART", i + 1u);
         }
-        log_info("TinyBMS: built-in simulator (16S LFP, 280 Ah)");
-    } else {
-        if (d->cfg.hardware.uart.device[0] == '\0') {
-            log_error("no TinyBMS serial port: give --uart PATH, set hardware.uart.device, or "
-                      "use --simulate");
-            return DAEMON_EXIT_USAGE;
+        if (d->opts->simulate > 0u) {
+            serial_sim_ctx_init(&u->sim);
+            u->sim.cfg.seed += (uint32_t)i; /* different packs */
+            serial_port_init(&u->port, &serial_sim_ops, &u->sim);
+            if (d->n_uarts == 1u) {
+                snprintf(u->device, sizeof u->device, "simulator");
+            } else {
+                snprintf(u->device, sizeof u->device, "simulator %zu", i + 1u);
+            }
+            if (serial_port_open(&u->port, "simulator", 115200u) != 0) {
+                log_error("built-in simulator: %s", serial_port_last_error(&u->port));
+                close_uarts(d);
+                return DAEMON_EXIT_DEVICE;
+            }
+            if (d->n_uarts == 1u) {
+                log_info("TinyBMS: built-in simulator (16S LFP, 280 Ah)");
+            } else {
+                log_info("pack %zu: built-in simulator", i + 1u);
+            }
+        } else {
+            if (dev[0] == '\0') {
+                log_error("no TinyBMS serial port%s: give --uart PATH, set %s, or use --simulate",
+                          d->n_uarts > 1u ? " for a pack" : "",
+                          d->n_uarts > 1u ? "packs[].device" : "hardware.uart.device");
+                close_uarts(d);
+                return DAEMON_EXIT_USAGE;
+            }
+            snprintf(u->device, sizeof u->device, "%s", dev);
+            serial_posix_ctx_init(&u->posix);
+            serial_port_init(&u->port, &serial_posix_ops, &u->posix);
+            if (serial_port_open(&u->port, dev, (uint32_t)d->cfg.hardware.uart.baudrate) != 0) {
+                log_error("cannot open the %s: %s", d->n_uarts > 1u ? u->name : "TinyBMS serial port",
+                          serial_port_last_error(&u->port));
+                close_uarts(d);
+                return DAEMON_EXIT_DEVICE;
+            }
+            if (d->n_uarts == 1u) {
+                log_info("TinyBMS on %s at %d baud", dev, (int)d->cfg.hardware.uart.baudrate);
+            } else {
+                log_info("pack %zu: TinyBMS on %s at %d baud", i + 1u, dev,
+                         (int)d->cfg.hardware.uart.baudrate);
+            }
         }
-        serial_posix_ctx_init(&d->uart_posix);
-        serial_port_init(&d->uart, &serial_posix_ops, &d->uart_posix);
-        if (serial_port_open(&d->uart, d->cfg.hardware.uart.device,
-                             (uint32_t)d->cfg.hardware.uart.baudrate) != 0) {
-            log_error("cannot open the TinyBMS serial port: %s", serial_port_last_error(&d->uart));
-            return DAEMON_EXIT_DEVICE;
-        }
-        log_info("TinyBMS on %s at %d baud", d->cfg.hardware.uart.device,
-                 (int)d->cfg.hardware.uart.baudrate);
+        u->open = true;
     }
-    d->uart_open = true;
 
     char err[256];
     bool loopback = d->cfg.hardware.can.mode == CFG_CAN_LOOPBACK;
@@ -473,7 +569,7 @@ static int open_devices(daemon_t *d)
                           loopback ? CANPORT_MODE_LOOPBACK : CANPORT_MODE_NORMAL,
                           mono_us() / 1000u, err, sizeof err) != CANPORT_OK) {
         log_error("cannot open the CAN interface '%s': %s", d->cfg.hardware.can.interface, err);
-        serial_port_close(&d->uart);
+        close_uarts(d);
         return DAEMON_EXIT_DEVICE;
     }
     log_info("CAN: %s%s", d->cfg.hardware.can.interface,
@@ -494,10 +590,12 @@ static void loop(daemon_t *d)
             break;
         }
         diag_at(d->diag, "uart step");
-        uart_try_reopen(d, now);
-        tbms_poll_tx_t tx;
-        if (svc_uart_step(&d->svc, now, &tx)) {
-            uart_send(d, &tx, now);
+        for (size_t i = 0; i < d->n_uarts; i++) {
+            uart_try_reopen(&d->uart[i], now);
+            tbms_poll_tx_t tx;
+            if (svc_uart_step(&d->svc, i, now, &tx)) {
+                uart_send(d, i, &tx, now);
+            }
         }
         diag_at(d->diag, "can send");
         /* An answer may have arrived while this turn's other work ran: take
@@ -520,14 +618,16 @@ static void loop(daemon_t *d)
         if (end_us - now < wait_us) {
             wait_us = end_us - now;
         }
-        struct pollfd pfd[3];
+        struct pollfd pfd[2 + BRG_MAX_PACKS];
         nfds_t n = 0;
         pfd[n++] = (struct pollfd){.fd = hub_wake_fd(d->hub), .events = POLLIN};
-        int ufd = d->uart_open ? serial_port_fd(&d->uart) : -1;
-        int cfd = canport_fd(&d->can);
-        if (ufd >= 0) {
-            pfd[n++] = (struct pollfd){.fd = ufd, .events = POLLIN};
+        for (size_t i = 0; i < d->n_uarts; i++) {
+            int ufd = d->uart[i].open ? serial_port_fd(&d->uart[i].port) : -1;
+            if (ufd >= 0) {
+                pfd[n++] = (struct pollfd){.fd = ufd, .events = POLLIN};
+            }
         }
+        int cfd = canport_fd(&d->can);
         if (cfd >= 0) {
             pfd[n++] = (struct pollfd){.fd = cfd, .events = POLLIN};
         }
@@ -600,7 +700,7 @@ int daemon_run(const daemon_opts_t *opts)
     if (e != TBMS_OK) {
         log_error("bridge configuration rejected: %s", tbms_strerror(e));
         canport_close(&d.can);
-        serial_port_close(&d.uart);
+        close_uarts(&d);
         return DAEMON_EXIT_USAGE;
     }
     (void)atomic_file_cleanup(d.energy_path);
@@ -633,7 +733,7 @@ int daemon_run(const daemon_opts_t *opts)
     svc_stop(&d.svc, now);
     energy_writer_stop(d.energy); /* the last save is on disk before exit */
     canport_close(&d.can);
-    serial_port_close(&d.uart);
+    close_uarts(&d);
     diag_destroy(d.diag);
     hub_destroy(d.hub);
     log_close_file();

@@ -7,15 +7,20 @@
 #define DAEMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#define DAEMON_MAX_UARTS 4u /* BRG_MAX_PACKS; checked in daemon.c */
 
 typedef struct {
     const char *config_path; /* NULL: <data_dir>/config.json */
     const char *data_dir;    /* NULL: default (see daemon_default_data_dir) */
-    const char *uart;        /* overrides hardware.uart.device */
+    const char *uart[DAEMON_MAX_UARTS]; /* --uart: one overrides hardware.uart.device,
+                                         * several are packs 1..N (the "packs" section) */
+    size_t uart_count;
     uint32_t baud;           /* 0: hardware.uart.baudrate */
     const char *can;         /* overrides hardware.can.interface */
-    bool simulate;           /* built-in TinyBMS simulator instead of a UART */
+    unsigned simulate;       /* built-in TinyBMS simulator: 0 none, N packs (1 = one) */
     double duration_s;       /* > 0: stop cleanly after this long */
     bool print_frames;       /* decoded CAN frames on stdout */
     int log_level;           /* -1: logging.level from the configuration */

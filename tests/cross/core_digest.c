@@ -534,10 +534,10 @@ static bool run_scenario(const scenario_t *sc)
         }
         if (s->pending && s->now >= s->pending_at) {
             s->pending = false;
-            brg_uart_rx(&s->brg, s->pending_bytes, s->pending_n, s->now);
+            brg_uart_rx(&s->brg, 0u, s->pending_bytes, s->pending_n, s->now);
         }
         tbms_poll_tx_t tx;
-        if (brg_uart_step(&s->brg, s->now, &tx)) {
+        if (brg_uart_step(&s->brg, 0u, s->now, &tx)) {
             bms_request(s, &tx);
         }
         vcan_frame_t frames[BRG_MAX_FRAMES_PER_TICK];

@@ -29,11 +29,11 @@ int main(void)
     for (;;) {
         uint64_t now = fake_clock_us;
         tbms_poll_tx_t tx;
-        if (brg_uart_step(&bridge, now, &tx)) {
+        if (brg_uart_step(&bridge, 0u, now, &tx)) {
             can_sent += (uint32_t)tx.len;
         }
         uint8_t b = uart_rx_byte;
-        brg_uart_rx(&bridge, &b, 1u, now);
+        brg_uart_rx(&bridge, 0u, &b, 1u, now);
         vcan_frame_t frames[BRG_MAX_FRAMES_PER_TICK];
         size_t n = brg_can_tx(&bridge, now, frames, BRG_MAX_FRAMES_PER_TICK);
         for (size_t i = 0; i < n; i++) {

@@ -92,9 +92,9 @@ static inline void fake_bms_run(brg_t *b, const uint16_t *regs, bool alive, uint
         tbms_poll_tx_t tx;
         uint8_t out[TBMS_FRAME_MAX];
         size_t n;
-        if (brg_uart_step(b, *now, &tx) && alive &&
+        if (brg_uart_step(b, 0u, *now, &tx) && alive &&
             fake_bms_answer(regs, &tx, out, sizeof out, &n)) {
-            brg_uart_rx(b, out, n, *now);
+            brg_uart_rx(b, 0u, out, n, *now);
         }
         uint64_t next = brg_next_us(b);
         *now = next > *now ? (next < until + 1u ? next : until + 1u) : *now + 1000u;

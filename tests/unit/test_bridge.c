@@ -309,11 +309,11 @@ static void run_with_latency(uint64_t until, uint64_t lat_lo, uint64_t lat_hi, b
     uint64_t pend_at = UINT64_MAX;
     while (now <= until) {
         if (pend_at <= now) {
-            brg_uart_rx(&brg, pend, pend_n, now);
+            brg_uart_rx(&brg, 0u, pend, pend_n, now);
             pend_at = UINT64_MAX;
         }
         tbms_poll_tx_t tx;
-        if (brg_uart_step(&brg, now, &tx) && bms_alive) {
+        if (brg_uart_step(&brg, 0u, now, &tx) && bms_alive) {
             assert_true(fake_bms_answer(regs, &tx, pend, sizeof pend, &pend_n));
             pend_at = now + latency_between(lat_lo, lat_hi);
         }
@@ -544,15 +544,15 @@ static void test_bridge_an_old_fault_in_the_log_is_not_taken_for_a_new_one(void 
     put_event(0x02, 999000); /* an under-voltage fault, logged before */
     run_uart(1 * S);
     /* the log read at start shows it; a later over-voltage fault is not it */
-    assert_true(brg.events.valid);
+    assert_true(brg.bms[0].events.valid);
     regs[50] = 0x9B;
     /* answer nothing but live reads until the fault is seen */
     uint8_t out[TBMS_FRAME_MAX];
     size_t n;
     tbms_poll_tx_t tx;
-    while (brg.fault_since_us == 0u) {
-        if (brg_uart_step(&brg, now, &tx) && fake_bms_answer(regs, &tx, out, sizeof out, &n)) {
-            brg_uart_rx(&brg, out, n, now);
+    while (brg.bms[0].fault_since_us == 0u) {
+        if (brg_uart_step(&brg, 0u, now, &tx) && fake_bms_answer(regs, &tx, out, sizeof out, &n)) {
+            brg_uart_rx(&brg, 0u, out, n, now);
         }
         now += 10 * MS;
     }

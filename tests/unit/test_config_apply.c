@@ -188,20 +188,20 @@ static void assert_same_working_state(const brg_t *a, const brg_t *b, uint64_t n
         fail_msg("%s: working configuration differs after a hot reload (cold limit %d vs %d)", key,
                  a->cfg.charge.low_temp_charge_dc, b->cfg.charge.low_temp_charge_dc);
     }
-    assert_memory_equal(&a->poller.cfg, &b->poller.cfg, sizeof a->poller.cfg);
+    assert_memory_equal(&a->bms[0].poller.cfg, &b->bms[0].poller.cfg, sizeof a->bms[0].poller.cfg);
     for (unsigned blk = 0; blk < TBMS_BLOCK_COUNT_; blk++) {
-        uint64_t p = block_period(&b->poller.cfg, blk);
-        bool a_never = a->poller.due_us[blk] == UINT64_MAX;
-        bool b_never = b->poller.due_us[blk] == UINT64_MAX;
+        uint64_t p = block_period(&b->bms[0].poller.cfg, blk);
+        bool a_never = a->bms[0].poller.due_us[blk] == UINT64_MAX;
+        bool b_never = b->bms[0].poller.due_us[blk] == UINT64_MAX;
         if (a_never != b_never || (p == 0u) != a_never) {
             fail_msg("%s: block %s is %s after a hot reload, %s after a start", key,
                      tbms_block_name((tbms_block_t)blk), a_never ? "never read" : "read",
                      b_never ? "never read" : "read");
         }
-        if (!a_never && a->poller.due_us[blk] > now + p) {
+        if (!a_never && a->bms[0].poller.due_us[blk] > now + p) {
             fail_msg("%s: block %s next read in %llu us, period %llu", key,
                      tbms_block_name((tbms_block_t)blk),
-                     (unsigned long long)(a->poller.due_us[blk] - now), (unsigned long long)p);
+                     (unsigned long long)(a->bms[0].poller.due_us[blk] - now), (unsigned long long)p);
         }
     }
     uint64_t fa[3] = {a->next_fast_us, a->next_detail_us, a->next_identity_us};
@@ -266,7 +266,7 @@ static void test_hot_reload_turns_stats_and_events_reads_on_and_off(void **state
     cfg_t base = base_config(); /* stats and events never read */
     uint64_t now;
     start(&a, &base, &now, 3 * S);
-    assert_false(a.stats.valid);
+    assert_false(a.bms[0].stats.valid);
     static const char *on = "{\"tinybms\":{\"stats_refresh_ms\":2000,\"events_refresh_ms\":2000}}";
     cfg_t c;
     cfg_error_t err;
@@ -275,12 +275,12 @@ static void test_hot_reload_turns_stats_and_events_reads_on_and_off(void **state
     bridge_config_from_cfg(&c, &bc);
     assert_int_equal(brg_reconfigure(&a, &bc, now), TBMS_OK);
     fake_bms_run(&a, regs, true, &now, now + 1 * S);
-    assert_true(a.stats.valid);
-    assert_true(a.events.valid);
+    assert_true(a.bms[0].stats.valid);
+    assert_true(a.bms[0].events.valid);
     bridge_config_from_cfg(&base, &bc);
     assert_int_equal(brg_reconfigure(&a, &bc, now), TBMS_OK);
-    assert_int_equal(a.poller.due_us[TBMS_BLOCK_STATS], UINT64_MAX);
-    assert_int_equal(a.poller.due_us[TBMS_BLOCK_EVENTS], UINT64_MAX);
+    assert_int_equal(a.bms[0].poller.due_us[TBMS_BLOCK_STATS], UINT64_MAX);
+    assert_int_equal(a.bms[0].poller.due_us[TBMS_BLOCK_EVENTS], UINT64_MAX);
 }
 
 int main(void)

@@ -82,16 +82,16 @@ static void run(uint64_t until, bool alive)
         tbms_poll_tx_t tx;
         uint8_t out[TBMS_FRAME_MAX];
         size_t n;
-        if (svc_uart_step(&svc, now, &tx) && alive &&
+        if (svc_uart_step(&svc, 0u, now, &tx) && alive &&
             fake_bms_answer(regs, &tx, out, sizeof out, &n)) {
-            svc_uart_rx(&svc, out, n, now);
+            svc_uart_rx(&svc, 0u, out, n, now);
         }
         vcan_frame_t f[BRG_MAX_FRAMES_PER_TICK];
         size_t k = svc_can_tx(&svc, now, f, BRG_MAX_FRAMES_PER_TICK);
         for (size_t i = 0; i < k; i++) {
             svc_frame_sent(&svc, &f[i], true, now);
         }
-        svc_io_t io = {.uart_open = true, .uart_device = "fake", .can = {.connected = true}};
+        svc_io_t io = {.uart_open = {true}, .uart_device = {"fake"}, .can = {.connected = true}};
         svc_tick(&svc, now, &io);
         uint64_t next = svc_next_us(&svc);
         now = next > now ? (next < until + 1u ? next : until + 1u) : now + 1 * MS;
@@ -199,20 +199,20 @@ static void test_service_refuses_settings_writes_that_fail_a_check(void **state)
     sw_result_t r;
     uint16_t v = 3600;
     /* before the settings are read: refused, nothing queued */
-    assert_true(svc_write_start(&svc, 315, &v, 1, now, &r));
+    assert_true(svc_write_start(&svc, 0u, 315, &v, 1, now, &r));
     assert_int_equal(r.status, SW_NO_SETTINGS);
     run(2 * S, true);
     uint16_t ro = 1;
-    assert_true(svc_write_start(&svc, 40, &ro, 1, now, &r));
+    assert_true(svc_write_start(&svc, 0u, 40, &ro, 1, now, &r));
     assert_int_equal(r.status, SW_READ_ONLY);
     uint16_t ov = 3300; /* below reg 300 (3550 + 10 mV): breaks the interlock */
-    assert_true(svc_write_start(&svc, 315, &ov, 1, now, &r));
+    assert_true(svc_write_start(&svc, 0u, 315, &ov, 1, now, &r));
     assert_int_equal(r.status, SW_INTERLOCK);
     assert_true(logged("TinyBMS write refused"));
     assert_false(svc_write_busy(&svc));
     /* a valid one is queued, not finished at once */
     uint16_t ok = 3700;
-    assert_false(svc_write_start(&svc, 315, &ok, 1, now, &r));
+    assert_false(svc_write_start(&svc, 0u, 315, &ok, 1, now, &r));
     assert_true(svc_write_busy(&svc));
 }
 
