@@ -79,6 +79,46 @@ typedef struct {
     status_level_t level;
 } status_cond_t;
 
+#define STATUS_PACKS_MAX  BRG_MAX_PACKS
+#define STATUS_NAME_MAX   17u /* a pack's name (CFG_PACK_NAME_LEN) */
+
+/* One pack of the bank (with one pack: that pack, the battery itself). */
+typedef struct {
+    uint8_t index;               /* 1-based */
+    char name[STATUS_NAME_MAX];  /* "Pack 1" unless configured */
+    const char *state;           /* bank_pack_state_name(): online, joining, silent, offline */
+    bool member;                 /* counted in the bank */
+    bool blocks_charge, blocks_discharge;
+    bool bounds_ccl, bounds_dcl; /* its limit over its share bounds the bank's CCL / DCL */
+    bool data_valid;             /* its own last read within the stale limit */
+    status_num_t data_age_ms;
+    status_num_t voltage, current, power_w, soc_percent, soh_percent, temperature;
+    status_num_t min_cell_mv, max_cell_mv, cell_imbalance_mv, cell_count, capacity_ah;
+    status_num_t online_status;     /* its register 50 */
+    const char *online_status_name; /* NULL when not known */
+    uint8_t cells_n;
+    status_cell_t cells[STATUS_CELLS_MAX];
+    struct {
+        status_num_t cvl_v, ccl_a, dcl_a, dvl_v; /* its own limits (L_i: base + derating) */
+        uint32_t reasons;
+        status_num_t share_charge_pct, share_discharge_pct; /* share used by the bank, 1 decimal */
+        bool share_charge_measured, share_discharge_measured;
+    } limits;
+    struct {
+        uint32_t polls, success, errors, timeouts, crc_errors;
+        double latency_avg_ms;
+        bool open;
+        char device[STATUS_PATH_MAX];
+    } uart;
+    struct {
+        bool have_version;
+        char firmware[24];
+        bool have_settings;
+        uint16_t over_voltage_cutoff_mv, under_voltage_cutoff_mv;
+        uint16_t charge_over_current_a, discharge_over_current_a;
+    } bms;
+} status_pack_t;
+
 typedef struct {
     uint64_t seq; /* publication number, from 1; 0 = never built */
 
@@ -170,6 +210,17 @@ typedef struct {
         uint16_t over_voltage_cutoff_mv, under_voltage_cutoff_mv;
         uint16_t charge_over_current_a, discharge_over_current_a;
     } bms;
+
+    /* The packs (1 with one pack) and how the bank combines them. */
+    uint8_t packs_n;
+    status_pack_t packs[STATUS_PACKS_MAX];
+    struct {
+        const char *ccl_bound, *dcl_bound; /* bank_bound_name(); NULL with one pack */
+        uint8_t ccl_pack, dcl_pack;        /* 1-based pack bounding it by its share, 0 none */
+        uint32_t warnings;                 /* BANK_WARN_* */
+        uint8_t online, blocking_charge, blocking_discharge, offline; /* 0x372 */
+        double capacity_ah, online_capacity_ah;
+    } bank;
 
     const char *version; /* NULL: not given */
 } status_t;
