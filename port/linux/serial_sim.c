@@ -43,6 +43,9 @@ static int sim_open(void *vctx, const char *path, uint32_t baud, char *err, size
         snprintf(err, err_cap, "simulator: pipe: %s", strerror(e));
         return -e;
     }
+    if (c->bank != NULL) {
+        return 0; /* a bank pack runs from serial_sim_bank_init on */
+    }
     tbms_sim_err_t se = tbms_sim_init(&c->sim, &c->cfg, mono_ms());
     if (se != TBMS_SIM_OK) {
         snprintf(err, err_cap, "simulator: %s", tbms_sim_strerror(se));
@@ -64,6 +67,10 @@ static int pump(serial_sim_t *c, const uint8_t *in, size_t n)
     uint8_t out[512];
     size_t len = 0;
     uint64_t now = mono_ms();
+    if (c->bank != NULL) {
+        /* The whole bank to now first, then this pack answers at the same now. */
+        tbms_sim_bus_step(&c->bank->bus, now);
+    }
     tbms_sim_err_t e = n > 0u ? tbms_sim_receive(&c->sim, in, n, now, out, sizeof out, &len)
                               : tbms_sim_transmit(&c->sim, now, out, sizeof out, &len);
     if (e != TBMS_SIM_OK) {
@@ -122,3 +129,83 @@ const serial_ops_t serial_sim_ops = {
     .write = sim_write,
     .flush_input = sim_flush_input,
 };
+
+/* ---- A bank of packs on one bus ---- */
+
+tbms_sim_config_t serial_sim_bank_pack_config(unsigned i)
+{
+    tbms_sim_config_t c = tbms_sim_default_config();
+    switch (i) {
+    case 1u:
+        c.capacity_ah = 224.0f;
+        c.cell_resistance_mohm = 0.65f;
+        c.soc_pct = 45.0f;
+        c.seed = 2u;
+        break;
+    case 2u:
+        c.cell_resistance_mohm = 0.55f;
+        c.soc_pct = 60.0f;
+        c.capacity_spread_pct = 3.0f;
+        c.seed = 3u;
+        break;
+    case 3u:
+        c.capacity_ah = 300.0f;
+        c.cell_resistance_mohm = 0.45f;
+        c.soc_pct = 52.0f;
+        c.seed = 4u;
+        break;
+    default:
+        break; /* pack 0: the single-pack default */
+    }
+    return c;
+}
+
+int serial_sim_bank_init(serial_sim_bank_t *bank, unsigned n, const tbms_sim_config_t *cfgs)
+{
+    if (bank == NULL || n < 1u || n > SERIAL_SIM_BANK_MAX) {
+        return -EINVAL;
+    }
+    memset(bank, 0, sizeof *bank);
+    uint64_t now = mono_ms();
+    tbms_sim_t *packs[SERIAL_SIM_BANK_MAX];
+    for (unsigned i = 0; i < n; i++) {
+        serial_sim_t *c = &bank->pack[i];
+        serial_sim_ctx_init(c);
+        c->cfg = cfgs != NULL ? cfgs[i] : serial_sim_bank_pack_config(i);
+        c->bank = bank;
+        if (tbms_sim_init(&c->sim, &c->cfg, now) != TBMS_SIM_OK) {
+            return -EINVAL;
+        }
+        packs[i] = &c->sim;
+    }
+    if (tbms_sim_bus_init(&bank->bus, packs, n, now) != TBMS_SIM_OK) {
+        return -EINVAL;
+    }
+    bank->count = n;
+    return 0;
+}
+
+serial_sim_t *serial_sim_bank_ctx(serial_sim_bank_t *bank, unsigned i)
+{
+    return bank != NULL && i < bank->count ? &bank->pack[i] : NULL;
+}
+
+void serial_sim_bank_set_switch_open(serial_sim_bank_t *bank, unsigned i, bool open)
+{
+    if (bank != NULL && i < bank->count) {
+        tbms_sim_bus_step(&bank->bus, mono_ms());
+        tbms_sim_bus_set_switch_open(&bank->bus, i, open);
+    }
+}
+
+void serial_sim_bank_set_muted(serial_sim_bank_t *bank, unsigned i, bool muted)
+{
+    if (bank != NULL && i < bank->count) {
+        tbms_sim_set_muted(&bank->pack[i].sim, muted);
+    }
+}
+
+tbms_sim_bus_t *serial_sim_bank_bus(serial_sim_bank_t *bank)
+{
+    return bank != NULL ? &bank->bus : NULL;
+}
