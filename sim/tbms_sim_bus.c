@@ -490,3 +490,37 @@ int32_t tbms_sim_bus_delivered_ma(const tbms_sim_bus_t *bus)
 {
     return bus ? bus->delivered_ma : 0;
 }
+
+static float clamp_pct(float v)
+{
+    return v < 0.0f ? 0.0f : v > 100.0f ? 100.0f : v;
+}
+
+tbms_sim_config_t tbms_sim_bus_mismatched_config(const tbms_sim_config_t *base, unsigned i)
+{
+    /* Capacity and resistance factors, SOC offset in points. */
+    static const struct {
+        float capacity, resistance, soc;
+    } vary[TBMS_SIM_BUS_MAX_PACKS] = {
+        {1.0f, 1.0f, 0.0f},
+        {0.8f, 1.3f, -10.0f},
+        {1.0f, 1.1f, 5.0f},
+        {1.1f, 0.9f, -3.0f},
+    };
+    tbms_sim_config_t c = base != NULL ? *base : tbms_sim_default_config();
+    if (i == 0u || i >= TBMS_SIM_BUS_MAX_PACKS) {
+        return c;
+    }
+    float r_mohm = c.cell_resistance_mohm > 0.0f ? c.cell_resistance_mohm
+                                                 : TBMS_SIM_MODEL_R_MOHM_AH / c.capacity_ah;
+    c.capacity_ah *= vary[i].capacity;
+    c.capacity_ah = c.capacity_ah > 655.0f ? 655.0f : c.capacity_ah;
+    c.cell_resistance_mohm = r_mohm * vary[i].resistance;
+    c.soc_pct = clamp_pct(c.soc_pct + vary[i].soc);
+    if (i == 2u) {
+        c.capacity_spread_pct *= 2.0f;
+        c.capacity_spread_pct = c.capacity_spread_pct > 50.0f ? 50.0f : c.capacity_spread_pct;
+    }
+    c.seed += i;
+    return c;
+}

@@ -174,4 +174,22 @@ int32_t tbms_sim_bus_requested_ma(const tbms_sim_bus_t *bus);
  * direction (then 0). */
 int32_t tbms_sim_bus_delivered_ma(const tbms_sim_bus_t *bus);
 
+/* ---- A ready-made mismatched bank (demos, tinybms-sim --packs) ---- */
+
+/*
+ * The configuration of pack i of a deliberately mismatched bank built on
+ * base (NULL: tbms_sim_default_config()): same cells, chemistry, time
+ * scale, demo and sleep settings; seed base + i; resistance relative to
+ * the base's cell resistance (its cell_resistance_mohm, or the model's
+ * default for the base capacity):
+ *   pack 0: the base itself;
+ *   pack 1: 80 % capacity, 30 % more resistance, SOC 10 points lower;
+ *   pack 2: the base capacity, 10 % more resistance, SOC 5 points higher,
+ *           twice the cell capacity spread (at most 50 %);
+ *   pack 3: 110 % capacity (at most 655 Ah), 10 % less resistance, SOC 3
+ *           points lower.
+ * SOCs are clamped into 0..100. i >= TBMS_SIM_BUS_MAX_PACKS gives pack 0.
+ */
+tbms_sim_config_t tbms_sim_bus_mismatched_config(const tbms_sim_config_t *base, unsigned i);
+
 #endif /* TBMS_SIM_BUS_H */

@@ -45,7 +45,6 @@ static const ocv_point_t ocv_table[] = {
 #define BOARD_SELF_HEAT_C     4.0f
 #define BOARD_HEAT_C_PER_A    0.03f
 #define BOARD_TAU_S           300.0f
-#define DEFAULT_R_MOHM_AH     140.0f
 
 /* Noise streams, so different uses of the seed do not correlate. */
 #define STREAM_CAPACITY   1u
@@ -137,7 +136,7 @@ void tbms_sim_model_init(tbms_sim_model_t *m, const tbms_sim_model_params_t *p)
     float soc_spread = clampf(p->soc_spread_pct, 0.0f, 50.0f) / 100.0f;
     float soc = clampf(p->soc_pct, 0.0f, 100.0f) / 100.0f;
     float r_ohm = p->cell_resistance_mohm > 0.0f ? p->cell_resistance_mohm / 1000.0f
-                                                 : DEFAULT_R_MOHM_AH / m->capacity_ah / 1000.0f;
+                                                 : TBMS_SIM_MODEL_R_MOHM_AH / m->capacity_ah / 1000.0f;
     for (uint32_t i = 0; i < cells; i++) {
         float cap_as = m->capacity_ah * 3600.0f *
                        (1.0f + cap_spread * tbms_sim_model_noise(p->seed, STREAM_CAPACITY, i));

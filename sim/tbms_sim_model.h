@@ -31,6 +31,10 @@
 #define TBMS_SIM_TEMP_INTERNAL 2u
 #define TBMS_SIM_TEMP_COUNT    3u
 
+/* Default cell DC resistance times capacity, mOhm*Ah: 0.5 mOhm at 280 Ah
+ * (tbms_sim_model_params_t.cell_resistance_mohm <= 0). */
+#define TBMS_SIM_MODEL_R_MOHM_AH 140.0f
+
 /* Bleed current of one balancing resistor, A (passive balancing). */
 #define TBMS_SIM_MODEL_BLEED_A 0.1f
 

@@ -134,30 +134,7 @@ const serial_ops_t serial_sim_ops = {
 
 tbms_sim_config_t serial_sim_bank_pack_config(unsigned i)
 {
-    tbms_sim_config_t c = tbms_sim_default_config();
-    switch (i) {
-    case 1u:
-        c.capacity_ah = 224.0f;
-        c.cell_resistance_mohm = 0.65f;
-        c.soc_pct = 45.0f;
-        c.seed = 2u;
-        break;
-    case 2u:
-        c.cell_resistance_mohm = 0.55f;
-        c.soc_pct = 60.0f;
-        c.capacity_spread_pct = 3.0f;
-        c.seed = 3u;
-        break;
-    case 3u:
-        c.capacity_ah = 300.0f;
-        c.cell_resistance_mohm = 0.45f;
-        c.soc_pct = 52.0f;
-        c.seed = 4u;
-        break;
-    default:
-        break; /* pack 0: the single-pack default */
-    }
-    return c;
+    return tbms_sim_bus_mismatched_config(NULL, i);
 }
 
 int serial_sim_bank_init(serial_sim_bank_t *bank, unsigned n, const tbms_sim_config_t *cfgs)

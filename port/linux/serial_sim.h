@@ -68,15 +68,17 @@ void serial_sim_ctx_init(serial_sim_t *ctx);
 extern const serial_ops_t serial_sim_ops;
 
 /*
- * The configuration of pack i of a bank: deliberately mismatched packs of
- * the same 16S LFP chemistry, time scale and demo setting, so the bridge
- * sees unequal shares, SOCs and cell voltages:
+ * The configuration of pack i of a bank: tbms_sim_bus_mismatched_config()
+ * on the simulator's defaults, deliberately mismatched packs of the same
+ * 16S LFP chemistry, time scale and demo setting, so the bridge sees
+ * unequal shares, SOCs and cell voltages:
  *   pack 0: the single-pack default, 280 Ah, 0.5 mOhm/cell, SOC 55 %, seed 1;
  *   pack 1: 80 % capacity (224 Ah), 30 % more resistance (0.65 mOhm),
  *           10 points lower SOC (45 %), seed 2;
  *   pack 2: 280 Ah, 10 % more resistance (0.55 mOhm), SOC 60 %, twice the
  *           cell capacity spread (3 %), seed 3;
- *   pack 3: 300 Ah, 10 % less resistance (0.45 mOhm), SOC 52 %, seed 4.
+ *   pack 3: 110 % capacity (308 Ah), 10 % less resistance (0.45 mOhm),
+ *           SOC 52 %, seed 4.
  * i >= SERIAL_SIM_BANK_MAX gives pack 0's.
  */
 tbms_sim_config_t serial_sim_bank_pack_config(unsigned i);

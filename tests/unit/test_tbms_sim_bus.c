@@ -500,6 +500,33 @@ static void test_bus_is_deterministic_for_its_seeds(void **state)
     assert_int_equal(a.ma[0] + a.ma[1] + a.ma[2], tbms_sim_bus_requested_ma(&bus));
 }
 
+static void test_bus_mismatched_config_varies_packs_around_the_base(void **state)
+{
+    (void)state;
+    tbms_sim_config_t base = tbms_sim_default_config();
+    base.cells = 8u;
+    base.soc_pct = 5.0f;
+    base.seed = 40u;
+    tbms_sim_config_t c0 = tbms_sim_bus_mismatched_config(&base, 0u);
+    assert_memory_equal(&c0, &base, sizeof base);
+    tbms_sim_config_t c1 = tbms_sim_bus_mismatched_config(&base, 1u);
+    assert_true(c1.capacity_ah == base.capacity_ah * 0.8f);
+    assert_near(c1.cell_resistance_mohm, 1.3 * 140.0 / 280.0, 1e-5);
+    assert_true(c1.soc_pct == 0.0f); /* 5 - 10, clamped */
+    tbms_sim_config_t c3 = tbms_sim_bus_mismatched_config(&base, 3u);
+    assert_true(c3.soc_pct == 2.0f);
+    for (unsigned i = 0; i < TBMS_SIM_BUS_MAX_PACKS; i++) {
+        tbms_sim_config_t c = tbms_sim_bus_mismatched_config(&base, i);
+        assert_int_equal(c.cells, 8);
+        assert_int_equal(c.seed, 40u + i);
+        assert_true(c.time_scale == base.time_scale);
+        assert_int_equal(tbms_sim_init(&packs[i], &c, T0), TBMS_SIM_OK);
+    }
+    tbms_sim_config_t d = tbms_sim_bus_mismatched_config(NULL, 9u);
+    tbms_sim_config_t def = tbms_sim_default_config();
+    assert_memory_equal(&d, &def, sizeof d);
+}
+
 /* ---- Arguments ---- */
 
 static void test_bus_init_rejects_bad_arguments(void **state)
@@ -546,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_bus_demo_day_scales_to_the_bank_and_charges_first),
         cmocka_unit_test(test_bus_demo_charge_keeps_every_cell_near_full_plus_10mv),
         cmocka_unit_test(test_bus_is_deterministic_for_its_seeds),
+        cmocka_unit_test(test_bus_mismatched_config_varies_packs_around_the_base),
         cmocka_unit_test(test_bus_init_rejects_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
