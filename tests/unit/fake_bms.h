@@ -101,4 +101,24 @@ static inline void fake_bms_run(brg_t *b, const uint16_t *regs, bool alive, uint
     }
 }
 
+/* As fake_bms_run for a bridge of n packs: pack i answers from regs[i]
+ * when alive[i] (NULL: every pack alive). */
+static inline void fake_bms_run_packs(brg_t *b, const uint16_t *const regs[], const bool *alive,
+                                      size_t n, uint64_t *now, uint64_t until)
+{
+    while (*now <= until) {
+        for (size_t i = 0; i < n; i++) {
+            tbms_poll_tx_t tx;
+            uint8_t out[TBMS_FRAME_MAX];
+            size_t len;
+            if (brg_uart_step(b, i, *now, &tx) && (alive == NULL || alive[i]) &&
+                fake_bms_answer(regs[i], &tx, out, sizeof out, &len)) {
+                brg_uart_rx(b, i, out, len, *now);
+            }
+        }
+        uint64_t next = brg_next_us(b);
+        *now = next > *now ? (next < until + 1u ? next : until + 1u) : *now + 1000u;
+    }
+}
+
 #endif /* FAKE_BMS_H */
