@@ -10,6 +10,11 @@
  * at least ten times a second, as a real BMS samples (MAN-D 3.3), or
  * less when a late answer (--latency-ms) is due sooner: it never sleeps
  * past an answer and keeps reading requests while answers wait.
+ *
+ * --packs N serves N packs in parallel on one DC bus (sim/tbms_sim_bus.h),
+ * one pty each, paths printed one per line in pack order; the bus is
+ * stepped before any pack answers. Lines on stdin open/close a pack's
+ * switch, mute it, or set the bank current (see the help).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +31,7 @@
 #include <unistd.h>
 
 #include "tbms_sim.h"
+#include "tbms_sim_bus.h"
 
 #ifndef TBVB_VERSION
 #define TBVB_VERSION "unknown"
@@ -51,6 +57,7 @@ typedef struct {
     bool have_current;
     int32_t current_ma;
     bool broadcast;
+    unsigned packs; /* 0: one pack, no bus (the original mode) */
     tbms_sim_config_t cfg;
 } options_t;
 
@@ -82,6 +89,19 @@ static void usage(FILE *to)
           "                      4 wait; more are dropped). The values are those at\n"
           "                      the time the answer leaves.\n"
           "  --broadcast         send ASCII broadcast lines every second (reg 342 = 4)\n"
+          "  --packs N           N packs (1..4) in parallel on one DC bus, one terminal\n"
+          "                      each, paths printed one per line, pack 1 first. Pack 1\n"
+          "                      is built from the options above; pack 2 has 80 %\n"
+          "                      of its capacity, 30 % more resistance and a SOC 10\n"
+          "                      points lower; pack 3 +10 % resistance, SOC +5; pack 4\n"
+          "                      110 % capacity, -10 % resistance, SOC -3; seeds\n"
+          "                      SEED+0..3. --current-a is then the bank current, split\n"
+          "                      by Kirchhoff; not with --link. Commands on stdin, one\n"
+          "                      per line (P = pack number 1..N), answered on stderr:\n"
+          "                        open P / close P    open or close the pack's switch\n"
+          "                        mute P / unmute P   silence its UART (still on the bus)\n"
+          "                        current A / demo    bank current in A / the demo day\n"
+          "                        status              bus voltage, each pack's current\n"
           "  --help              show this help\n"
           "  --version           show the version\n"
           "\n"
@@ -163,6 +183,7 @@ enum {
     OPT_TIME_SCALE,
     OPT_LATENCY,
     OPT_BROADCAST,
+    OPT_PACKS,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -183,6 +204,7 @@ static int parse_args(int argc, char **argv, options_t *o)
         {"time-scale", required_argument, NULL, OPT_TIME_SCALE},
         {"latency-ms", required_argument, NULL, OPT_LATENCY},
         {"broadcast", no_argument, NULL, OPT_BROADCAST},
+        {"packs", required_argument, NULL, OPT_PACKS},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -240,6 +262,10 @@ static int parse_args(int argc, char **argv, options_t *o)
         case OPT_BROADCAST:
             o->broadcast = true;
             break;
+        case OPT_PACKS:
+            rc = parse_ulong("--packs", optarg, 1u, TBMS_SIM_BUS_MAX_PACKS, &u);
+            o->packs = (unsigned)u;
+            break;
         case OPT_HELP:
             usage(stdout);
             return 1;
@@ -261,6 +287,10 @@ static int parse_args(int argc, char **argv, options_t *o)
     }
     if (!o->pty) {
         fprintf(stderr, PROG ": nothing to serve: give --pty (see --help)\n");
+        return -1;
+    }
+    if (o->packs > 0u && o->link != NULL) {
+        fprintf(stderr, PROG ": --link serves one pack; with --packs use the printed paths\n");
         return -1;
     }
     return 0;
@@ -425,12 +455,234 @@ static void serve(tbms_sim_t *sim, int master)
     }
 }
 
+/* ---- --packs N: a bank on one bus ---- */
+
+typedef struct {
+    unsigned n;
+    tbms_sim_t sim[TBMS_SIM_BUS_MAX_PACKS];
+    tbms_sim_bus_t bus;
+    int master[TBMS_SIM_BUS_MAX_PACKS];
+    int slave[TBMS_SIM_BUS_MAX_PACKS];
+    char path[TBMS_SIM_BUS_MAX_PACKS][256];
+    bool muted[TBMS_SIM_BUS_MAX_PACKS];
+    char line[256]; /* stdin command being received */
+    size_t line_len;
+} bank_t;
+
+static const char *path_name(tbms_sim_bus_path_t p)
+{
+    switch (p) {
+    case TBMS_SIM_BUS_CLOSED:
+        return "closed";
+    case TBMS_SIM_BUS_CHARGE_ONLY:
+        return "charge only (BMS cut discharge)";
+    case TBMS_SIM_BUS_DISCHARGE_ONLY:
+        return "discharge only (BMS cut charge)";
+    case TBMS_SIM_BUS_OPEN_BMS:
+        return "open (BMS)";
+    case TBMS_SIM_BUS_OPEN_FORCED:
+    default:
+        return "open (by command)";
+    }
+}
+
+static void print_status(const bank_t *b)
+{
+    fprintf(stderr, PROG ": bus %.3f V, asked %.3f A, flowing %.3f A\n",
+            (double)tbms_sim_bus_voltage_v(&b->bus),
+            (double)tbms_sim_bus_requested_ma(&b->bus) / 1000.0,
+            (double)tbms_sim_bus_delivered_ma(&b->bus) / 1000.0);
+    for (unsigned i = 0; i < b->n; i++) {
+        fprintf(stderr, PROG ": pack %u %s: %.3f A, SOC %.2f %%, %s%s\n", i + 1u, b->path[i],
+                (double)tbms_sim_bus_pack_current_ma(&b->bus, i) / 1000.0,
+                (double)tbms_sim_soc_pct(&b->sim[i]), path_name(tbms_sim_bus_path(&b->bus, i)),
+                b->muted[i] ? ", UART muted" : "");
+    }
+}
+
+/* One stdin command (see the help); answers on stderr. */
+static void command(bank_t *b, char *line)
+{
+    char word[16];
+    double arg = 0.0;
+    int got = sscanf(line, "%15s %lf", word, &arg);
+    if (got < 1) {
+        return; /* empty line */
+    }
+    tbms_sim_bus_step(&b->bus, monotonic_ms());
+    bool pack_cmd = strcmp(word, "open") == 0 || strcmp(word, "close") == 0 ||
+                    strcmp(word, "mute") == 0 || strcmp(word, "unmute") == 0;
+    unsigned p = got == 2 && arg >= 1.0 && arg <= (double)b->n ? (unsigned)arg : 0u;
+    if (pack_cmd && (p == 0u || (double)p != arg)) {
+        fprintf(stderr, PROG ": %s needs a pack number 1..%u\n", word, b->n);
+        return;
+    }
+    if (strcmp(word, "open") == 0 || strcmp(word, "close") == 0) {
+        tbms_sim_bus_set_switch_open(&b->bus, p - 1u, word[0] == 'o');
+        fprintf(stderr, PROG ": pack %u switch %s\n", p, word[0] == 'o' ? "open" : "closed");
+    } else if (strcmp(word, "mute") == 0 || strcmp(word, "unmute") == 0) {
+        b->muted[p - 1u] = word[0] == 'm';
+        tbms_sim_set_muted(&b->sim[p - 1u], b->muted[p - 1u]);
+        fprintf(stderr, PROG ": pack %u UART %s\n", p, word[0] == 'm' ? "muted" : "unmuted");
+    } else if (strcmp(word, "current") == 0 && got == 2 && arg >= -2000.0 && arg <= 2000.0) {
+        tbms_sim_bus_set_current_ma(&b->bus,
+                                    (int32_t)(arg < 0.0 ? arg * 1000.0 - 0.5 : arg * 1000.0 + 0.5));
+        fprintf(stderr, PROG ": bank current %.3f A\n", arg);
+    } else if (strcmp(word, "demo") == 0) {
+        tbms_sim_bus_clear_current(&b->bus);
+        fprintf(stderr, PROG ": bank current from the demo day\n");
+    } else if (strcmp(word, "status") == 0) {
+        print_status(b);
+    } else {
+        fprintf(stderr, PROG ": unknown command '%s' (open P, close P, mute P, unmute P, "
+                        "current A, demo, status)\n",
+                line);
+    }
+}
+
+/* Reads stdin; runs each complete line. Returns false at end of input. */
+static bool read_commands(bank_t *b)
+{
+    char buf[256];
+    ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
+    if (r < 0 && errno == EINTR) {
+        return true;
+    }
+    if (r <= 0) {
+        return false;
+    }
+    for (ssize_t k = 0; k < r; k++) {
+        if (buf[k] == '\n' || buf[k] == '\r') {
+            b->line[b->line_len] = '\0';
+            command(b, b->line);
+            b->line_len = 0u;
+        } else if (b->line_len < sizeof b->line - 1u) {
+            b->line[b->line_len++] = buf[k];
+        }
+    }
+    return true;
+}
+
+static void serve_bank(bank_t *b)
+{
+    static uint8_t in[TBMS_SIM_BUS_MAX_PACKS][IO_BUF];
+    static uint8_t out[TBMS_SIM_TX_CAP];
+    bool stdin_open = true;
+    while (!stop_signal) {
+        struct pollfd pfd[TBMS_SIM_BUS_MAX_PACKS + 1u];
+        int timeout_ms = POLL_MS;
+        uint64_t now = monotonic_ms();
+        for (unsigned i = 0; i < b->n; i++) {
+            pfd[i] = (struct pollfd){.fd = b->master[i], .events = POLLIN, .revents = 0};
+            uint64_t due = tbms_sim_next_answer_ms(&b->sim[i]);
+            if (due <= now) {
+                timeout_ms = 0;
+            } else if (due - now < (uint64_t)timeout_ms) {
+                timeout_ms = (int)(due - now);
+            }
+        }
+        pfd[b->n] = (struct pollfd){.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN};
+        int pr = poll(pfd, b->n + 1u, timeout_ms);
+        if (pr < 0 && errno != EINTR) {
+            fprintf(stderr, PROG ": poll: %s\n", strerror(errno));
+            return;
+        }
+        size_t n[TBMS_SIM_BUS_MAX_PACKS] = {0};
+        for (unsigned i = 0; pr > 0 && i < b->n; i++) {
+            if (pfd[i].revents & POLLIN) {
+                ssize_t r = read(b->master[i], in[i], sizeof in[i]);
+                n[i] = r > 0 ? (size_t)r : 0u;
+            }
+        }
+        if (pr > 0 && (pfd[b->n].revents & (POLLIN | POLLHUP | POLLERR))) {
+            stdin_open = read_commands(b);
+        }
+        /* The whole bank to now, then each pack answers at the same now. */
+        now = monotonic_ms();
+        tbms_sim_bus_step(&b->bus, now);
+        for (unsigned i = 0; i < b->n; i++) {
+            size_t out_len = 0u;
+            (void)tbms_sim_receive(&b->sim[i], in[i], n[i], now, out, sizeof out, &out_len);
+            write_out(b->master[i], out, out_len);
+        }
+    }
+}
+
+static int run_bank(const options_t *o)
+{
+    static bank_t b;
+    b.n = o->packs;
+    uint64_t now = monotonic_ms();
+    tbms_sim_t *packs[TBMS_SIM_BUS_MAX_PACKS];
+    for (unsigned i = 0; i < b.n; i++) {
+        tbms_sim_config_t c = tbms_sim_bus_mismatched_config(&o->cfg, i);
+        tbms_sim_err_t err = tbms_sim_init(&b.sim[i], &c, now);
+        if (err != TBMS_SIM_OK) {
+            fprintf(stderr, PROG ": invalid configuration of pack %u: %s\n", i + 1u,
+                    tbms_sim_strerror(err));
+            return 2;
+        }
+        if (o->broadcast) {
+            const uint16_t bc[2] = {BROADCAST_TIME_CODE, BROADCAST_PROTO_CODE};
+            err = tbms_sim_write_settings(&b.sim[i], 342u, bc, 2u);
+            if (err != TBMS_SIM_OK) {
+                fprintf(stderr, PROG ": cannot enable broadcast: %s\n", tbms_sim_strerror(err));
+                return 1;
+            }
+        }
+        packs[i] = &b.sim[i];
+    }
+    if (tbms_sim_bus_init(&b.bus, packs, b.n, now) != TBMS_SIM_OK) {
+        fprintf(stderr, PROG ": cannot put the packs on one bus\n");
+        return 2;
+    }
+    if (o->have_current) {
+        tbms_sim_bus_set_current_ma(&b.bus, o->current_ma);
+    }
+    if (install_signals() != 0) {
+        return 1;
+    }
+    unsigned opened = 0u;
+    int rc = 0;
+    for (; opened < b.n; opened++) {
+        if (open_pty(&b.master[opened], &b.slave[opened], b.path[opened],
+                     sizeof b.path[opened]) != 0) {
+            rc = 1;
+            break;
+        }
+    }
+    if (rc == 0) {
+        for (unsigned i = 0; i < b.n; i++) {
+            printf("%s\n", b.path[i]);
+        }
+        fflush(stdout);
+        serve_bank(&b);
+        for (unsigned i = 0; i < b.n; i++) {
+            const tbms_sim_counters_t *c = tbms_sim_counters(&b.sim[i]);
+            fprintf(stderr,
+                    PROG ": pack %u: %u requests, %u responses (%u NACK), %u CRC errors, "
+                         "%u swallowed by sleep, %u dropped while busy\n",
+                    i + 1u, (unsigned)c->requests, (unsigned)c->responses, (unsigned)c->nacks,
+                    (unsigned)c->crc_errors, (unsigned)c->swallowed, (unsigned)c->busy_dropped);
+        }
+        fprintf(stderr, PROG ": stopped by signal %d\n", (int)stop_signal);
+    }
+    for (unsigned i = 0; i < opened; i++) {
+        close(b.slave[i]);
+        close(b.master[i]);
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     options_t o;
     int pr = parse_args(argc, argv, &o);
     if (pr != 0) {
         return pr > 0 ? 0 : 2;
+    }
+    if (o.packs > 0u) {
+        return run_bank(&o);
     }
     static tbms_sim_t sim;
     tbms_sim_err_t err = tbms_sim_init(&sim, &o.cfg, monotonic_ms());

@@ -288,3 +288,48 @@ def test_help_version_and_bad_options():
         res = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=5)
         assert res.returncode == 2, args
         assert res.stderr.startswith("tinybms-sim: "), res.stderr
+
+
+def pack_current(port):
+    """Reg 38-39 (FLOAT A) read over one pack's pty."""
+    got = port.ask(read_request(38, 2), expect=9)
+    assert len(got) == 9 and got[:3] == bytes([0xAA, 0x03, 4]), got.hex()
+    lo, hi = struct.unpack(">HH", got[3:7])
+    return f32(lo, hi)
+
+
+def test_packs_serve_a_bank_on_one_bus_with_stdin_commands(raw):
+    exe = BUILD / "tinybms-sim"
+    proc = subprocess.Popen([str(exe), "--pty", "--packs", "3", "--no-sleep", "--current-a", "50"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        paths = [proc.stdout.readline().strip() for _ in range(3)]
+        assert all(p.startswith("/") for p in paths) and len(set(paths)) == 3, paths
+        ports = [raw(p) for p in paths]
+        amps = [pack_current(p) for p in ports]
+        assert abs(sum(amps) - 50.0) < 0.01, amps
+        assert max(amps) - min(amps) > 1.0  # mismatched packs share unequally
+
+        proc.stdin.write("open 2\n")
+        proc.stdin.flush()
+        time.sleep(0.3)
+        amps = [pack_current(p) for p in ports]
+        assert amps[1] == 0.0 and abs(amps[0] + amps[2] - 50.0) < 0.01, amps
+
+        proc.stdin.write("close 2\nmute 3\n")
+        proc.stdin.flush()
+        time.sleep(0.3)
+        assert ports[2].ask(read_request(38, 2), wait=0.3) == b""
+        assert pack_current(ports[1]) != 0.0
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=5)
+    assert proc.returncode == 0, err
+    assert "pack 2 switch open" in err and "pack 3 UART muted" in err, err
+    res = subprocess.run([str(exe), "--pty", "--packs", "5"], capture_output=True, text=True,
+                         timeout=5)
+    assert res.returncode == 2 and "--packs" in res.stderr
+    res = subprocess.run([str(exe), "--pty", "--packs", "2", "--link", "/tmp/x"],
+                         capture_output=True, text=True, timeout=5)
+    assert res.returncode == 2 and "--link" in res.stderr
