@@ -14,7 +14,7 @@
  *     1..SERIAL_SIM_BANK_MAX; sim/tbms_sim_bus.h), each pack its own
  *     TinyBMS behind its own serial port and pipe:
  *
- *         static serial_sim_bank_t bank;            (about 20 kB: keep it static)
+ *         static serial_sim_bank_t bank;            (about 18 kB: keep it static)
  *         if (serial_sim_bank_init(&bank, n, NULL) != 0) -> n out of range
  *         for (i = 0; i < n; i++)
  *             serial_port_init(&port[i], &serial_sim_ops, serial_sim_bank_ctx(&bank, i));
