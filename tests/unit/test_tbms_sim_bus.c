@@ -239,6 +239,43 @@ static void test_bus_at_rest_the_fuller_pack_discharges_into_the_other(void **st
     assert_int_equal(sum_ma(), 0);
 }
 
+static void test_bus_charge_counted_by_the_packs_adds_up_to_the_bank_charge(void **state)
+{
+    (void)state;
+    /* time_scale 100: 36 s of wall time are an hour of model time. */
+    tbms_sim_config_t c[3] = {
+        pack_config(1u, 280.0f, 40.0f, 0.5f),
+        pack_config(2u, 224.0f, 30.0f, 0.65f),
+        pack_config(3u, 300.0f, 50.0f, 0.45f),
+    };
+    float cap_ah[3];
+    float soc0[3];
+    for (unsigned i = 0; i < 3u; i++) {
+        c[i].time_scale = 100.0f;
+        cap_ah[i] = c[i].capacity_ah;
+    }
+    start_bus(c, 3u);
+    for (unsigned i = 0; i < 3u; i++) {
+        soc0[i] = tbms_sim_soc_pct(&packs[i]);
+    }
+    tbms_sim_bus_set_current_ma(&bus, 56000);
+    tbms_sim_bus_step(&bus, T0 + 36000u);
+    assert_int_equal(sum_ma(), 56000);
+    double ah = 0.0;
+    for (unsigned i = 0; i < 3u; i++) {
+        double d = (double)(tbms_sim_soc_pct(&packs[i]) - soc0[i]);
+        assert_true(d > 0.0);
+        ah += d / 100.0 * (double)cap_ah[i];
+    }
+    assert_near(ah, 56.0, 0.05); /* 56 A for one model hour, counted by three BMSes */
+
+    /* An earlier time changes nothing but the split. */
+    float soc1 = tbms_sim_soc_pct(&packs[0]);
+    tbms_sim_bus_step(&bus, T0);
+    assert_true(tbms_sim_soc_pct(&packs[0]) == soc1);
+    assert_int_equal(sum_ma(), 56000);
+}
+
 /* ---- Switches ---- */
 
 static void test_bus_forced_open_switch_moves_all_current_to_the_others(void **state)
@@ -562,6 +599,7 @@ int main(void)
         cmocka_unit_test(test_bus_lower_resistance_pack_takes_more_charge),
         cmocka_unit_test(test_bus_lower_soc_pack_takes_more_charge),
         cmocka_unit_test(test_bus_at_rest_the_fuller_pack_discharges_into_the_other),
+        cmocka_unit_test(test_bus_charge_counted_by_the_packs_adds_up_to_the_bank_charge),
         cmocka_unit_test(test_bus_forced_open_switch_moves_all_current_to_the_others),
         cmocka_unit_test(test_bus_all_switches_open_nothing_flows),
         cmocka_unit_test(test_bus_over_voltage_stops_charge_into_that_pack_only),
