@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,6 +318,275 @@ static void counters(sb_t *sb, const status_t *st)
     rows(sb, bridge, sizeof bridge / sizeof bridge[0]);
 }
 
+/* ---- the packs of the bank (docs/mqtt.md "Per pack") ----
+ * Own families (tinybms_bank_pack_*) rather than a pack label on the
+ * battery's: a query for tinybms_pack_voltage_volts keeps returning the one
+ * series it always did (the battery: the pack itself, or the bank). */
+
+typedef enum { PK_NUM = 0, PK_BOOL, PK_U32, PK_DBL } pk_kind_t;
+
+typedef struct {
+    const char *name;
+    const char *type;
+    const char *help;
+    size_t off; /* the field in status_pack_t (its type: kind) */
+    pk_kind_t kind;
+    double scale;
+    bool measured; /* only while the pack's own data is valid */
+} pack_def_t;
+
+#define P(field) offsetof(status_pack_t, field)
+/* clang-format off */
+static const pack_def_t pack_defs[] = {
+    {"tinybms_bank_pack_member", "gauge", "1 while the pack is counted in the bank.", P(member), PK_BOOL, 1.0, false},
+    {"tinybms_bank_pack_data_valid", "gauge", "1 while the pack's own last reading is within the stale limit.", P(data_valid), PK_BOOL, 1.0, false},
+    {"tinybms_bank_pack_data_age_seconds", "gauge", "Age of the pack's last valid reading.", P(data_age_ms), PK_NUM, 0.001, false},
+    {"tinybms_bank_pack_blocks_charge", "gauge", "1 while the pack blocks charging (0x372).", P(blocks_charge), PK_BOOL, 1.0, false},
+    {"tinybms_bank_pack_blocks_discharge", "gauge", "1 while the pack blocks discharging (0x372).", P(blocks_discharge), PK_BOOL, 1.0, false},
+    {"tinybms_bank_pack_bounds_charge_current_limit", "gauge", "1 while the pack's own CCL over its share bounds the bank's CCL.", P(bounds_ccl), PK_BOOL, 1.0, false},
+    {"tinybms_bank_pack_bounds_discharge_current_limit", "gauge", "1 while the pack's own DCL over its share bounds the bank's DCL.", P(bounds_dcl), PK_BOOL, 1.0, false},
+    {"tinybms_bank_pack_voltage_volts", "gauge", "Pack voltage.", P(voltage), PK_NUM, 1.0, true},
+    {"tinybms_bank_pack_current_amperes", "gauge", "Pack current (positive = charging).", P(current), PK_NUM, 1.0, true},
+    {"tinybms_bank_pack_power_watts", "gauge", "Pack power (positive = charging).", P(power_w), PK_NUM, 1.0, true},
+    {"tinybms_bank_pack_state_of_charge_percent", "gauge", "Pack state of charge.", P(soc_percent), PK_NUM, 1.0, true},
+    {"tinybms_bank_pack_state_of_health_percent", "gauge", "Pack state of health.", P(soh_percent), PK_NUM, 1.0, true},
+    {"tinybms_bank_pack_temperature_celsius", "gauge", "Pack temperature.", P(temperature), PK_NUM, 1.0, true},
+    {"tinybms_bank_pack_cell_count", "gauge", "Cells in series in the pack.", P(cell_count), PK_NUM, 1.0, true},
+    {"tinybms_bank_pack_cell_voltage_min_volts", "gauge", "Lowest cell voltage of the pack.", P(min_cell_mv), PK_NUM, 0.001, true},
+    {"tinybms_bank_pack_cell_voltage_max_volts", "gauge", "Highest cell voltage of the pack.", P(max_cell_mv), PK_NUM, 0.001, true},
+    {"tinybms_bank_pack_cell_imbalance_volts", "gauge", "Highest minus lowest cell voltage of the pack.", P(cell_imbalance_mv), PK_NUM, 0.001, true},
+    {"tinybms_bank_pack_bms_status_code", "gauge", "The pack's TinyBMS online status register (0x91 charging ... 0x9B fault).", P(online_status), PK_NUM, 1.0, true},
+    {"tinybms_bank_pack_capacity_amperehours", "gauge", "Pack capacity (its TinyBMS setting).", P(capacity_ah), PK_NUM, 1.0, false},
+    {"tinybms_bank_pack_charge_voltage_limit_volts", "gauge", "The pack's own charge voltage limit.", P(limits.cvl_v), PK_NUM, 1.0, true},
+    {"tinybms_bank_pack_charge_current_limit_amperes", "gauge", "The pack's own charge current limit (base and derating).", P(limits.ccl_a), PK_NUM, 1.0, true},
+    {"tinybms_bank_pack_discharge_current_limit_amperes", "gauge", "The pack's own discharge current limit (base and derating).", P(limits.dcl_a), PK_NUM, 1.0, true},
+    {"tinybms_bank_pack_discharge_voltage_limit_volts", "gauge", "The pack's own discharge voltage limit.", P(limits.dvl_v), PK_NUM, 1.0, true},
+    {"tinybms_bank_pack_charge_share_percent", "gauge", "The pack's share of the charge current, as the bank uses it.", P(limits.share_charge_pct), PK_NUM, 1.0, false},
+    {"tinybms_bank_pack_discharge_share_percent", "gauge", "The pack's share of the discharge current, as the bank uses it.", P(limits.share_discharge_pct), PK_NUM, 1.0, false},
+    {"tinybms_bank_pack_uart_polls_total", "counter", "Requests sent to the pack's TinyBMS.", P(uart.polls), PK_U32, 1.0, false},
+    {"tinybms_bank_pack_uart_polls_success_total", "counter", "Requests the pack's TinyBMS answered correctly.", P(uart.success), PK_U32, 1.0, false},
+    {"tinybms_bank_pack_uart_errors_total", "counter", "Failed requests to the pack's TinyBMS.", P(uart.errors), PK_U32, 1.0, false},
+    {"tinybms_bank_pack_uart_timeouts_total", "counter", "Response timeouts of the pack's TinyBMS.", P(uart.timeouts), PK_U32, 1.0, false},
+    {"tinybms_bank_pack_uart_crc_errors_total", "counter", "CRC errors on the pack's serial link.", P(uart.crc_errors), PK_U32, 1.0, false},
+    {"tinybms_bank_pack_uart_latency_avg_seconds", "gauge", "Mean response time of the pack's TinyBMS.", P(uart.latency_avg_ms), PK_DBL, 0.001, false},
+    {"tinybms_bank_pack_uart_open", "gauge", "1 while the pack's serial port is open.", P(uart.open), PK_BOOL, 1.0, false},
+};
+/* clang-format on */
+#undef P
+
+#define PACK_LABELS_MAX 160u
+
+/* pack="N",name="..." for pack p. */
+static void pack_labels(const status_pack_t *p, char *out, size_t cap)
+{
+    char esc[2u * STATUS_NAME_MAX + 1u];
+    escape_label(p->name, esc, sizeof esc);
+    (void)snprintf(out, cap, "pack=\"%u\",name=\"%s\"", (unsigned)p->index, esc);
+}
+
+/* The value of def for pack p; false when it is not there. */
+static bool pack_value(const status_pack_t *p, const pack_def_t *d, double *v)
+{
+    const char *field = (const char *)p + d->off;
+    if (d->measured && !p->data_valid) {
+        return false;
+    }
+    switch (d->kind) {
+    case PK_NUM: {
+        const status_num_t *n = (const status_num_t *)(const void *)field;
+        if (!n->known) {
+            return false;
+        }
+        *v = scaled(n->v, d->scale);
+        return true;
+    }
+    case PK_BOOL:
+        *v = flag(*(const bool *)(const void *)field);
+        return true;
+    case PK_U32:
+        *v = (double)*(const uint32_t *)(const void *)field;
+        return true;
+    case PK_DBL:
+        *v = scaled(*(const double *)(const void *)field, d->scale);
+        return true;
+    }
+    return false;
+}
+
+static unsigned packs_count(const status_t *st)
+{
+    return st->packs_n < STATUS_PACKS_MAX ? st->packs_n : STATUS_PACKS_MAX;
+}
+
+static void pack_info(sb_t *sb, const status_t *st, unsigned n)
+{
+    family(sb, "tinybms_bank_pack_info", "gauge",
+           "1 per pack, with its name, serial device and TinyBMS firmware.");
+    for (unsigned i = 0; i < n; i++) {
+        const status_pack_t *p = &st->packs[i];
+        char base[PACK_LABELS_MAX], dev[2u * STATUS_PATH_MAX + 1u], fw[2u * sizeof p->bms.firmware + 1u];
+        char labels[PACK_LABELS_MAX + sizeof dev + sizeof fw + 32u];
+        pack_labels(p, base, sizeof base);
+        escape_label(p->uart.device, dev, sizeof dev);
+        escape_label(p->bms.have_version ? p->bms.firmware : "", fw, sizeof fw);
+        (void)snprintf(labels, sizeof labels, "%s,device=\"%s\",firmware=\"%s\"", base, dev, fw);
+        sample(sb, "tinybms_bank_pack_info", labels, 1.0);
+    }
+}
+
+static void pack_states(sb_t *sb, const status_t *st, unsigned n)
+{
+    static const char *const states[] = {"online", "joining", "silent", "offline"};
+    bool header = false;
+    for (unsigned i = 0; i < n; i++) {
+        const status_pack_t *p = &st->packs[i];
+        if (p->state == NULL) {
+            continue;
+        }
+        if (!header) {
+            family(sb, "tinybms_bank_pack_state", "gauge",
+                   "1 for the pack's state in the bank (online, joining, silent, offline), 0 "
+                   "for the others.");
+            header = true;
+        }
+        char base[PACK_LABELS_MAX], labels[PACK_LABELS_MAX + 32u];
+        pack_labels(p, base, sizeof base);
+        for (size_t k = 0; k < sizeof states / sizeof states[0]; k++) {
+            (void)snprintf(labels, sizeof labels, "%s,state=\"%s\"", base, states[k]);
+            sample(sb, "tinybms_bank_pack_state", labels, flag(strcmp(p->state, states[k]) == 0));
+        }
+    }
+}
+
+static void pack_cells(sb_t *sb, const status_t *st, unsigned n)
+{
+    const char *const names[] = {"tinybms_bank_pack_cell_voltage_volts",
+                                 "tinybms_bank_pack_cell_balancing"};
+    const char *const helps[] = {"Cell voltage, per pack.",
+                                 "1 while the cell is being balanced, per pack."};
+    for (int pass = 0; pass < 2; pass++) {
+        bool header = false;
+        for (unsigned i = 0; i < n; i++) {
+            const status_pack_t *p = &st->packs[i];
+            unsigned cells = p->cells_n < STATUS_CELLS_MAX ? p->cells_n : STATUS_CELLS_MAX;
+            if (!p->data_valid || cells == 0u) {
+                continue;
+            }
+            if (!header) {
+                family(sb, names[pass], "gauge", helps[pass]);
+                header = true;
+            }
+            char base[PACK_LABELS_MAX], labels[PACK_LABELS_MAX + 32u];
+            pack_labels(p, base, sizeof base);
+            for (unsigned c = 0; c < cells; c++) {
+                const status_cell_t *cell = &p->cells[c];
+                (void)snprintf(labels, sizeof labels, "%s,cell=\"%u\"", base,
+                               (unsigned)cell->index);
+                sample(sb, names[pass], labels,
+                       pass == 0 ? cell->mv / 1000.0 : flag(cell->balancing));
+            }
+        }
+    }
+}
+
+static void packs(sb_t *sb, const status_t *st)
+{
+    unsigned n = packs_count(st);
+    if (n == 0u) {
+        return;
+    }
+    metric(sb, "tinybms_bank_packs", "gauge", "TinyBMS packs the bridge reads.", (double)n);
+    pack_info(sb, st, n);
+    pack_states(sb, st, n);
+    for (size_t d = 0; d < sizeof pack_defs / sizeof pack_defs[0]; d++) {
+        bool header = false;
+        for (unsigned i = 0; i < n; i++) {
+            double v = 0.0;
+            if (!pack_value(&st->packs[i], &pack_defs[d], &v)) {
+                continue;
+            }
+            if (!header) {
+                family(sb, pack_defs[d].name, pack_defs[d].type, pack_defs[d].help);
+                header = true;
+            }
+            char labels[PACK_LABELS_MAX];
+            pack_labels(&st->packs[i], labels, sizeof labels);
+            sample(sb, pack_defs[d].name, labels, v);
+        }
+    }
+    pack_cells(sb, st, n);
+}
+
+/* The bank as a whole: only with several packs (with one, the battery is the pack). */
+static void bank(sb_t *sb, const status_t *st)
+{
+    if (packs_count(st) < 2u) {
+        return;
+    }
+    const row_t counts[] = {
+        {"tinybms_bank_modules_online", "gauge", "Packs online (0x372).", st->bank.online},
+        {"tinybms_bank_modules_offline", "gauge", "Packs offline (0x372).", st->bank.offline},
+        {"tinybms_bank_modules_blocking_charge", "gauge", "Packs blocking charge (0x372).",
+         st->bank.blocking_charge},
+        {"tinybms_bank_modules_blocking_discharge", "gauge", "Packs blocking discharge (0x372).",
+         st->bank.blocking_discharge},
+        {"tinybms_bank_capacity_amperehours", "gauge", "Installed capacity: sum of the packs.",
+         st->bank.capacity_ah},
+        {"tinybms_bank_online_capacity_amperehours", "gauge",
+         "Capacity of the packs online.", st->bank.online_capacity_ah},
+    };
+    rows(sb, counts, sizeof counts / sizeof counts[0]);
+
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } warns[] = {
+        {BANK_WARN_PACK_OFFLINE, "pack_offline"},
+        {BANK_WARN_PACK_SILENT, "pack_silent"},
+        {BANK_WARN_PACK_BLOCKING, "pack_blocking"},
+        {BANK_WARN_VOLTAGE_MISMATCH, "voltage_mismatch"},
+        {BANK_WARN_CELLS_MISMATCH, "cells_mismatch"},
+    };
+    family(sb, "tinybms_bank_warning", "gauge",
+           "1 while the bank raises this warning (on 0x35A BMS internal).");
+    for (size_t i = 0; i < sizeof warns / sizeof warns[0]; i++) {
+        char labels[48];
+        (void)snprintf(labels, sizeof labels, "warning=\"%s\"", warns[i].name);
+        sample(sb, "tinybms_bank_warning", labels, flag((st->bank.warnings & warns[i].bit) != 0u));
+    }
+
+    const struct {
+        const char *limit, *bound;
+        uint8_t pack;
+    } limits[] = {
+        {"charge", st->bank.ccl_bound, st->bank.ccl_pack},
+        {"discharge", st->bank.dcl_bound, st->bank.dcl_pack},
+    };
+    bool header = false;
+    for (size_t i = 0; i < 2u; i++) {
+        if (limits[i].bound == NULL) {
+            continue;
+        }
+        if (!header) {
+            family(sb, "tinybms_bank_current_limit_bound", "gauge",
+                   "What bounds the bank's current limit (cap, sum, share, min_packs, no_pack): "
+                   "the one set to 1.");
+            header = true;
+        }
+        char esc[64], labels[96];
+        escape_label(limits[i].bound, esc, sizeof esc);
+        (void)snprintf(labels, sizeof labels, "limit=\"%s\",bound=\"%s\"", limits[i].limit, esc);
+        sample(sb, "tinybms_bank_current_limit_bound", labels, 1.0);
+    }
+    family(sb, "tinybms_bank_current_limit_pack", "gauge",
+           "The pack (1-based) whose limit over its share bounds the bank's limit; 0 none.");
+    for (size_t i = 0; i < 2u; i++) {
+        char labels[32];
+        (void)snprintf(labels, sizeof labels, "limit=\"%s\"", limits[i].limit);
+        sample(sb, "tinybms_bank_current_limit_pack", labels, (double)limits[i].pack);
+    }
+}
+
 static void from_status(sb_t *sb, const status_t *st)
 {
     if (st->version != NULL) {
@@ -334,6 +604,8 @@ static void from_status(sb_t *sb, const status_t *st)
     }
     alarms(sb, st);
     counters(sb, st);
+    packs(sb, st);
+    bank(sb, st);
 }
 
 static void from_extra(sb_t *sb, const metrics_extra_t *x)

@@ -7,6 +7,10 @@
  * _total, every family has one # HELP and one # TYPE line. Battery values
  * are exposed only while the data is valid (tinybms_data_valid 1): a scrape
  * during stale data shows a gap, never an old value as a fresh one.
+ * Each pack of status_t.packs[] has its own families, tinybms_bank_pack_*,
+ * labelled pack="N" (1-based) and name="..."; its readings only while its
+ * own data is valid. The bank's figures (tinybms_bank_modules_*, warnings,
+ * what bounds CCL/DCL) appear with two packs or more.
  * docs/mqtt.md lists every metric.
  */
 #ifndef METRICS_H

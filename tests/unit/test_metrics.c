@@ -428,6 +428,231 @@ static void test_real_status_document_while_waiting(void **state)
     free(t);
 }
 
+/* ---- the packs of a bank (status_t.packs[], status_t.bank) ---- */
+
+/* One pack as status_build fills it: valid data, 3 cells, its own limits and shares. */
+static void fill_pack(status_pack_t *p, uint8_t index, const char *name, const char *state,
+                      bool valid)
+{
+    static const status_cell_t cells[] = {
+        {1, 3324.1, false, false}, {2, 3330, true, true}, {3, 3321.5, false, false}};
+    memset(p, 0, sizeof *p);
+    p->index = index;
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->state = state;
+    p->member = strcmp(state, "online") == 0 || strcmp(state, "silent") == 0;
+    p->data_valid = valid;
+    p->data_age_ms = known(valid ? 120 : 61000);
+    p->voltage = known(index == 1u ? 53.3 : 52.9);
+    p->current = known(-6.25);
+    p->power_w = known(-332.5);
+    p->soc_percent = known(54.5);
+    p->soh_percent = known(98);
+    p->temperature = known(21.5);
+    p->min_cell_mv = known(3321.5);
+    p->max_cell_mv = known(3330);
+    p->cell_imbalance_mv = known(8.5);
+    p->cell_count = known(3);
+    p->capacity_ah = known(100);
+    p->online_status = known(147);
+    p->online_status_name = "discharging";
+    p->cells_n = 3;
+    memcpy(p->cells, cells, sizeof cells);
+    p->limits.cvl_v = known(55.2);
+    p->limits.ccl_a = known(40);
+    p->limits.dcl_a = known(80);
+    p->limits.dvl_v = known(46.4);
+    p->limits.share_charge_pct = known(52.5);
+    p->limits.share_discharge_pct = known(47.5);
+    p->uart.polls = 60u * index;
+    p->uart.success = 58u * index;
+    p->uart.errors = 2;
+    p->uart.timeouts = 1;
+    p->uart.latency_avg_ms = 1.5;
+    p->uart.open = true;
+    snprintf(p->uart.device, sizeof p->uart.device, "/dev/ttyUSB%u", (unsigned)(index - 1u));
+    p->bms.have_version = true;
+    snprintf(p->bms.firmware, sizeof p->bms.firmware, "5 (internal 1234)");
+}
+
+/* valid_status() as a bank of two: pack 1 online and bounding the CCL, pack 2 ("Garage")
+ * offline with its data stale. */
+static const status_t *two_packs(void)
+{
+    status_t *st = (status_t *)valid_status();
+    st->packs_n = 2;
+    fill_pack(&st->packs[0], 1, "Pack 1", "online", true);
+    st->packs[0].bounds_ccl = true;
+    fill_pack(&st->packs[1], 2, "Garage", "offline", false);
+    st->packs[1].blocks_charge = true;
+    st->packs[1].blocks_discharge = true;
+    st->packs[1].uart.open = false;
+    st->packs[1].limits.share_charge_pct = known(0);
+    st->packs[1].limits.share_discharge_pct = known(0);
+    st->bank.ccl_bound = "share";
+    st->bank.dcl_bound = "sum";
+    st->bank.ccl_pack = 1;
+    st->bank.dcl_pack = 0;
+    st->bank.warnings = BANK_WARN_PACK_OFFLINE | BANK_WARN_PACK_BLOCKING;
+    st->bank.online = 1;
+    st->bank.offline = 1;
+    st->bank.blocking_charge = 1;
+    st->bank.blocking_discharge = 1;
+    st->bank.capacity_ah = 200;
+    st->bank.online_capacity_ah = 100;
+    return st;
+}
+
+static void expect_lines(const char *t, const char *const *lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!has_line(t, lines[i])) {
+            fail_msg("missing line '%s' in:\n%s", lines[i], t);
+        }
+    }
+}
+
+static void test_each_pack_gets_its_series_with_pack_and_name_labels(void **state)
+{
+    (void)state;
+    char *t = metrics_text(two_packs(), NULL);
+    assert_non_null(t);
+    expo_t e;
+    check_exposition(t, &e);
+    static const char *const lines[] = {
+        "tinybms_bank_packs 2",
+        "tinybms_bank_pack_info{pack=\"1\",name=\"Pack 1\",device=\"/dev/ttyUSB0\","
+        "firmware=\"5 (internal 1234)\"} 1",
+        "tinybms_bank_pack_info{pack=\"2\",name=\"Garage\",device=\"/dev/ttyUSB1\","
+        "firmware=\"5 (internal 1234)\"} 1",
+        "tinybms_bank_pack_state{pack=\"1\",name=\"Pack 1\",state=\"online\"} 1",
+        "tinybms_bank_pack_state{pack=\"1\",name=\"Pack 1\",state=\"offline\"} 0",
+        "tinybms_bank_pack_state{pack=\"2\",name=\"Garage\",state=\"offline\"} 1",
+        "tinybms_bank_pack_state{pack=\"2\",name=\"Garage\",state=\"online\"} 0",
+        "tinybms_bank_pack_state{pack=\"2\",name=\"Garage\",state=\"joining\"} 0",
+        "tinybms_bank_pack_state{pack=\"2\",name=\"Garage\",state=\"silent\"} 0",
+        "tinybms_bank_pack_member{pack=\"1\",name=\"Pack 1\"} 1",
+        "tinybms_bank_pack_member{pack=\"2\",name=\"Garage\"} 0",
+        "tinybms_bank_pack_data_valid{pack=\"2\",name=\"Garage\"} 0",
+        "tinybms_bank_pack_data_age_seconds{pack=\"2\",name=\"Garage\"} 61",
+        "tinybms_bank_pack_blocks_charge{pack=\"1\",name=\"Pack 1\"} 0",
+        "tinybms_bank_pack_blocks_charge{pack=\"2\",name=\"Garage\"} 1",
+        "tinybms_bank_pack_blocks_discharge{pack=\"2\",name=\"Garage\"} 1",
+        "tinybms_bank_pack_bounds_charge_current_limit{pack=\"1\",name=\"Pack 1\"} 1",
+        "tinybms_bank_pack_bounds_discharge_current_limit{pack=\"1\",name=\"Pack 1\"} 0",
+        "tinybms_bank_pack_voltage_volts{pack=\"1\",name=\"Pack 1\"} 53.3",
+        "tinybms_bank_pack_current_amperes{pack=\"1\",name=\"Pack 1\"} -6.25",
+        "tinybms_bank_pack_power_watts{pack=\"1\",name=\"Pack 1\"} -332.5",
+        "tinybms_bank_pack_state_of_charge_percent{pack=\"1\",name=\"Pack 1\"} 54.5",
+        "tinybms_bank_pack_cell_voltage_min_volts{pack=\"1\",name=\"Pack 1\"} 3.3215",
+        "tinybms_bank_pack_cell_voltage_max_volts{pack=\"1\",name=\"Pack 1\"} 3.33",
+        "tinybms_bank_pack_cell_imbalance_volts{pack=\"1\",name=\"Pack 1\"} 0.0085",
+        "tinybms_bank_pack_capacity_amperehours{pack=\"2\",name=\"Garage\"} 100",
+        "tinybms_bank_pack_charge_current_limit_amperes{pack=\"1\",name=\"Pack 1\"} 40",
+        "tinybms_bank_pack_discharge_current_limit_amperes{pack=\"1\",name=\"Pack 1\"} 80",
+        "tinybms_bank_pack_charge_share_percent{pack=\"1\",name=\"Pack 1\"} 52.5",
+        "tinybms_bank_pack_charge_share_percent{pack=\"2\",name=\"Garage\"} 0",
+        "tinybms_bank_pack_discharge_share_percent{pack=\"1\",name=\"Pack 1\"} 47.5",
+        "tinybms_bank_pack_cell_voltage_volts{pack=\"1\",name=\"Pack 1\",cell=\"2\"} 3.33",
+        "tinybms_bank_pack_cell_balancing{pack=\"1\",name=\"Pack 1\",cell=\"2\"} 1",
+        "tinybms_bank_pack_cell_balancing{pack=\"1\",name=\"Pack 1\",cell=\"3\"} 0",
+        "tinybms_bank_pack_uart_polls_total{pack=\"2\",name=\"Garage\"} 120",
+        "tinybms_bank_pack_uart_polls_success_total{pack=\"1\",name=\"Pack 1\"} 58",
+        "tinybms_bank_pack_uart_timeouts_total{pack=\"2\",name=\"Garage\"} 1",
+        "tinybms_bank_pack_uart_latency_avg_seconds{pack=\"1\",name=\"Pack 1\"} 0.0015",
+        "tinybms_bank_pack_uart_open{pack=\"2\",name=\"Garage\"} 0",
+        "# TYPE tinybms_bank_pack_uart_polls_total counter",
+        "# TYPE tinybms_bank_pack_voltage_volts gauge",
+        "tinybms_bank_modules_online 1",
+        "tinybms_bank_modules_offline 1",
+        "tinybms_bank_modules_blocking_charge 1",
+        "tinybms_bank_modules_blocking_discharge 1",
+        "tinybms_bank_capacity_amperehours 200",
+        "tinybms_bank_online_capacity_amperehours 100",
+        "tinybms_bank_warning{warning=\"pack_offline\"} 1",
+        "tinybms_bank_warning{warning=\"pack_blocking\"} 1",
+        "tinybms_bank_warning{warning=\"pack_silent\"} 0",
+        "tinybms_bank_warning{warning=\"voltage_mismatch\"} 0",
+        "tinybms_bank_warning{warning=\"cells_mismatch\"} 0",
+        "tinybms_bank_current_limit_bound{limit=\"charge\",bound=\"share\"} 1",
+        "tinybms_bank_current_limit_bound{limit=\"discharge\",bound=\"sum\"} 1",
+        "tinybms_bank_current_limit_pack{limit=\"charge\"} 1",
+        "tinybms_bank_current_limit_pack{limit=\"discharge\"} 0",
+        /* The battery (here: the bank) keeps its unlabelled series. */
+        "tinybms_pack_voltage_volts 53.176",
+        "tinybms_charge_current_limit_amperes 50",
+        "tinybms_uart_polls_total 120",
+    };
+    expect_lines(t, lines, sizeof lines / sizeof lines[0]);
+    /* Pack 2's data is stale: its measured values and cells are absent, not old. */
+    assert_null(strstr(t, "tinybms_bank_pack_voltage_volts{pack=\"2\""));
+    assert_null(strstr(t, "tinybms_bank_pack_cell_voltage_volts{pack=\"2\""));
+    assert_null(strstr(t, "tinybms_bank_pack_charge_current_limit_amperes{pack=\"2\""));
+    /* No pack label ever lands on a battery family. */
+    assert_null(strstr(t, "tinybms_pack_voltage_volts{"));
+    assert_null(strstr(t, "tinybms_cell_voltage_volts{pack"));
+    free(t);
+}
+
+static void test_one_pack_adds_pack_1_series_and_no_bank_figures(void **state)
+{
+    (void)state;
+    status_t one = *valid_status();
+    one.packs_n = 1;
+    fill_pack(&one.packs[0], 1, "Pack 1", "online", true);
+    char *t = metrics_text(&one, NULL);
+    assert_non_null(t);
+    expo_t e;
+    check_exposition(t, &e);
+    static const char *const lines[] = {
+        "tinybms_bank_packs 1",
+        "tinybms_bank_pack_state{pack=\"1\",name=\"Pack 1\",state=\"online\"} 1",
+        "tinybms_bank_pack_voltage_volts{pack=\"1\",name=\"Pack 1\"} 53.3",
+        "tinybms_bank_pack_cell_voltage_volts{pack=\"1\",name=\"Pack 1\",cell=\"1\"} 3.3241",
+        /* every battery line of the single-pack document is still there */
+        "tinybms_pack_voltage_volts 53.176",
+        "tinybms_cell_voltage_volts{cell=\"3\"} 3.3205",
+        "tinybms_alarm_worst_level 2",
+        "tinybms_uart_polls_total 120",
+    };
+    expect_lines(t, lines, sizeof lines / sizeof lines[0]);
+    assert_null(strstr(t, "pack=\"2\""));
+    assert_null(strstr(t, "tinybms_bank_modules_"));
+    assert_null(strstr(t, "tinybms_bank_warning"));
+    assert_null(strstr(t, "tinybms_bank_current_limit_"));
+    free(t);
+
+    /* Without packs (a snapshot from before they existed): no tinybms_bank_ family at all. */
+    t = metrics_text(valid_status(), NULL);
+    assert_non_null(t);
+    assert_null(strstr(t, "tinybms_bank_"));
+    free(t);
+}
+
+static void test_pack_names_are_escaped_and_packs_n_is_capped(void **state)
+{
+    (void)state;
+    status_t st = *two_packs();
+    snprintf(st.packs[0].name, sizeof st.packs[0].name, "Shed \"A\"\\1");
+    st.packs[1].state = "?";
+    st.packs_n = 200; /* more than the array holds: only the first STATUS_PACKS_MAX count */
+    for (unsigned i = 2; i < STATUS_PACKS_MAX; i++) {
+        fill_pack(&st.packs[i], (uint8_t)(i + 1u), "Spare", "joining", false);
+    }
+    char *t = metrics_text(&st, NULL);
+    assert_non_null(t);
+    expo_t e;
+    check_exposition(t, &e);
+    assert_true(has_line(t, "tinybms_bank_pack_member{pack=\"1\",name=\"Shed \\\"A\\\"\\\\1\"} 1"));
+    char want[64];
+    snprintf(want, sizeof want, "tinybms_bank_packs %u", (unsigned)STATUS_PACKS_MAX);
+    assert_true(has_line(t, want));
+    /* An unknown state name: every state line of that pack reads 0. */
+    assert_true(has_line(t, "tinybms_bank_pack_state{pack=\"2\",name=\"Garage\",state=\"offline\"} 0"));
+    assert_true(has_line(t, "tinybms_bank_pack_state{pack=\"2\",name=\"Garage\",state=\"online\"} 0"));
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +662,9 @@ int main(void)
         cmocka_unit_test(test_label_values_are_escaped),
         cmocka_unit_test(test_an_empty_snapshot_is_well_formed),
         cmocka_unit_test(test_real_status_document_while_waiting),
+        cmocka_unit_test(test_each_pack_gets_its_series_with_pack_and_name_labels),
+        cmocka_unit_test(test_one_pack_adds_pack_1_series_and_no_bank_figures),
+        cmocka_unit_test(test_pack_names_are_escaped_and_packs_n_is_capped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
