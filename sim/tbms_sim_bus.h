@@ -53,10 +53,19 @@
  * pack exceeds its "fully charged" setting (reg 300) + 10 mV. Demo off
  * and nothing set: 0 A (the packs still exchange current).
  *
- * Time: tbms_sim_bus_step(now_ms) re-splits at least once every
- * TBMS_SIM_BUS_SPLIT_MODEL_MS of model time (for time_scale > 1, once
- * every wall millisecond, i.e. every time_scale ms of model time), then
- * steps every pack to that time; the packs must share one time_scale. A
+ * The physics is the packs' true state: E_i and R_i come from the model,
+ * so a reading forced with tbms_sim_force_cell_mv() changes what that BMS
+ * measures and how it reacts (its path), not the split itself; balancing
+ * bleeds stay inside a pack. An open pack's terminals show its own OCV.
+ * The bus owns the packs' current: tbms_sim_set_current_ma() or
+ * tbms_sim_clear_current() called on a pack is overwritten at the next
+ * split.
+ *
+ * Time: tbms_sim_bus_step(now_ms) re-splits every
+ * max(1, floor(TBMS_SIM_BUS_SPLIT_MODEL_MS / time_scale)) wall ms, i.e.
+ * at most every TBMS_SIM_BUS_SPLIT_MODEL_MS of model time while
+ * time_scale <= 1000 (beyond, once per wall ms = time_scale model ms),
+ * then steps every pack to that time; the packs must share one time_scale. A
  * pack's own tbms_sim_receive()/transmit() at the same now_ms after the
  * bus step does not move it further, so call tbms_sim_bus_step(now) first
  * and then talk to the packs with the same now: all stay on one time base.
@@ -79,7 +88,8 @@
 
 /* Packs one bus holds. */
 #define TBMS_SIM_BUS_MAX_PACKS 4u
-/* Longest model time one split is held for (the packs' tick is 1 s too). */
+/* Longest model time one split is held for while time_scale <= 1000 (the
+ * packs' own physics tick is 1 s too). */
 #define TBMS_SIM_BUS_SPLIT_MODEL_MS 1000u
 
 /* How pack i is connected (see the header comment). */
