@@ -341,6 +341,14 @@ bool svc_status(const svc_t *s, uint64_t now_us, uint64_t seq, status_t *out)
         .version = s->version,
         .cvl_state = brg_cvl_state_name(&s->brg),
     };
+    _Static_assert(STATUS_PACKS_MAX == BRG_MAX_PACKS && CFG_MAX_PACKS == BRG_MAX_PACKS,
+                   "one status entry per pack");
+    for (size_t i = 0; i < s->brg.n_packs && i < BRG_MAX_PACKS; i++) {
+        in.pack_uart_open[i] = s->io.uart_open[i];
+        in.pack_uart_device[i] = s->io.uart_device[i] != NULL ? s->io.uart_device[i] : "";
+        /* "" = "Pack N" (status_build); one pack without a "packs" section: "" too */
+        in.pack_name[i] = s->cfg.packs.pack[i].name;
+    }
     return status_build(&in, seq, out);
 }
 

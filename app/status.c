@@ -55,6 +55,29 @@ static status_num_t num(bool known, double v)
     return (status_num_t){.known = known, .v = known ? v : 0.0};
 }
 
+static uint8_t sat_u8(int32_t v)
+{
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+/* The cells of a reading into cells[]; returns their number (0 without one). */
+static uint8_t fill_cells(const tbms_live_t *l, status_cell_t cells[STATUS_CELLS_MAX])
+{
+    unsigned n = l->valid ? l->cell_count : 0u;
+    if (n > STATUS_CELLS_MAX) {
+        n = STATUS_CELLS_MAX;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        cells[i] = (status_cell_t){
+            .index = (uint8_t)(i + 1u),
+            .mv = rnd(l->cell_100uv[i] / 10.0, 1),
+            .balancing = ((l->balance_active_bits >> i) & 1u) != 0u,
+            .needs_balancing = ((l->balance_need_bits >> i) & 1u) != 0u,
+        };
+    }
+    return (uint8_t)n;
+}
+
 static void build_battery(const status_input_t *in, status_t *o)
 {
     const brg_t *b = in->bridge;
@@ -74,20 +97,7 @@ static void build_battery(const status_input_t *in, status_t *o)
     o->online_status = num(have, l->status_raw);
     o->online_status_name = have ? status_bms_state_name(l->status_raw) : NULL;
     o->cell_count = num(have, l->cell_count);
-    o->cells_n = 0;
-    unsigned n = have ? l->cell_count : 0u;
-    if (n > STATUS_CELLS_MAX) {
-        n = STATUS_CELLS_MAX;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        o->cells[i] = (status_cell_t){
-            .index = (uint8_t)(i + 1u),
-            .mv = rnd(l->cell_100uv[i] / 10.0, 1),
-            .balancing = ((l->balance_active_bits >> i) & 1u) != 0u,
-            .needs_balancing = ((l->balance_need_bits >> i) & 1u) != 0u,
-        };
-    }
-    o->cells_n = (uint8_t)n;
+    o->cells_n = fill_cells(l, o->cells);
 
     o->temps.external_1_c = num(have && l->ext_temp_present[0], l->ext_temp_dc[0] / 10.0);
     o->temps.external_2_c = num(have && l->ext_temp_present[1], l->ext_temp_dc[1] / 10.0);
@@ -130,10 +140,58 @@ static void build_limits(const status_input_t *in, status_t *o)
     o->cvl.dcl_limit_a = o->limits.dcl_a;
 }
 
+static uint32_t max_u32(uint32_t a, uint32_t b)
+{
+    return a > b ? a : b;
+}
+
+/* The packs' poller figures as one (status.h): counters summed, the mean
+ * latency over every answer, the highest last and max. One pack: its own. */
+static tbms_poller_stats_t uart_sum(const brg_t *b)
+{
+    tbms_poller_stats_t u = tbms_poller_stats(&b->bms[0].poller);
+    if (b->n_packs <= 1u) {
+        return u;
+    }
+    double weighted = (double)u.latency_avg_us * u.success;
+    for (size_t i = 1; i < b->n_packs && i < STATUS_PACKS_MAX; i++) {
+        tbms_poller_stats_t p = tbms_poller_stats(&b->bms[i].poller);
+        u.polls += p.polls;
+        u.success += p.success;
+        u.failures += p.failures;
+        u.crc_errors += p.crc_errors;
+        u.nacks += p.nacks;
+        u.malformed += p.malformed;
+        u.timeouts += p.timeouts;
+        u.retries += p.retries;
+        u.truncated += p.truncated;
+        u.unexpected += p.unexpected;
+        u.garbage_bytes += p.garbage_bytes;
+        u.latency_last_us = max_u32(u.latency_last_us, p.latency_last_us);
+        u.latency_max_us = max_u32(u.latency_max_us, p.latency_max_us);
+        weighted += (double)p.latency_avg_us * p.success;
+    }
+    u.latency_avg_us = u.success > 0u ? (uint32_t)(weighted / u.success + 0.5) : 0u;
+    return u;
+}
+
+/* Pack i's serial port as the caller gave it (status_input_t). */
+static bool pack_open(const status_input_t *in, size_t i)
+{
+    return i == 0u && in->pack_uart_device[0] == NULL ? in->uart_open : in->pack_uart_open[i];
+}
+
+static const char *pack_device(const status_input_t *in, size_t i)
+{
+    const char *d = i == 0u && in->pack_uart_device[0] == NULL ? in->uart_device
+                                                               : in->pack_uart_device[i];
+    return d != NULL ? d : "";
+}
+
 static void build_stats(const status_input_t *in, status_t *o)
 {
     const brg_t *b = in->bridge;
-    tbms_poller_stats_t u = tbms_poller_stats(&b->bms[0].poller);
+    tbms_poller_stats_t u = uart_sum(b);
     o->uart.polls = u.polls;
     o->uart.success = u.success;
     o->uart.errors = u.failures + u.crc_errors + u.nacks + u.malformed;
@@ -148,9 +206,17 @@ static void build_stats(const status_input_t *in, status_t *o)
     o->uart.latency_avg_ms = rnd(u.latency_avg_us / 1000.0, 3);
     o->uart.latency_last_ms = rnd(u.latency_last_us / 1000.0, 3);
     o->uart.latency_max_ms = rnd(u.latency_max_us / 1000.0, 3);
-    o->uart.open = in->uart_open;
-    (void)snprintf(o->uart.device, sizeof o->uart.device, "%s",
-                   in->uart_device ? in->uart_device : "");
+    if (b->n_packs <= 1u) {
+        o->uart.open = in->uart_open;
+        (void)snprintf(o->uart.device, sizeof o->uart.device, "%s",
+                       in->uart_device ? in->uart_device : "");
+    } else {
+        o->uart.open = true;
+        for (size_t i = 0; i < b->n_packs && i < STATUS_PACKS_MAX; i++) {
+            o->uart.open = o->uart.open && pack_open(in, i);
+        }
+        (void)snprintf(o->uart.device, sizeof o->uart.device, "%s", pack_device(in, 0u));
+    }
 
     o->can.tx_count = in->can.tx_frames;
     o->can.tx_errors = in->can.tx_errors;
@@ -194,6 +260,153 @@ static void build_bms(const brg_t *b, status_t *o)
     o->bms.discharge_over_current_a = b->settings.discharge_oc_a;
 }
 
+const char *status_bank_warning_name(uint32_t bit)
+{
+    switch (bit) {
+    case BANK_WARN_PACK_OFFLINE:
+        return "pack_offline";
+    case BANK_WARN_PACK_SILENT:
+        return "pack_silent";
+    case BANK_WARN_PACK_BLOCKING:
+        return "pack_blocking";
+    case BANK_WARN_VOLTAGE_MISMATCH:
+        return "voltage_mismatch";
+    case BANK_WARN_CELLS_MISMATCH:
+        return "cells_mismatch";
+    default:
+        return NULL;
+    }
+}
+
+static status_num_t age_ms(bool known, uint64_t now_us, uint64_t then_us)
+{
+    return num(known, known && now_us > then_us ? (double)((now_us - then_us) / 1000u) : 0.0);
+}
+
+/* Pack i's own values: what its TinyBMS said (rounded as the battery's). */
+static void pack_values(const brg_bms_t *p, status_pack_t *o)
+{
+    const tbms_live_t *l = &p->live;
+    bool have = l->valid;
+    o->voltage = num(have, rnd(l->pack_mv / 1000.0, 3));
+    o->current = num(have, rnd(l->pack_ma / 1000.0, 3));
+    o->power_w = num(have, rnd((double)l->pack_mv * l->pack_ma / 1e6, 1));
+    o->soc_percent = num(have, rnd(l->soc_raw / 1e6, 2));
+    o->soh_percent = num(have && l->soh_valid, rnd(l->soh_raw * 0.002, 2));
+    o->temperature = num(have && p->pack.temp.usable, rnd(p->pack.temp.avg_dc / 10.0, 1));
+    o->min_cell_mv = num(have, l->cell_min_mv);
+    o->max_cell_mv = num(have, l->cell_max_mv);
+    o->cell_imbalance_mv =
+        num(have, l->cell_max_mv > l->cell_min_mv ? l->cell_max_mv - l->cell_min_mv : 0);
+    o->cell_count = num(have, l->cell_count);
+    o->capacity_ah = num(p->settings.valid, p->settings.capacity_10mah / 100.0);
+    o->online_status = num(have, l->status_raw);
+    o->online_status_name = have ? status_bms_state_name(l->status_raw) : NULL;
+    o->cells_n = fill_cells(l, o->cells);
+
+    bool ok = p->limits_ok;
+    o->limits.cvl_v = num(ok, rnd(p->own_limits.cvl_mv / 1000.0, 2));
+    o->limits.ccl_a = num(ok, rnd(p->own_limits.ccl_ma / 1000.0, 1));
+    o->limits.dcl_a = num(ok, rnd(p->own_limits.dcl_ma / 1000.0, 1));
+    o->limits.dvl_v = num(ok, rnd(p->own_limits.dvl_mv / 1000.0, 2));
+    o->limits.reasons = ok ? p->own_limits.reasons : 0u;
+
+    tbms_poller_stats_t u = tbms_poller_stats(&p->poller);
+    o->uart.polls = u.polls;
+    o->uart.success = u.success;
+    o->uart.errors = u.failures + u.crc_errors + u.nacks + u.malformed;
+    o->uart.timeouts = u.timeouts;
+    o->uart.crc_errors = u.crc_errors;
+    o->uart.latency_avg_ms = rnd(u.latency_avg_us / 1000.0, 3);
+
+    o->bms.have_version = p->version.valid;
+    o->bms.hardware[0] = '\0';
+    o->bms.firmware[0] = '\0';
+    if (p->version.valid) {
+        (void)snprintf(o->bms.hardware, sizeof o->bms.hardware, "%u.%u", p->version.hw_version,
+                       p->version.hw_changes);
+        (void)snprintf(o->bms.firmware, sizeof o->bms.firmware, "%u (internal %u)",
+                       p->version.fw_public, p->version.fw_internal);
+    }
+    o->bms.have_settings = p->settings.valid;
+    o->bms.series_cells = p->settings.series_cells;
+    o->bms.over_voltage_cutoff_mv = p->settings.over_voltage_mv;
+    o->bms.under_voltage_cutoff_mv = p->settings.under_voltage_mv;
+    o->bms.charge_over_current_a = p->settings.charge_oc_a;
+    o->bms.discharge_over_current_a = p->settings.discharge_oc_a;
+}
+
+/* The share of a participant, % with 1 decimal; unknown when it takes none. */
+static status_num_t share_pct(int32_t pm)
+{
+    return num(pm > 0, rnd(pm / 10.0, 1));
+}
+
+static void build_packs(const status_input_t *in, status_t *o)
+{
+    const brg_t *b = in->bridge;
+    size_t n = b->n_packs < STATUS_PACKS_MAX ? b->n_packs : STATUS_PACKS_MAX;
+    bool bank = n > 1u && b->bank_out.n == n;
+    o->packs_n = (uint8_t)n;
+    for (size_t i = 0; i < n; i++) {
+        const brg_bms_t *p = &b->bms[i];
+        status_pack_t *k = &o->packs[i];
+        memset(k, 0, sizeof *k);
+        k->index = (uint8_t)(i + 1u);
+        const char *name = in->pack_name[i];
+        if (name != NULL && name[0] != '\0') {
+            (void)snprintf(k->name, sizeof k->name, "%s", name);
+        } else {
+            (void)snprintf(k->name, sizeof k->name, "Pack %u", (unsigned)(i + 1u));
+        }
+        pack_values(p, k);
+        k->data_valid = p->live.valid && (in->now_us <= p->last_valid_us ||
+                                          in->now_us - p->last_valid_us <= b->cfg.bms_timeout_us);
+        k->data_age_ms = age_ms(p->live.valid, in->now_us, p->last_valid_us);
+        k->uart.open = pack_open(in, i);
+        (void)snprintf(k->uart.device, sizeof k->uart.device, "%s", pack_device(in, i));
+        if (bank) {
+            const bank_pack_out_t *q = &b->bank_out.pack[i];
+            k->state = bank_pack_state_name(q->state);
+            k->member = q->member;
+            k->blocks_charge = q->blocks_charge;
+            k->blocks_discharge = q->blocks_discharge;
+            k->bounds_ccl = b->bank_out.ccl_bound == BANK_BOUND_SHARE &&
+                            b->bank_out.ccl_pack == (uint8_t)(i + 1u);
+            k->bounds_dcl = b->bank_out.dcl_bound == BANK_BOUND_SHARE &&
+                            b->bank_out.dcl_pack == (uint8_t)(i + 1u);
+            k->limits.share_charge_pct = share_pct(q->share_charge_pm);
+            k->limits.share_discharge_pct = share_pct(q->share_discharge_pm);
+            k->limits.share_charge_measured = q->share_charge_measured;
+            k->limits.share_discharge_measured = q->share_discharge_measured;
+        } else {
+            /* One pack: it is the battery; 0x372 says whether it blocks. */
+            k->state = bank_pack_state_name(o->data_valid ? BANK_PACK_ONLINE : BANK_PACK_OFFLINE);
+            k->member = o->data_valid;
+            k->blocks_charge = o->data_valid && b->modules.blocking_charge > 0;
+            k->blocks_discharge = o->data_valid && b->modules.blocking_discharge > 0;
+        }
+    }
+
+    for (size_t i = n; i < STATUS_PACKS_MAX; i++) {
+        memset(&o->packs[i], 0, sizeof o->packs[i]);
+    }
+    memset(&o->bank, 0, sizeof o->bank);
+    if (bank) {
+        o->bank.ccl_bound = bank_bound_name(b->bank_out.ccl_bound);
+        o->bank.dcl_bound = bank_bound_name(b->bank_out.dcl_bound);
+        o->bank.ccl_pack = b->bank_out.ccl_pack;
+        o->bank.dcl_pack = b->bank_out.dcl_pack;
+        o->bank.warnings = b->bank_out.warnings;
+    }
+    o->bank.online = sat_u8(b->modules.online);
+    o->bank.blocking_charge = sat_u8(b->modules.blocking_charge);
+    o->bank.blocking_discharge = sat_u8(b->modules.blocking_discharge);
+    o->bank.offline = sat_u8(b->modules.offline);
+    o->bank.capacity_ah = b->capacity_ah;
+    o->bank.online_capacity_ah = b->online_capacity_ah;
+}
+
 bool status_build(const status_input_t *in, uint64_t seq, status_t *out)
 {
     if (in == NULL || in->bridge == NULL || out == NULL) {
@@ -225,6 +438,7 @@ bool status_build(const status_input_t *in, uint64_t seq, status_t *out)
 
     build_stats(in, out);
     build_bms(b, out);
+    build_packs(in, out);
     out->version = in->version;
     return true;
 }

@@ -42,14 +42,24 @@ typedef struct {
     const char *interface; /* the spec, e.g. "slcan:/dev/ttyACM0" (copied by status_build) */
 } status_can_t;
 
+#define STATUS_PACKS_MAX BRG_MAX_PACKS
+#define STATUS_NAME_MAX  17u /* a pack's name (CFG_PACK_NAME_LEN) */
+
 /* What status_build reads; nothing of it is kept. */
 typedef struct {
     const brg_t *bridge;
     uint64_t now_us;    /* monotonic, same clock as the bridge */
     uint64_t uptime_ms; /* since the bridge started */
     uint64_t time_ms;   /* wall clock (ms since the epoch) when the snapshot was made */
-    bool uart_open;
-    const char *uart_device; /* path, or "simulator" (copied) */
+    bool uart_open;          /* pack 1's serial port (stats.uart with one pack) */
+    const char *uart_device; /* its path, or "simulator" (copied) */
+    /* Per pack (0-based, up to the bridge's n_packs): its serial port and
+     * name. pack_uart_device[0] NULL: pack 1 is uart_open/uart_device
+     * above; another NULL device is "" (closed). A NULL or "" name is
+     * "Pack N". All copied. */
+    bool pack_uart_open[STATUS_PACKS_MAX];
+    const char *pack_uart_device[STATUS_PACKS_MAX];
+    const char *pack_name[STATUS_PACKS_MAX];
     status_can_t can;
     const char *version;   /* program version (static string, kept) */
     const char *cvl_state; /* charge controller state name (static); NULL when none */
@@ -79,10 +89,11 @@ typedef struct {
     status_level_t level;
 } status_cond_t;
 
-#define STATUS_PACKS_MAX  BRG_MAX_PACKS
-#define STATUS_NAME_MAX   17u /* a pack's name (CFG_PACK_NAME_LEN) */
 
-/* One pack of the bank (with one pack: that pack, the battery itself). */
+/* One pack of the bank (with one pack: that pack, the battery itself).
+ * Values as the battery's (same units and rounding), from the pack's own
+ * TinyBMS. With one pack: state "online" while the battery's data is valid,
+ * else "offline"; member = online; blocking as 0x372 reports it; no share. */
 typedef struct {
     uint8_t index;               /* 1-based */
     char name[STATUS_NAME_MAX];  /* "Pack 1" unless configured */
@@ -91,7 +102,7 @@ typedef struct {
     bool blocks_charge, blocks_discharge;
     bool bounds_ccl, bounds_dcl; /* its limit over its share bounds the bank's CCL / DCL */
     bool data_valid;             /* its own last read within the stale limit */
-    status_num_t data_age_ms;
+    status_num_t data_age_ms;    /* since its last valid read (known once one exists) */
     status_num_t voltage, current, power_w, soc_percent, soh_percent, temperature;
     status_num_t min_cell_mv, max_cell_mv, cell_imbalance_mv, cell_count, capacity_ah;
     status_num_t online_status;     /* its register 50 */
@@ -100,20 +111,24 @@ typedef struct {
     status_cell_t cells[STATUS_CELLS_MAX];
     struct {
         status_num_t cvl_v, ccl_a, dcl_a, dvl_v; /* its own limits (L_i: base + derating) */
-        uint32_t reasons;
-        status_num_t share_charge_pct, share_discharge_pct; /* share used by the bank, 1 decimal */
+        uint32_t reasons;                        /* CHG_REASON_* of those, 0 unless known */
+        /* share used by the bank, % with 1 decimal; unknown with one pack
+         * and for a pack that does not take part */
+        status_num_t share_charge_pct, share_discharge_pct;
         bool share_charge_measured, share_discharge_measured;
     } limits;
     struct {
         uint32_t polls, success, errors, timeouts, crc_errors;
-        double latency_avg_ms;
+        double latency_avg_ms; /* 3 decimals */
         bool open;
         char device[STATUS_PATH_MAX];
     } uart;
     struct {
         bool have_version;
+        char hardware[16];
         char firmware[24];
         bool have_settings;
+        uint16_t series_cells;
         uint16_t over_voltage_cutoff_mv, under_voltage_cutoff_mv;
         uint16_t charge_over_current_a, discharge_over_current_a;
     } bms;
@@ -211,15 +226,17 @@ typedef struct {
         uint16_t charge_over_current_a, discharge_over_current_a;
     } bms;
 
-    /* The packs (1 with one pack) and how the bank combines them. */
+    /* The packs (1 with one pack) and how the bank combines them. With
+     * one pack: bounds NULL, packs 0, no warnings, the 0x372 counts and
+     * capacities of the pack. */
     uint8_t packs_n;
     status_pack_t packs[STATUS_PACKS_MAX];
     struct {
         const char *ccl_bound, *dcl_bound; /* bank_bound_name(); NULL with one pack */
         uint8_t ccl_pack, dcl_pack;        /* 1-based pack bounding it by its share, 0 none */
-        uint32_t warnings;                 /* BANK_WARN_* */
+        uint32_t warnings;                 /* BANK_WARN_* (status_bank_warning_name) */
         uint8_t online, blocking_charge, blocking_discharge, offline; /* 0x372 */
-        double capacity_ah, online_capacity_ah;
+        double capacity_ah, online_capacity_ah; /* 0x379 installed, online members */
     } bank;
 
     const char *version; /* NULL: not given */
@@ -227,13 +244,23 @@ typedef struct {
 
 /*
  * Fills *out from in (the bridge as of in->now_us) and gives it number seq.
+ * The top level is the battery (with several packs the bank, as the
+ * bridge's battery view); packs[] each pack. With several packs the top
+ * level stats.uart sums the packs' counters (latency: the mean over every
+ * answer, the highest last and max), is open when every pack's port is,
+ * and names pack 1's device.
  * Returns false (and leaves *out as it was) when in, in->bridge or out is
- * NULL. No allocation; cost: one pass over cells and conditions.
+ * NULL. No allocation; cost: one pass over cells and conditions per pack.
  */
 bool status_build(const status_input_t *in, uint64_t seq, status_t *out);
 
 /* "ok", "warning", "alarm". */
 const char *status_level_name(status_level_t l);
+
+/* Name of one BANK_WARN_* bit ("pack_offline", "pack_silent",
+ * "pack_blocking", "voltage_mismatch", "cells_mismatch"); NULL for any
+ * other value (several bits, or none). */
+const char *status_bank_warning_name(uint32_t bit);
 
 /* Name of a TinyBMS status code for the UI ("charging", "fault"...). */
 const char *status_bms_state_name(uint16_t online_status);

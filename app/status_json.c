@@ -51,17 +51,32 @@ static void add_temps(cJSON *root, const status_t *st)
     add_num(t, "max_c", st->temps.max_c);
 }
 
-static void add_cells(cJSON *root, const status_t *st)
+static void add_cell_list(cJSON *root, const status_cell_t *list, unsigned n)
 {
     cJSON *cells = cJSON_AddArrayToObject(root, "cells");
-    for (unsigned i = 0; i < st->cells_n && i < STATUS_CELLS_MAX; i++) {
-        const status_cell_t *c = &st->cells[i];
+    for (unsigned i = 0; i < n && i < STATUS_CELLS_MAX; i++) {
+        const status_cell_t *c = &list[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "index", c->index);
         cJSON_AddNumberToObject(o, "mv", c->mv);
         cJSON_AddBoolToObject(o, "balancing", c->balancing);
         cJSON_AddBoolToObject(o, "needs_balancing", c->needs_balancing);
         cJSON_AddItemToArray(cells, o);
+    }
+}
+
+static void add_cells(cJSON *root, const status_t *st)
+{
+    add_cell_list(root, st->cells, st->cells_n);
+}
+
+static void add_reasons(cJSON *o, uint32_t reasons)
+{
+    cJSON *why = cJSON_AddArrayToObject(o, "reasons");
+    for (unsigned bit = 0; bit < 32u; bit++) {
+        if (reasons & (1u << bit)) {
+            cJSON_AddItemToArray(why, cJSON_CreateString(chg_reason_name(1u << bit)));
+        }
     }
 }
 
@@ -160,6 +175,129 @@ cJSON *status_json_bridge_stats(const status_t *st)
     return br;
 }
 
+/* One pack of "packs": its own values under the battery's names. */
+static cJSON *pack_json(const status_pack_t *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) {
+        return NULL;
+    }
+    cJSON_AddNumberToObject(o, "index", p->index);
+    cJSON_AddStringToObject(o, "name", p->name);
+    cJSON_AddStringToObject(o, "state", p->state != NULL ? p->state : "offline");
+    cJSON_AddBoolToObject(o, "member", p->member);
+    cJSON_AddBoolToObject(o, "blocks_charge", p->blocks_charge);
+    cJSON_AddBoolToObject(o, "blocks_discharge", p->blocks_discharge);
+    cJSON_AddBoolToObject(o, "bounds_ccl", p->bounds_ccl);
+    cJSON_AddBoolToObject(o, "bounds_dcl", p->bounds_dcl);
+    cJSON_AddBoolToObject(o, "data_valid", p->data_valid);
+    add_num(o, "data_age_ms", p->data_age_ms);
+    add_num(o, "voltage", p->voltage);
+    add_num(o, "current", p->current);
+    add_num(o, "power_w", p->power_w);
+    add_num(o, "soc_percent", p->soc_percent);
+    add_num(o, "soh_percent", p->soh_percent);
+    add_num(o, "temperature", p->temperature);
+    add_num(o, "min_cell_mv", p->min_cell_mv);
+    add_num(o, "max_cell_mv", p->max_cell_mv);
+    add_num(o, "cell_imbalance_mv", p->cell_imbalance_mv);
+    add_num(o, "online_status", p->online_status);
+    add_str_or_null(o, "online_status_name", p->online_status_name);
+    add_num(o, "cell_count", p->cell_count);
+    add_num(o, "capacity_ah", p->capacity_ah);
+    add_cell_list(o, p->cells, p->cells_n);
+
+    cJSON *lim = cJSON_AddObjectToObject(o, "limits");
+    add_num(lim, "cvl_v", p->limits.cvl_v);
+    add_num(lim, "ccl_a", p->limits.ccl_a);
+    add_num(lim, "dcl_a", p->limits.dcl_a);
+    add_num(lim, "dvl_v", p->limits.dvl_v);
+    add_reasons(lim, p->limits.reasons);
+    add_num(lim, "share_charge_percent", p->limits.share_charge_pct);
+    add_num(lim, "share_discharge_percent", p->limits.share_discharge_pct);
+    cJSON_AddBoolToObject(lim, "share_charge_measured", p->limits.share_charge_measured);
+    cJSON_AddBoolToObject(lim, "share_discharge_measured", p->limits.share_discharge_measured);
+
+    cJSON *u = cJSON_AddObjectToObject(o, "uart");
+    cJSON_AddNumberToObject(u, "polls", p->uart.polls);
+    cJSON_AddNumberToObject(u, "success", p->uart.success);
+    cJSON_AddNumberToObject(u, "errors", p->uart.errors);
+    cJSON_AddNumberToObject(u, "timeouts", p->uart.timeouts);
+    cJSON_AddNumberToObject(u, "crc_errors", p->uart.crc_errors);
+    cJSON_AddNumberToObject(u, "latency_avg_ms", p->uart.latency_avg_ms);
+    cJSON_AddBoolToObject(u, "open", p->uart.open);
+    cJSON_AddStringToObject(u, "device", p->uart.device);
+
+    /* As the top-level "bms": keys only for what was read. */
+    cJSON *bms = cJSON_AddObjectToObject(o, "bms");
+    if (p->bms.have_version) {
+        cJSON_AddStringToObject(bms, "hardware", p->bms.hardware);
+        cJSON_AddStringToObject(bms, "firmware", p->bms.firmware);
+    }
+    if (p->bms.have_settings) {
+        cJSON_AddNumberToObject(bms, "series_cells", p->bms.series_cells);
+        cJSON_AddNumberToObject(bms, "over_voltage_cutoff_mv", p->bms.over_voltage_cutoff_mv);
+        cJSON_AddNumberToObject(bms, "under_voltage_cutoff_mv", p->bms.under_voltage_cutoff_mv);
+        cJSON_AddNumberToObject(bms, "charge_over_current_a", p->bms.charge_over_current_a);
+        cJSON_AddNumberToObject(bms, "discharge_over_current_a", p->bms.discharge_over_current_a);
+    }
+    return o;
+}
+
+static void add_pack_or_null(cJSON *o, const char *k, uint8_t pack)
+{
+    if (pack > 0u) {
+        cJSON_AddNumberToObject(o, k, pack);
+    } else {
+        cJSON_AddNullToObject(o, k);
+    }
+}
+
+cJSON *status_json_packs(const status_t *st)
+{
+    if (st == NULL) {
+        return NULL;
+    }
+    cJSON *a = cJSON_CreateArray();
+    for (unsigned i = 0; a != NULL && i < st->packs_n && i < STATUS_PACKS_MAX; i++) {
+        cJSON *p = pack_json(&st->packs[i]);
+        if (p != NULL) {
+            cJSON_AddItemToArray(a, p);
+        }
+    }
+    return a;
+}
+
+cJSON *status_json_bank(const status_t *st)
+{
+    if (st == NULL) {
+        return NULL;
+    }
+    cJSON *k = cJSON_CreateObject();
+    if (k == NULL) {
+        return NULL;
+    }
+    add_str_or_null(k, "ccl_bound", st->bank.ccl_bound);
+    add_str_or_null(k, "dcl_bound", st->bank.dcl_bound);
+    add_pack_or_null(k, "ccl_pack", st->bank.ccl_pack);
+    add_pack_or_null(k, "dcl_pack", st->bank.dcl_pack);
+    cJSON *w = cJSON_AddArrayToObject(k, "warnings");
+    for (unsigned bit = 0; bit < 32u; bit++) {
+        const char *name = status_bank_warning_name(1u << bit);
+        if ((st->bank.warnings & (1u << bit)) != 0u && name != NULL) {
+            cJSON_AddItemToArray(w, cJSON_CreateString(name));
+        }
+    }
+    cJSON *m = cJSON_AddObjectToObject(k, "modules");
+    cJSON_AddNumberToObject(m, "online", st->bank.online);
+    cJSON_AddNumberToObject(m, "blocking_charge", st->bank.blocking_charge);
+    cJSON_AddNumberToObject(m, "blocking_discharge", st->bank.blocking_discharge);
+    cJSON_AddNumberToObject(m, "offline", st->bank.offline);
+    cJSON_AddNumberToObject(k, "capacity_ah", st->bank.capacity_ah);
+    cJSON_AddNumberToObject(k, "online_capacity_ah", st->bank.online_capacity_ah);
+    return k;
+}
+
 static void add_item(cJSON *o, const char *k, cJSON *item)
 {
     if (item != NULL) {
@@ -202,12 +340,7 @@ char *status_json(const status_t *st)
     add_num(lim, "dcl_a", st->limits.dcl_a);
     add_num(lim, "dvl_v", st->limits.dvl_v);
     cJSON_AddBoolToObject(lim, "sent", st->limits.sent);
-    cJSON *why = cJSON_AddArrayToObject(lim, "reasons");
-    for (unsigned bit = 0; bit < 32u; bit++) {
-        if (st->limits.reasons & (1u << bit)) {
-            cJSON_AddItemToArray(why, cJSON_CreateString(chg_reason_name(1u << bit)));
-        }
-    }
+    add_reasons(lim, st->limits.reasons);
 
     add_item(root, "alarms", status_json_alarms(st));
 
@@ -245,6 +378,12 @@ char *status_json(const status_t *st)
         cJSON_AddNumberToObject(bms, "under_voltage_cutoff_mv", st->bms.under_voltage_cutoff_mv);
         cJSON_AddNumberToObject(bms, "charge_over_current_a", st->bms.charge_over_current_a);
         cJSON_AddNumberToObject(bms, "discharge_over_current_a", st->bms.discharge_over_current_a);
+    }
+    /* Several packs: each pack and the bank. One pack: the document as it
+     * always was (the top level is that pack). */
+    if (st->packs_n > 1u) {
+        add_item(root, "packs", status_json_packs(st));
+        add_item(root, "bank", status_json_bank(st));
     }
     if (st->version != NULL) {
         cJSON_AddStringToObject(root, "version", st->version);

@@ -4,6 +4,11 @@
  * seed README's API (voltage, current, soc_percent, ..., stats.uart,
  * stats.can, stats.cvl); see docs/api.md for every field.
  *
+ * With several packs the document also has "packs" (each pack's own
+ * values, state in the bank, limits and share, UART, BMS) and "bank" (what
+ * bounds the limits, warnings, 0x372 counts, capacities); with one pack it
+ * has neither and is what it always was.
+ *
  * Values are never presented as fresh when they are not: `data_valid` is
  * false unless the bridge is sending frames on data younger than
  * bms_timeout_ms, and the battery values are null before the first read.
@@ -27,5 +32,7 @@ cJSON *status_json_uart(const status_t *st);         /* "stats.uart" */
 cJSON *status_json_can(const status_t *st);          /* "stats.can" */
 cJSON *status_json_cvl(const status_t *st);          /* "stats.cvl" */
 cJSON *status_json_bridge_stats(const status_t *st); /* "stats.bridge" */
+cJSON *status_json_packs(const status_t *st);        /* "packs" (an array) */
+cJSON *status_json_bank(const status_t *st);         /* "bank" */
 
 #endif /* STATUS_JSON_H */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "bridge_config.h"
 #include "config.h"
 #include "fake_bms.h"
@@ -207,6 +209,282 @@ static void test_stale_data_keeps_values_but_says_so(void **state)
     assert_true(st.data_age_ms.v >= 5000.0);
 }
 
+/* ---- several packs ---- */
+
+static uint16_t pack_regs[2][FAKE_BMS_REGS];
+
+/* A bridge of two 4S packs read for 3 s: pack 1 charged with 14 A, pack 2
+ * with 6 A at 60 % SOC, pack 2's cells 20 mV higher; bank caps raised
+ * (300 A / 400 A) so that the packs' own limits (80 A charge over-current)
+ * and shares decide. */
+static void start_two_packs(uint64_t *now)
+{
+    cfg_t cfg;
+    cfg_defaults(&cfg);
+    cfg.packs.count = 2;
+    cfg.victron.max_charge_current_da = 3000;
+    cfg.victron.max_discharge_current_da = 4000;
+    brg_config_t bc;
+    bridge_config_from_cfg(&cfg, &bc);
+    *now = 1000u;
+    assert_int_equal(brg_init(&b, &bc, *now), TBMS_OK);
+    assert_int_equal(b.n_packs, 2);
+    for (size_t i = 0; i < 2; i++) {
+        fake_bms_pack(pack_regs[i], 4);
+    }
+    fake_bms_f32(pack_regs[0], 38, 14.0f);
+    fake_bms_f32(pack_regs[1], 38, 6.0f);
+    fake_bms_u32(pack_regs[1], 46, 60000000u);
+    for (size_t c = 12; c < 16; c++) {
+        pack_regs[1][c] = (uint16_t)(pack_regs[1][c] + 200u);
+    }
+    pack_regs[1][40] = 3320;
+    pack_regs[1][41] = 3323;
+}
+
+static void run_two_packs(uint64_t *now, uint64_t until, const bool *alive)
+{
+    const uint16_t *const images[2] = {pack_regs[0], pack_regs[1]};
+    fake_bms_run_packs(&b, images, alive, 2, now, until);
+}
+
+static status_input_t two_pack_input(uint64_t now)
+{
+    status_input_t in = input(now, "/dev/ttyUSB0");
+    in.pack_uart_open[0] = true;
+    in.pack_uart_device[0] = "/dev/ttyUSB0";
+    in.pack_uart_open[1] = true;
+    in.pack_uart_device[1] = "/dev/ttyUSB1";
+    in.pack_name[0] = "";
+    in.pack_name[1] = "Left";
+    return in;
+}
+
+static double num_at(const cJSON *o, const char *k)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
+    assert_true(cJSON_IsNumber(x));
+    return x->valuedouble;
+}
+
+static const char *str_at(const cJSON *o, const char *k)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
+    assert_true(cJSON_IsString(x));
+    return x->valuestring;
+}
+
+static bool bool_at(const cJSON *o, const char *k)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
+    assert_true(cJSON_IsBool(x));
+    return cJSON_IsTrue(x);
+}
+
+static const cJSON *obj_at(const cJSON *o, const char *k)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
+    assert_non_null(x);
+    return x;
+}
+
+static bool near(double a, double b_)
+{
+    return a > b_ - 1e-6 && a < b_ + 1e-6;
+}
+
+static void test_one_pack_describes_that_pack_without_bank_bounds(void **state)
+{
+    (void)state;
+    uint64_t now;
+    start_valid_4s(&now);
+    status_input_t in = input(now, "/dev/ttyUSB0");
+    status_t st;
+    assert_true(status_build(&in, 1, &st));
+    assert_int_equal(st.packs_n, 1);
+    const status_pack_t *p = &st.packs[0];
+    assert_int_equal(p->index, 1);
+    assert_string_equal(p->name, "Pack 1");
+    assert_string_equal(p->state, "online");
+    assert_true(p->member);
+    assert_true(p->data_valid);
+    assert_true(near(p->voltage.v, st.voltage.v));
+    assert_true(near(p->current.v, st.current.v));
+    assert_true(near(p->soc_percent.v, st.soc_percent.v));
+    assert_true(near(p->temperature.v, st.temperature.v));
+    assert_int_equal(p->cells_n, st.cells_n);
+    assert_true(near(p->cells[3].mv, st.cells[3].mv));
+    assert_true(p->limits.ccl_a.known);
+    assert_false(p->limits.share_charge_pct.known); /* no bank, no share */
+    assert_true(p->uart.open);
+    assert_string_equal(p->uart.device, "/dev/ttyUSB0");
+    assert_int_equal(p->uart.polls, st.uart.polls);
+    assert_string_equal(p->bms.hardware, "2.1");
+    assert_null(st.bank.ccl_bound);
+    assert_null(st.bank.dcl_bound);
+    assert_int_equal(st.bank.ccl_pack, 0);
+    assert_int_equal(st.bank.online, 1);
+    assert_true(near(st.bank.capacity_ah, 280.0));
+    /* The document is the one-pack document: no "packs", no "bank". */
+    char *doc = status_json(&st);
+    assert_null(strstr(doc, "\"packs\""));
+    assert_null(strstr(doc, "\"bank\""));
+    free(doc);
+
+    /* Stale: the pack is offline and no longer a member. */
+    fake_bms_run(&b, regs, false, &now, now + 8000000u);
+    in = input(now, "/dev/ttyUSB0");
+    assert_true(status_build(&in, 2, &st));
+    assert_string_equal(st.packs[0].state, "offline");
+    assert_false(st.packs[0].member);
+    assert_false(st.packs[0].data_valid);
+    assert_true(st.packs[0].voltage.known); /* its last values stay, as the battery's */
+    assert_true(st.packs[0].data_age_ms.v >= 5000.0);
+}
+
+static void test_two_packs_give_each_pack_and_the_bank(void **state)
+{
+    (void)state;
+    uint64_t now;
+    start_two_packs(&now);
+    run_two_packs(&now, now + 3000000u, NULL);
+    status_input_t in = two_pack_input(now);
+    in.pack_uart_open[1] = false; /* say pack 2's port is closed */
+    status_t st;
+    assert_true(status_build(&in, 1, &st));
+    assert_true(st.data_valid);
+    assert_int_equal(st.packs_n, 2);
+    /* The top level is the bank: 20 A. */
+    assert_true(near(st.current.v, 20.0));
+
+    const status_pack_t *p1 = &st.packs[0], *p2 = &st.packs[1];
+    assert_string_equal(p1->name, "Pack 1");
+    assert_string_equal(p2->name, "Left");
+    assert_int_equal(p2->index, 2);
+    assert_true(near(p1->current.v, 14.0));
+    assert_true(near(p2->current.v, 6.0));
+    assert_true(near(p1->soc_percent.v, 55.5));
+    assert_true(near(p2->soc_percent.v, 60.0));
+    assert_true(near(p2->max_cell_mv.v, 3323.0));
+    assert_true(near(p2->cells[3].mv, 3323.0));
+    assert_string_equal(p1->state, "online");
+    assert_string_equal(p2->state, "online");
+    assert_true(p1->member && p2->member);
+    assert_true(p1->data_valid && p2->data_valid);
+    /* Pack 1 carries 70 % of the current: its 80 A over its share bounds
+     * the bank's CCL (bank.h), pack 2 does not. */
+    assert_string_equal(st.bank.ccl_bound, "share");
+    assert_int_equal(st.bank.ccl_pack, 1);
+    assert_true(p1->bounds_ccl);
+    assert_false(p2->bounds_ccl);
+    assert_true(p1->limits.share_charge_measured);
+    assert_true(near(p1->limits.share_charge_pct.v, 70.0));
+    assert_true(near(p2->limits.share_charge_pct.v, 30.0));
+    assert_true(near(p1->limits.ccl_a.v, 80.0)); /* its own L_i */
+    assert_true(st.limits.ccl_a.v < 160.0);      /* less than the sum */
+    assert_int_equal(st.bank.online, 2);
+    assert_int_equal(st.bank.offline, 0);
+    assert_true(near(st.bank.capacity_ah, 560.0));
+    assert_int_equal(st.bank.warnings, 0);
+    /* Each pack's port and counters; the top level sums them. */
+    assert_string_equal(p2->uart.device, "/dev/ttyUSB1");
+    assert_false(p2->uart.open);
+    assert_true(p1->uart.polls > 0 && p2->uart.polls > 0);
+    assert_int_equal(st.uart.polls, p1->uart.polls + p2->uart.polls);
+    assert_int_equal(st.uart.success, p1->uart.success + p2->uart.success);
+    assert_string_equal(st.uart.device, "/dev/ttyUSB0");
+    assert_false(st.uart.open); /* not every pack's port is open */
+    assert_true(p2->bms.have_settings);
+    assert_int_equal(p2->bms.series_cells, 4);
+
+    /* The document, parsed. */
+    char *doc = status_json(&st);
+    assert_non_null(doc);
+    cJSON *root = cJSON_Parse(doc);
+    assert_non_null(root);
+    assert_true(near(num_at(root, "current"), 20.0)); /* the top level as before */
+    const cJSON *packs = obj_at(root, "packs");
+    assert_true(cJSON_IsArray(packs));
+    assert_int_equal(cJSON_GetArraySize(packs), 2);
+    const cJSON *j1 = cJSON_GetArrayItem(packs, 0);
+    const cJSON *j2 = cJSON_GetArrayItem(packs, 1);
+    assert_true(near(num_at(j1, "index"), 1.0));
+    assert_string_equal(str_at(j2, "name"), "Left");
+    assert_string_equal(str_at(j2, "state"), "online");
+    assert_true(bool_at(j1, "member"));
+    assert_true(bool_at(j1, "bounds_ccl"));
+    assert_false(bool_at(j2, "bounds_ccl"));
+    assert_false(bool_at(j2, "blocks_charge"));
+    assert_true(near(num_at(j1, "current"), 14.0));
+    assert_true(near(num_at(j2, "soc_percent"), 60.0));
+    assert_true(near(num_at(j2, "capacity_ah"), 280.0));
+    assert_int_equal(cJSON_GetArraySize(obj_at(j2, "cells")), 4);
+    assert_true(near(num_at(cJSON_GetArrayItem(obj_at(j2, "cells"), 3), "mv"), 3323.0));
+    const cJSON *l1 = obj_at(j1, "limits");
+    assert_true(near(num_at(l1, "ccl_a"), 80.0));
+    assert_true(near(num_at(l1, "share_charge_percent"), 70.0));
+    assert_true(bool_at(l1, "share_charge_measured"));
+    assert_true(cJSON_IsArray(obj_at(l1, "reasons")));
+    const cJSON *u2 = obj_at(j2, "uart");
+    assert_string_equal(str_at(u2, "device"), "/dev/ttyUSB1");
+    assert_false(bool_at(u2, "open"));
+    assert_string_equal(str_at(obj_at(j2, "bms"), "hardware"), "2.1");
+    const cJSON *bank = obj_at(root, "bank");
+    assert_string_equal(str_at(bank, "ccl_bound"), "share");
+    assert_true(near(num_at(bank, "ccl_pack"), 1.0));
+    assert_true(cJSON_IsArray(obj_at(bank, "warnings")));
+    assert_int_equal(cJSON_GetArraySize(obj_at(bank, "warnings")), 0);
+    assert_true(near(num_at(obj_at(bank, "modules"), "online"), 2.0));
+    assert_true(near(num_at(bank, "capacity_ah"), 560.0));
+    assert_true(near(num_at(bank, "online_capacity_ah"), 560.0));
+    /* Every top-level key of the one-pack document is still there. */
+    const char *keys[] = {"voltage", "soc_percent", "cells", "temperatures", "limits", "alarms",
+                          "gx", "energy", "stats", "bms", "version"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        assert_non_null(cJSON_GetObjectItemCaseSensitive(root, keys[i]));
+    }
+    cJSON_Delete(root);
+    free(doc);
+}
+
+static void test_a_silent_pack_is_named_in_the_bank_warnings(void **state)
+{
+    (void)state;
+    uint64_t now;
+    start_two_packs(&now);
+    run_two_packs(&now, now + 3000000u, NULL);
+    const bool alive[2] = {true, false};
+    /* Past the stale limit (5 s), within the grace (10 s). */
+    run_two_packs(&now, now + 6000000u, alive);
+    status_input_t in = two_pack_input(now);
+    status_t st;
+    assert_true(status_build(&in, 1, &st));
+    assert_true(st.data_valid); /* pack 1 carries on */
+    assert_string_equal(st.packs[0].state, "online");
+    assert_string_equal(st.packs[1].state, "silent");
+    assert_false(st.packs[1].data_valid);
+    assert_true(st.packs[1].data_age_ms.v >= 5000.0);
+    assert_true(st.packs[1].voltage.known); /* its last values */
+    assert_true((st.bank.warnings & BANK_WARN_PACK_SILENT) != 0u);
+    char *doc = status_json(&st);
+    cJSON *root = cJSON_Parse(doc);
+    assert_non_null(root);
+    const cJSON *w = obj_at(obj_at(root, "bank"), "warnings");
+    bool named = false;
+    const cJSON *x = NULL;
+    cJSON_ArrayForEach(x, w)
+    {
+        named = named || (cJSON_IsString(x) && strcmp(x->valuestring, "pack_silent") == 0);
+    }
+    assert_true(named);
+    assert_false(bool_at(cJSON_GetArrayItem(obj_at(root, "packs"), 1), "data_valid"));
+    cJSON_Delete(root);
+    free(doc);
+    assert_string_equal(status_bank_warning_name(BANK_WARN_CELLS_MISMATCH), "cells_mismatch");
+    assert_null(status_bank_warning_name(0u));
+    assert_null(status_bank_warning_name(BANK_WARN_PACK_SILENT | BANK_WARN_PACK_OFFLINE));
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -234,6 +512,9 @@ int main(void)
         cmocka_unit_test(test_document_is_byte_identical_to_the_golden_text),
         cmocka_unit_test(test_a_copy_is_independent_of_the_inputs),
         cmocka_unit_test(test_stale_data_keeps_values_but_says_so),
+        cmocka_unit_test(test_one_pack_describes_that_pack_without_bank_bounds),
+        cmocka_unit_test(test_two_packs_give_each_pack_and_the_bank),
+        cmocka_unit_test(test_a_silent_pack_is_named_in_the_bank_warnings),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
