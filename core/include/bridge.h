@@ -162,6 +162,8 @@ typedef struct {
     bank_config_t bank_cfg;   /* derived from cfg (take_config) */
     bank_t bank;              /* with 2+ packs */
     bank_out_t bank_out;      /* the last bank_step (2+ packs) */
+    uint64_t init_us;         /* brg_init's time */
+    bool bank_formed;         /* the first bank_step was taken (see refresh_bank) */
     uint64_t next_fast_us;
     uint64_t next_detail_us;
     uint64_t next_identity_us;
@@ -236,8 +238,16 @@ const char *brg_cvl_state_name(const brg_t *b);
  * integration continues from these values. */
 void brg_set_energy(brg_t *b, uint64_t charged_mwh, uint64_t discharged_mwh);
 
+/*
+ * With several packs: steps the bank at now_us on every pack's newest
+ * read (brg_can_tx does this once per burst; a pack read alone updates
+ * that pack). Nothing to do with one pack: its read updates everything.
+ */
+void brg_refresh(brg_t *b, uint64_t now_us);
+
 /* Builds all battery frames from the current state regardless of schedule
- * (for a CAN monitor or tests); returns their number, 0 when not valid. */
+ * (for a CAN monitor or tests; with several packs the bank as of its last
+ * step, see brg_refresh); returns their number, 0 when not valid. */
 size_t brg_build_all(brg_t *b, vcan_frame_t *out, size_t cap);
 
 #endif /* BRIDGE_H */

@@ -159,6 +159,7 @@ tbms_err_t brg_init(brg_t *b, const brg_config_t *cfg, uint64_t now_us)
     chg_ramp_init(&b->ccl_ramp);
     chg_ramp_init(&b->dcl_ramp);
     bank_init(&b->bank);
+    b->init_us = now_us;
     b->state = BRG_DATA_WAITING;
     return TBMS_OK;
 }
@@ -299,6 +300,21 @@ static void refresh_bank(brg_t *b, uint64_t now_us)
 {
     bank_pack_in_t in[BRG_MAX_PACKS];
     const alm_state_t *alarms[BRG_MAX_PACKS];
+    if (!b->bank_formed) {
+        /* At start every pack gets its first reads before the bank forms,
+         * so that they all join at once (bank.h: with no member yet, fresh
+         * packs join without the rejoin hold), instead of the first to
+         * answer forming the bank and the others waiting rejoin_hold_us.
+         * A pack that does not answer within the stale limit joins later. */
+        bool all = true;
+        for (size_t i = 0; i < b->n_packs; i++) {
+            all = all && b->bms[i].limits_ok;
+        }
+        if (!all && now_us - b->init_us < b->cfg.bms_timeout_us) {
+            return;
+        }
+        b->bank_formed = true;
+    }
     b->last_valid_us = 0u;
     for (size_t i = 0; i < b->n_packs; i++) {
         const brg_bms_t *p = &b->bms[i];
@@ -356,7 +372,13 @@ static void refresh_outputs(brg_t *b, size_t pack, uint64_t now_us)
     brg_bms_t *p = &b->bms[pack];
     pack_limits(b, p);
     alm_update(&p->alarms, &b->cfg.thresholds, &p->live, &p->settings, &p->pack.temp, now_us);
-    refresh_bank(b, now_us);
+    /* The bank is stepped when its frames are built (brg_can_tx), on the
+     * newest read of every pack, so a read costs its own pack only; until
+     * the bank is valid every read steps it, so that the data turns valid
+     * with the read that makes it so. */
+    if (!b->bank_out.valid) {
+        refresh_bank(b, now_us);
+    }
 }
 
 /* How long before a fast burst is due its live read starts: the average
@@ -717,11 +739,18 @@ size_t brg_can_tx(brg_t *b, uint64_t now_us, vcan_frame_t *out, size_t cap)
         return 0u;
     }
     sink_t s = {out, cap, 0u};
-    if (b->fast_ready || now_us >= b->next_fast_us + BRG_FAST_WINDOW_US) {
-        if (b->n_packs > 1u) {
-            /* A silent pack's grace ends on a call: at least every burst. */
-            refresh_bank(b, now_us);
+    bool fast = b->fast_ready || now_us >= b->next_fast_us + BRG_FAST_WINDOW_US;
+    if (b->n_packs > 1u &&
+        (fast || now_us >= b->next_identity_us || now_us >= b->next_detail_us)) {
+        /* The bank on every pack's newest read, once per burst: a pack
+         * that blocks or falls silent changes the limits within one
+         * 0x351 period, and a silent pack's grace ends on a call. */
+        refresh_bank(b, now_us);
+        if (brg_data_state(b, now_us) != BRG_DATA_VALID) {
+            return 0u;
         }
+    }
+    if (fast) {
         build_fast(b, &s);
         b->fast_ready = false;
         b->next_fast_us = next_period(b->next_fast_us, b->cfg.fast_period_us, now_us);
@@ -758,6 +787,14 @@ void brg_set_energy(brg_t *b, uint64_t charged_mwh, uint64_t discharged_mwh)
     if (b != NULL) {
         b->counters.charged_mwh = charged_mwh;
         b->counters.discharged_mwh = discharged_mwh;
+    }
+}
+
+void brg_refresh(brg_t *b, uint64_t now_us)
+{
+    if (b != NULL && b->n_packs > 1u) {
+        refresh_bank(b, now_us);
+        (void)brg_data_state(b, now_us);
     }
 }
 

@@ -171,12 +171,18 @@ static void svc_publish_history(void *ctx, const svc_t *svc)
     }
 }
 
+/* One register document per pack (pack 1's is HUB_DOC_REGISTERS, as with
+ * one pack); GET /api/tinybms/registers?pack=N picks one. */
 static void svc_publish_registers(void *ctx, const svc_t *svc, uint64_t now_us)
 {
     daemon_t *d = ctx;
-    char *json = registers_json(&svc_bridge(svc)->bms[0].poller, now_us, wall_ms());
-    if (json != NULL) {
-        hub_publish(d->hub, HUB_DOC_REGISTERS, json);
+    const brg_t *b = svc_bridge(svc);
+    uint64_t wall = wall_ms();
+    for (size_t i = 0; i < b->n_packs && i < BRG_MAX_PACKS; i++) {
+        char *json = registers_json(&b->bms[i].poller, now_us, wall);
+        if (json != NULL) {
+            hub_publish(d->hub, hub_doc_registers(i), json);
+        }
     }
 }
 
@@ -492,6 +498,9 @@ static int setup_config(daemon_t *d, const char *data_dir)
     return DAEMON_EXIT_OK;
 }
 
+/* --simulate=N with N >= 2: the packs on one bus (about 18 kB: static). */
+static serial_sim_bank_t sim_bank;
+
 /* The device of pack i: the "packs" section's, else hardware.uart.device. */
 static const char *pack_device(const cfg_t *c, size_t i)
 {
@@ -518,9 +527,18 @@ static int open_devices(daemon_t *d)
             snprintf(u->name, sizeof u->name, "pack %zu UART", i + 1u);
         }
         if (d->opts->simulate > 0u) {
-            serial_sim_ctx_init(&u->sim);
-            u->sim.cfg.seed += (uint32_t)i; /* different packs */
-            serial_port_init(&u->port, &serial_sim_ops, &u->sim);
+            if (d->n_uarts == 1u) {
+                serial_sim_ctx_init(&u->sim);
+                serial_port_init(&u->port, &serial_sim_ops, &u->sim);
+            } else {
+                /* Mismatched packs on one DC bus (serial_sim.h). */
+                if (i == 0u && serial_sim_bank_init(&sim_bank, (unsigned)d->n_uarts, NULL) != 0) {
+                    log_error("built-in simulator: cannot build a bank of %zu packs", d->n_uarts);
+                    return DAEMON_EXIT_DEVICE;
+                }
+                serial_port_init(&u->port, &serial_sim_ops,
+                                 serial_sim_bank_ctx(&sim_bank, (unsigned)i));
+            }
             if (d->n_uarts == 1u) {
                 snprintf(u->device, sizeof u->device, "simulator");
             } else {
@@ -534,7 +552,11 @@ static int open_devices(daemon_t *d)
             if (d->n_uarts == 1u) {
                 log_info("TinyBMS: built-in simulator (16S LFP, 280 Ah)");
             } else {
-                log_info("pack %zu: built-in simulator", i + 1u);
+                tbms_sim_config_t pc = serial_sim_bank_pack_config((unsigned)i);
+                log_info("pack %zu: built-in simulator (%uS LFP, %.0f Ah, %.0f %% SOC), on one DC "
+                         "bus with the others",
+                         i + 1u, (unsigned)pc.cells, (double)pc.capacity_ah,
+                         (double)pc.soc_pct);
             }
         } else {
             if (dev[0] == '\0') {

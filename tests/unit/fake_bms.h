@@ -102,7 +102,8 @@ static inline void fake_bms_run(brg_t *b, const uint16_t *regs, bool alive, uint
 }
 
 /* As fake_bms_run for a bridge of n packs: pack i answers from regs[i]
- * when alive[i] (NULL: every pack alive). */
+ * when alive[i] (NULL: every pack alive); the CAN side runs too (its
+ * frames dropped), as the bank is stepped when its frames are due. */
 static inline void fake_bms_run_packs(brg_t *b, const uint16_t *const regs[], const bool *alive,
                                       size_t n, uint64_t *now, uint64_t until)
 {
@@ -116,6 +117,8 @@ static inline void fake_bms_run_packs(brg_t *b, const uint16_t *const regs[], co
                 brg_uart_rx(b, i, out, len, *now);
             }
         }
+        vcan_frame_t frames[BRG_MAX_FRAMES_PER_TICK];
+        (void)brg_can_tx(b, *now, frames, BRG_MAX_FRAMES_PER_TICK);
         uint64_t next = brg_next_us(b);
         *now = next > *now ? (next < until + 1u ? next : until + 1u) : *now + 1000u;
     }
