@@ -82,6 +82,52 @@ static const value_def_t values[] = {
 #define VALUE_COUNT (sizeof values / sizeof values[0])
 _Static_assert(VALUE_COUNT <= 32u, "the discovery key keeps one presence bit per value");
 
+/* A pack's values (status_pack_t), below <root>/packs/<n>/: the battery's
+ * topic names where the pack has the same value. */
+typedef struct {
+    value_def_t v;
+    bool measured; /* only while the pack's own data is valid (else: while the status is fresh) */
+} pack_value_def_t;
+
+#define PF(field) offsetof(status_pack_t, field)
+/* clang-format off */
+static const pack_value_def_t pack_values[] = {
+    {{"voltage", PF(voltage), "voltage", "Voltage", "V", "voltage", "measurement", 2, V_NUM, false, false}, true},
+    {{"current", PF(current), "current", "Current", "A", "current", "measurement", 1, V_NUM, false, false}, true},
+    {{"power_w", PF(power_w), "power", "Power", "W", "power", "measurement", 0, V_NUM, false, false}, true},
+    {{"soc_percent", PF(soc_percent), "soc", "State of charge", "%", "battery", "measurement", 1, V_NUM, false, false}, true},
+    {{"soh_percent", PF(soh_percent), "soh", "State of health", "%", NULL, "measurement", 1, V_NUM, true, false}, true},
+    {{"temperature", PF(temperature), "temperature", "Temperature", "\xC2\xB0" "C", "temperature", "measurement", 1, V_NUM, true, false}, true},
+    {{"cells/count", PF(cell_count), "cell_count", "Cell count", NULL, NULL, NULL, -1, V_NUM, true, true}, true},
+    {{"cells/min_mv", PF(min_cell_mv), "cell_min", "Lowest cell voltage", "mV", "voltage", "measurement", 0, V_NUM, false, false}, true},
+    {{"cells/max_mv", PF(max_cell_mv), "cell_max", "Highest cell voltage", "mV", "voltage", "measurement", 0, V_NUM, false, false}, true},
+    {{"cells/imbalance_mv", PF(cell_imbalance_mv), "cell_imbalance", "Cell imbalance", "mV", "voltage", "measurement", 0, V_NUM, false, false}, true},
+    {{"limits/cvl_v", PF(limits.cvl_v), "cvl", "Own charge voltage limit", "V", "voltage", "measurement", 2, V_NUM, false, true}, true},
+    {{"limits/ccl_a", PF(limits.ccl_a), "ccl", "Own charge current limit", "A", "current", "measurement", 1, V_NUM, false, false}, true},
+    {{"limits/dcl_a", PF(limits.dcl_a), "dcl", "Own discharge current limit", "A", "current", "measurement", 1, V_NUM, false, false}, true},
+    {{"limits/dvl_v", PF(limits.dvl_v), "dvl", "Own discharge voltage limit", "V", "voltage", "measurement", 2, V_NUM, false, true}, true},
+    {{"limits/share_charge_pct", PF(limits.share_charge_pct), "share_charge", "Charge current share", "%", NULL, "measurement", 1, V_NUM, true, false}, false},
+    {{"limits/share_discharge_pct", PF(limits.share_discharge_pct), "share_discharge", "Discharge current share", "%", NULL, "measurement", 1, V_NUM, true, false}, false},
+    {{"bms/status", PF(online_status_name), "bms_status", "BMS status", NULL, NULL, NULL, -1, V_TEXT, false, true}, true},
+    {{"capacity_ah", PF(capacity_ah), "capacity", "Capacity", "Ah", NULL, NULL, 0, V_NUM, true, true}, false},
+};
+/* clang-format on */
+#undef PF
+#define PACK_VALUE_COUNT (sizeof pack_values / sizeof pack_values[0])
+_Static_assert(PACK_VALUE_COUNT <= 32u, "the discovery key keeps one presence bit per value");
+
+/* The bank's warnings (BANK_WARN_*) by name, as in the status document. */
+static const struct {
+    uint32_t bit;
+    const char *name;
+} bank_warnings[] = {
+    {BANK_WARN_PACK_OFFLINE, "pack_offline"},
+    {BANK_WARN_PACK_SILENT, "pack_silent"},
+    {BANK_WARN_PACK_BLOCKING, "pack_blocking"},
+    {BANK_WARN_VOLTAGE_MISMATCH, "voltage_mismatch"},
+    {BANK_WARN_CELLS_MISMATCH, "cells_mismatch"},
+};
+
 /* ---- small helpers ---- */
 
 void mqtt_topics_list_free(mqtt_topics_list_t *l)
@@ -173,10 +219,11 @@ static void fmt_num(double v, char *out, size_t cap)
     }
 }
 
-/* The payload of value v in st; false when it is not known. */
-static bool value_text(const status_t *st, const value_def_t *v, char *out, size_t cap)
+/* The payload of value v in base (a status_t, or a status_pack_t for the pack
+ * table); false when it is not known. */
+static bool value_text(const void *base, const value_def_t *v, char *out, size_t cap)
 {
-    const char *field = (const char *)st + v->off;
+    const char *field = (const char *)base + v->off;
     if (v->kind == V_NUM) {
         const status_num_t *n = (const status_num_t *)(const void *)field;
         if (!n->known) {
@@ -328,6 +375,212 @@ static mqtt_topics_err_t add_alarms(const mqtt_topics_cfg_t *cfg, const status_t
     return e;
 }
 
+/* ---- the packs: <root>/packs/<n>/... and <root>/bank ---- */
+
+static unsigned packs_count(const status_t *st)
+{
+    return st->packs_n < STATUS_PACKS_MAX ? st->packs_n : STATUS_PACKS_MAX;
+}
+
+static const char *true_false(bool b)
+{
+    return b ? "true" : "false";
+}
+
+/* "packs/<n>/<sub>" into out; false when it does not fit. */
+static bool pack_sub(unsigned n, const char *sub, char *out, size_t cap)
+{
+    int len = snprintf(out, cap, "packs/%u/%s", n, sub);
+    return len > 0 && (size_t)len < cap;
+}
+
+static mqtt_topics_err_t add_pack_sub(const mqtt_topics_cfg_t *cfg, mqtt_topics_list_t *out,
+                                      unsigned n, const char *sub, const char *payload,
+                                      bool retain, mqtt_topics_when_t when)
+{
+    char full[MQTT_TOPICS_TOPIC_MAX];
+    if (!pack_sub(n, sub, full, sizeof full)) {
+        return MQTT_TOPICS_ERR_ARG;
+    }
+    return add_sub(cfg, out, full, payload, retain, when);
+}
+
+/* obj[key] = b, or null when the status is old. */
+static void state_bool(cJSON *obj, const char *key, bool b, bool fresh)
+{
+    if (fresh) {
+        cJSON_AddBoolToObject(obj, key, b);
+    } else {
+        cJSON_AddNullToObject(obj, key);
+    }
+}
+
+/* The pack's state in the bank; "stale" when the status itself is old. */
+static const char *pack_state_name(const status_pack_t *p, bool fresh)
+{
+    return fresh ? p->state : "stale";
+}
+
+/* The pack's JSON summary: the key names of the status document's packs[]. */
+static char *pack_state_json(const status_pack_t *p, unsigned n, bool fresh, uint64_t wall_ms)
+{
+    bool valid = fresh && p->data_valid;
+    cJSON *s = cJSON_CreateObject();
+    if (s == NULL) {
+        return NULL;
+    }
+    cJSON_AddNumberToObject(s, "ts", (double)wall_ms);
+    cJSON_AddNumberToObject(s, "index", n);
+    cJSON_AddStringToObject(s, "name", p->name);
+    state_text(s, "state", pack_state_name(p, fresh), true);
+    state_bool(s, "member", p->member, fresh);
+    state_bool(s, "blocks_charge", p->blocks_charge, fresh);
+    state_bool(s, "blocks_discharge", p->blocks_discharge, fresh);
+    state_bool(s, "bounds_ccl", p->bounds_ccl, fresh);
+    state_bool(s, "bounds_dcl", p->bounds_dcl, fresh);
+    cJSON_AddBoolToObject(s, "data_valid", valid);
+    state_num(s, "data_age_ms", p->data_age_ms, true);
+    state_num(s, "voltage", p->voltage, valid);
+    state_num(s, "current", p->current, valid);
+    state_num(s, "power_w", p->power_w, valid);
+    state_num(s, "soc_percent", p->soc_percent, valid);
+    state_num(s, "soh_percent", p->soh_percent, valid);
+    state_num(s, "temperature", p->temperature, valid);
+    state_num(s, "min_cell_mv", p->min_cell_mv, valid);
+    state_num(s, "max_cell_mv", p->max_cell_mv, valid);
+    state_num(s, "cell_imbalance_mv", p->cell_imbalance_mv, valid);
+    state_num(s, "cell_count", p->cell_count, valid);
+    state_num(s, "capacity_ah", p->capacity_ah, true);
+    state_text(s, "online_status_name", p->online_status_name, valid);
+    cJSON *cells = cJSON_AddArrayToObject(s, "cells");
+    for (unsigned i = 0; valid && cells != NULL && i < p->cells_n && i < STATUS_CELLS_MAX; i++) {
+        cJSON_AddItemToArray(cells, cJSON_CreateNumber(p->cells[i].mv));
+    }
+    cJSON *lim = cJSON_AddObjectToObject(s, "limits");
+    state_num(lim, "cvl_v", p->limits.cvl_v, valid);
+    state_num(lim, "ccl_a", p->limits.ccl_a, valid);
+    state_num(lim, "dcl_a", p->limits.dcl_a, valid);
+    state_num(lim, "dvl_v", p->limits.dvl_v, valid);
+    state_num(lim, "share_charge_pct", p->limits.share_charge_pct, fresh);
+    state_num(lim, "share_discharge_pct", p->limits.share_discharge_pct, fresh);
+    char *json = cJSON_PrintUnformatted(s);
+    cJSON_Delete(s);
+    return json;
+}
+
+static mqtt_topics_err_t add_pack(const mqtt_topics_cfg_t *cfg, const status_pack_t *p,
+                                  unsigned n, bool fresh, uint64_t wall_ms,
+                                  mqtt_topics_list_t *out)
+{
+    bool valid = fresh && p->data_valid;
+    mqtt_topics_err_t e = MQTT_TOPICS_ERR_NOMEM;
+    char *state = pack_state_json(p, n, fresh, wall_ms);
+    if (state != NULL) {
+        e = add_pack_sub(cfg, out, n, "state", state, cfg->retain, MQTT_TOPICS_PERIODIC);
+        free(state);
+    }
+    if (e == MQTT_TOPICS_OK) {
+        e = add_pack_sub(cfg, out, n, "name", p->name, true, MQTT_TOPICS_ON_CHANGE);
+    }
+    if (e == MQTT_TOPICS_OK) {
+        e = add_pack_sub(cfg, out, n, "data_valid", true_false(valid), true,
+                         MQTT_TOPICS_ON_CHANGE);
+    }
+    const char *bs = pack_state_name(p, fresh);
+    if (e == MQTT_TOPICS_OK && bs != NULL) {
+        e = add_pack_sub(cfg, out, n, "bank_state", bs, true, MQTT_TOPICS_ON_CHANGE);
+    }
+    if (fresh) {
+        const struct {
+            const char *sub;
+            bool value;
+        } flags[] = {
+            {"member", p->member},
+            {"blocks_charge", p->blocks_charge},
+            {"blocks_discharge", p->blocks_discharge},
+            {"bounds_ccl", p->bounds_ccl},
+            {"bounds_dcl", p->bounds_dcl},
+        };
+        for (size_t i = 0; i < sizeof flags / sizeof flags[0] && e == MQTT_TOPICS_OK; i++) {
+            e = add_pack_sub(cfg, out, n, flags[i].sub, true_false(flags[i].value), true,
+                             MQTT_TOPICS_ON_CHANGE);
+        }
+    }
+    char payload[128];
+    for (size_t i = 0; i < PACK_VALUE_COUNT && e == MQTT_TOPICS_OK; i++) {
+        const pack_value_def_t *v = &pack_values[i];
+        if ((v->measured ? valid : fresh) && value_text(p, &v->v, payload, sizeof payload)) {
+            e = add_pack_sub(cfg, out, n, v->v.sub, payload, cfg->retain, MQTT_TOPICS_PERIODIC);
+        }
+    }
+    for (unsigned i = 0; valid && e == MQTT_TOPICS_OK && i < p->cells_n && i < STATUS_CELLS_MAX;
+         i++) {
+        char sub[32];
+        (void)snprintf(sub, sizeof sub, "cells/%u", (unsigned)p->cells[i].index);
+        fmt_num(p->cells[i].mv, payload, sizeof payload);
+        e = add_pack_sub(cfg, out, n, sub, payload, cfg->retain, MQTT_TOPICS_PERIODIC);
+    }
+    return e;
+}
+
+/* obj[key] = the pack number, or null for none (0). */
+static void state_pack_no(cJSON *obj, const char *key, uint8_t pack)
+{
+    if (pack != 0u) {
+        cJSON_AddNumberToObject(obj, key, pack);
+    } else {
+        cJSON_AddNullToObject(obj, key);
+    }
+}
+
+/* <root>/bank: how the bank combines its packs (the status document's "bank"). */
+static mqtt_topics_err_t add_bank(const mqtt_topics_cfg_t *cfg, const status_t *st,
+                                  mqtt_topics_list_t *out)
+{
+    cJSON *b = cJSON_CreateObject();
+    if (b == NULL) {
+        return MQTT_TOPICS_ERR_NOMEM;
+    }
+    state_text(b, "ccl_bound", st->bank.ccl_bound, true);
+    state_text(b, "dcl_bound", st->bank.dcl_bound, true);
+    state_pack_no(b, "ccl_pack", st->bank.ccl_pack);
+    state_pack_no(b, "dcl_pack", st->bank.dcl_pack);
+    cJSON *w = cJSON_AddArrayToObject(b, "warnings");
+    for (size_t i = 0; w != NULL && i < sizeof bank_warnings / sizeof bank_warnings[0]; i++) {
+        if ((st->bank.warnings & bank_warnings[i].bit) != 0u) {
+            cJSON_AddItemToArray(w, cJSON_CreateString(bank_warnings[i].name));
+        }
+    }
+    cJSON_AddNumberToObject(b, "online", st->bank.online);
+    cJSON_AddNumberToObject(b, "blocking_charge", st->bank.blocking_charge);
+    cJSON_AddNumberToObject(b, "blocking_discharge", st->bank.blocking_discharge);
+    cJSON_AddNumberToObject(b, "offline", st->bank.offline);
+    cJSON_AddNumberToObject(b, "capacity_ah", st->bank.capacity_ah);
+    cJSON_AddNumberToObject(b, "online_capacity_ah", st->bank.online_capacity_ah);
+    char *json = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    if (json == NULL) {
+        return MQTT_TOPICS_ERR_NOMEM;
+    }
+    mqtt_topics_err_t e = add_sub(cfg, out, "bank", json, true, MQTT_TOPICS_ON_CHANGE);
+    free(json);
+    return e;
+}
+
+static mqtt_topics_err_t add_packs(const mqtt_topics_cfg_t *cfg, const status_t *st,
+                                   bool fresh, uint64_t wall_ms, mqtt_topics_list_t *out)
+{
+    unsigned n = packs_count(st);
+    mqtt_topics_err_t e = MQTT_TOPICS_OK;
+    for (unsigned i = 0; i < n && e == MQTT_TOPICS_OK; i++) {
+        e = add_pack(cfg, &st->packs[i], i + 1u, fresh, wall_ms, out);
+    }
+    if (e == MQTT_TOPICS_OK && n > 1u && fresh) {
+        e = add_bank(cfg, st, out);
+    }
+    return e;
+}
+
 mqtt_topics_err_t mqtt_topics_from_status(const mqtt_topics_cfg_t *cfg, const status_t *st,
                                           bool status_fresh, uint64_t wall_ms,
                                           mqtt_topics_list_t *out)
@@ -362,6 +615,9 @@ mqtt_topics_err_t mqtt_topics_from_status(const mqtt_topics_cfg_t *cfg, const st
     if (e == MQTT_TOPICS_OK) {
         e = add_alarms(cfg, st, out);
     }
+    if (e == MQTT_TOPICS_OK) {
+        e = add_packs(cfg, st, status_fresh, wall_ms, out);
+    }
     return e;
 }
 
@@ -388,21 +644,44 @@ typedef struct {
     char avail[MQTT_TOPICS_TOPIC_MAX];
     char valid_topic[MQTT_TOPICS_TOPIC_MAX];
     const char *hw; /* TinyBMS hardware version, NULL when unknown */
+    unsigned pack;          /* 1-based: the entities of that pack's device; 0: the bridge's */
+    const status_pack_t *p; /* that pack (pack != 0) */
 } disc_ctx_t;
 
+static const char *device_name(const disc_ctx_t *x)
+{
+    return x->cfg->device_name && x->cfg->device_name[0] ? x->cfg->device_name
+                                                          : "TinyBMS battery";
+}
+
+/* The bridge's device, or with several packs one device per pack, linked to it. */
 static void add_device(cJSON *o, const disc_ctx_t *x)
 {
     cJSON *dev = cJSON_AddObjectToObject(o, "device");
     cJSON *ids = cJSON_AddArrayToObject(dev, "identifiers");
-    char ident[96];
+    char ident[96], pack_ident[112];
     (void)snprintf(ident, sizeof ident, "tinybms_victron_bridge_%s", x->node);
-    cJSON_AddItemToArray(ids, cJSON_CreateString(ident));
-    cJSON_AddStringToObject(dev, "name",
-                            x->cfg->device_name && x->cfg->device_name[0] ? x->cfg->device_name
-                                                                           : "TinyBMS battery");
-    cJSON_AddStringToObject(dev, "manufacturer", "tinybms-victron-bridge");
-    cJSON_AddStringToObject(dev, "model", "TinyBMS (Victron CAN-BMS bridge)");
-    cJSON_AddStringToObject(dev, "sw_version", x->cfg->sw_version ? x->cfg->sw_version : "");
+    if (x->pack == 0u) {
+        cJSON_AddItemToArray(ids, cJSON_CreateString(ident));
+        cJSON_AddStringToObject(dev, "name", device_name(x));
+        cJSON_AddStringToObject(dev, "manufacturer", "tinybms-victron-bridge");
+        cJSON_AddStringToObject(dev, "model", "TinyBMS (Victron CAN-BMS bridge)");
+        cJSON_AddStringToObject(dev, "sw_version",
+                                x->cfg->sw_version ? x->cfg->sw_version : "");
+    } else {
+        char name[160];
+        (void)snprintf(pack_ident, sizeof pack_ident, "%s_pack%u", ident, x->pack);
+        (void)snprintf(name, sizeof name, "%s %s", device_name(x), x->p->name);
+        cJSON_AddItemToArray(ids, cJSON_CreateString(pack_ident));
+        cJSON_AddStringToObject(dev, "name", name);
+        cJSON_AddStringToObject(dev, "manufacturer", "tinybms-victron-bridge");
+        cJSON_AddStringToObject(dev, "model", "TinyBMS (one pack of the bank)");
+        cJSON_AddStringToObject(dev, "sw_version", x->p->bms.have_version
+                                                       ? x->p->bms.firmware
+                                                       : (x->cfg->sw_version ? x->cfg->sw_version
+                                                                             : ""));
+        cJSON_AddStringToObject(dev, "via_device", ident);
+    }
     if (x->hw != NULL) {
         cJSON_AddStringToObject(dev, "hw_version", x->hw);
     }
@@ -473,10 +752,11 @@ static mqtt_topics_err_t disc_emit(const disc_ctx_t *x, const char *component, c
     return e;
 }
 
-static mqtt_topics_err_t disc_value(const disc_ctx_t *x, const value_def_t *v,
-                                    mqtt_topics_list_t *out)
+/* v's sensor as object, reading state_sub (the pack's ids and topics for a pack). */
+static mqtt_topics_err_t disc_value(const disc_ctx_t *x, const value_def_t *v, const char *object,
+                                    const char *state_sub, mqtt_topics_list_t *out)
 {
-    cJSON *o = disc_base(x, v->object, v->name, v->sub, true);
+    cJSON *o = disc_base(x, object, v->name, state_sub, true);
     if (o == NULL) {
         return MQTT_TOPICS_ERR_NOMEM;
     }
@@ -495,15 +775,33 @@ static mqtt_topics_err_t disc_value(const disc_ctx_t *x, const value_def_t *v,
     if (v->diagnostic) {
         cJSON_AddStringToObject(o, "entity_category", "diagnostic");
     }
-    return disc_emit(x, "sensor", v->object, o, out);
+    return disc_emit(x, "sensor", object, o, out);
+}
+
+/* For a pack: "pack<n>_<object>" and "packs/<n>/<sub>"; for the bridge as they are. */
+static bool disc_ids(const disc_ctx_t *x, const char *object, const char *sub, char *obj_out,
+                     size_t obj_cap, char *sub_out, size_t sub_cap)
+{
+    int a, b;
+    if (x->pack == 0u) {
+        a = snprintf(obj_out, obj_cap, "%s", object);
+        b = snprintf(sub_out, sub_cap, "%s", sub);
+    } else {
+        a = snprintf(obj_out, obj_cap, "pack%u_%s", x->pack, object);
+        b = snprintf(sub_out, sub_cap, "packs/%u/%s", x->pack, sub);
+    }
+    return a > 0 && (size_t)a < obj_cap && b > 0 && (size_t)b < sub_cap;
 }
 
 static mqtt_topics_err_t disc_cell(const disc_ctx_t *x, int index, mqtt_topics_list_t *out)
 {
-    char object[32], name[48], sub[32];
-    (void)snprintf(object, sizeof object, "cell_%d", index);
+    char cell_obj[32], cell_sub[32], object[48], name[48], sub[64];
+    (void)snprintf(cell_obj, sizeof cell_obj, "cell_%d", index);
     (void)snprintf(name, sizeof name, "Cell %d voltage", index);
-    (void)snprintf(sub, sizeof sub, "cells/%d", index);
+    (void)snprintf(cell_sub, sizeof cell_sub, "cells/%d", index);
+    if (!disc_ids(x, cell_obj, cell_sub, object, sizeof object, sub, sizeof sub)) {
+        return MQTT_TOPICS_ERR_ARG;
+    }
     cJSON *o = disc_base(x, object, name, sub, true);
     if (o == NULL) {
         return MQTT_TOPICS_ERR_NOMEM;
@@ -575,6 +873,76 @@ static mqtt_topics_err_t disc_binaries(const disc_ctx_t *x, mqtt_topics_list_t *
     return e;
 }
 
+/* The entities of one pack of a bank, on that pack's own device. */
+static mqtt_topics_err_t disc_pack(const disc_ctx_t *bridge, const status_pack_t *p, unsigned n,
+                                   mqtt_topics_list_t *out)
+{
+    disc_ctx_t x = *bridge;
+    x.pack = n;
+    x.p = p;
+    x.hw = NULL;
+    char sub[64], object[64], payload[128];
+    if (!pack_sub(n, "data_valid", sub, sizeof sub) ||
+        !topic_of(x.cfg, sub, x.valid_topic, sizeof x.valid_topic)) {
+        return MQTT_TOPICS_ERR_ARG;
+    }
+    mqtt_topics_err_t e = MQTT_TOPICS_OK;
+    for (size_t i = 0; i < PACK_VALUE_COUNT && e == MQTT_TOPICS_OK; i++) {
+        const value_def_t *v = &pack_values[i].v;
+        if (v->optional && !value_text(p, v, payload, sizeof payload)) {
+            continue;
+        }
+        e = disc_ids(&x, v->object, v->sub, object, sizeof object, sub, sizeof sub)
+                ? disc_value(&x, v, object, sub, out)
+                : MQTT_TOPICS_ERR_ARG;
+    }
+    for (unsigned i = 0; e == MQTT_TOPICS_OK && i < p->cells_n && i < STATUS_CELLS_MAX; i++) {
+        e = disc_cell(&x, p->cells[i].index, out);
+    }
+    if (e == MQTT_TOPICS_OK) {
+        /* Its state in the bank: readable while the bridge is online, whatever the data. */
+        (void)disc_ids(&x, "bank_state", "bank_state", object, sizeof object, sub, sizeof sub);
+        cJSON *o = disc_base(&x, object, "Bank state", sub, false);
+        if (o != NULL) {
+            static const char *const states[] = {"online", "joining", "silent", "offline",
+                                                 "stale"};
+            cJSON_AddStringToObject(o, "device_class", "enum");
+            cJSON *opts = cJSON_AddArrayToObject(o, "options");
+            for (size_t i = 0; opts != NULL && i < sizeof states / sizeof states[0]; i++) {
+                cJSON_AddItemToArray(opts, cJSON_CreateString(states[i]));
+            }
+        }
+        e = disc_emit(&x, "sensor", object, o, out);
+    }
+    static const struct {
+        const char *object, *name, *dev_class;
+        bool diagnostic;
+    } flags[] = {
+        {"data_valid", "BMS data", "connectivity", true},
+        {"blocks_charge", "Blocks charge", "problem", false},
+        {"blocks_discharge", "Blocks discharge", "problem", false},
+        {"bounds_ccl", "Bounds bank charge current", NULL, true},
+        {"bounds_dcl", "Bounds bank discharge current", NULL, true},
+    };
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0] && e == MQTT_TOPICS_OK; i++) {
+        (void)disc_ids(&x, flags[i].object, flags[i].object, object, sizeof object, sub,
+                       sizeof sub);
+        cJSON *b = disc_base(&x, object, flags[i].name, sub, false);
+        if (b != NULL) {
+            if (flags[i].dev_class != NULL) {
+                cJSON_AddStringToObject(b, "device_class", flags[i].dev_class);
+            }
+            cJSON_AddStringToObject(b, "payload_on", "true");
+            cJSON_AddStringToObject(b, "payload_off", "false");
+            if (flags[i].diagnostic) {
+                cJSON_AddStringToObject(b, "entity_category", "diagnostic");
+            }
+        }
+        e = disc_emit(&x, "binary_sensor", object, b, out);
+    }
+    return e;
+}
+
 mqtt_topics_err_t mqtt_topics_discovery(const mqtt_topics_cfg_t *cfg, const status_t *st,
                                         mqtt_topics_list_t *out)
 {
@@ -596,7 +964,7 @@ mqtt_topics_err_t mqtt_topics_discovery(const mqtt_topics_cfg_t *cfg, const stat
         if (v->optional && !value_text(st, v, payload, sizeof payload)) {
             continue;
         }
-        e = disc_value(&x, v, out);
+        e = disc_value(&x, v, v->object, v->sub, out);
     }
     for (unsigned i = 0; e == MQTT_TOPICS_OK && i < st->cells_n && i < STATUS_CELLS_MAX; i++) {
         e = disc_cell(&x, st->cells[i].index, out);
@@ -607,6 +975,11 @@ mqtt_topics_err_t mqtt_topics_discovery(const mqtt_topics_cfg_t *cfg, const stat
     }
     if (e == MQTT_TOPICS_OK) {
         e = disc_binaries(&x, out);
+    }
+    /* One pack: the bridge's entities are that pack's, so no second copy of them. */
+    unsigned n = packs_count(st);
+    for (unsigned i = 0; n > 1u && i < n && e == MQTT_TOPICS_OK; i++) {
+        e = disc_pack(&x, &st->packs[i], i + 1u, out);
     }
     return e;
 }
@@ -636,6 +1009,22 @@ uint32_t mqtt_topics_discovery_key(const status_t *st)
     h = mix(h, st->bms.have_version ? st->bms.hardware : "");
     for (unsigned i = 0; i < st->alarms.count && i < STATUS_CONDS_MAX; i++) {
         h = mix(h, st->alarms.cond[i].name);
+    }
+    unsigned n = packs_count(st);
+    for (unsigned i = 0; n > 1u && i < n; i++) {
+        const status_pack_t *p = &st->packs[i];
+        uint32_t pack_present = 0;
+        for (size_t k = 0; k < PACK_VALUE_COUNT; k++) {
+            if (pack_values[k].v.optional &&
+                value_text(p, &pack_values[k].v, payload, sizeof payload)) {
+                pack_present |= 1u << k;
+            }
+        }
+        (void)snprintf(payload, sizeof payload, "pack%u/%u/%u", i + 1u, (unsigned)pack_present,
+                       (unsigned)p->cells_n);
+        h = mix(h, payload);
+        h = mix(h, p->name);
+        h = mix(h, p->bms.have_version ? p->bms.firmware : "");
     }
     return h == 0u ? 1u : h;
 }

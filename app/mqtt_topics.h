@@ -18,6 +18,16 @@
  *   gx/keepalive_ok              "true" / "false"
  *   alarms                       JSON {worst, active[], conditions{}} (retained, on change)
  *   alarms/<condition>           "ok" / "warning" / "alarm" (retained, on change)
+ *   packs/<n>/...                each pack of status_t.packs[] (n 1-based, also
+ *                                with one pack): state (JSON), name, data_valid,
+ *                                bank_state (online/joining/silent/offline; "stale"
+ *                                when the snapshot is old), member, blocks_charge,
+ *                                blocks_discharge, bounds_ccl, bounds_dcl (retained, on
+ *                                change); its values under the battery's names
+ *                                (voltage, cells/N, limits/ccl_a...) plus
+ *                                limits/share_{charge,discharge}_pct and capacity_ah
+ *   bank                         JSON: bounds, warnings, module counts (2+ packs;
+ *                                retained, on change)
  *
  * Stale data is never presented as fresh: while data_valid is false the
  * per-value topics are not published at all and the state JSON carries
@@ -99,13 +109,18 @@ mqtt_topics_err_t mqtt_topics_from_status(const mqtt_topics_cfg_t *cfg, const st
  * present, one per cell, binary sensors for every alarm condition the
  * bridge supports, the overall alarm, data valid and the GX link.
  * Topics: <prefix>/sensor/<node_id>/<object_id>/config and
- * <prefix>/binary_sensor/<node_id>/<object_id>/config. Errors as above.
+ * <prefix>/binary_sensor/<node_id>/<object_id>/config. With two packs or
+ * more, each pack is a device of its own (identifiers
+ * tinybms_victron_bridge_<node_id>_pack<n>, via_device the bridge's) with
+ * object ids pack<n>_<object_id>; with one pack the bridge's entities are
+ * that pack's and no pack device is announced. Errors as above.
  */
 mqtt_topics_err_t mqtt_topics_discovery(const mqtt_topics_cfg_t *cfg, const status_t *st,
                                         mqtt_topics_list_t *out);
 
 /* A number that changes when the set of discovery documents would change
- * (cells, alarm conditions, values present, BMS hardware); 0 for NULL. */
+ * (cells, alarm conditions, values present, BMS hardware; with 2+ packs also
+ * each pack's name, firmware, cells and optional values); 0 for NULL. */
 uint32_t mqtt_topics_discovery_key(const status_t *st);
 
 /* ---- "on change" bookkeeping ---- */

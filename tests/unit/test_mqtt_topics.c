@@ -412,6 +412,363 @@ static void test_real_status_document_while_waiting(void **state)
     mqtt_topics_list_free(&l);
 }
 
+/* ---- the packs of a bank (status_t.packs[], status_t.bank) ---- */
+
+/* One pack as status_build fills it: valid data, 3 cells, its own limits and shares. */
+static void fill_pack(status_pack_t *p, uint8_t index, const char *name, const char *state,
+                      bool valid)
+{
+    static const status_cell_t cells[] = {
+        {1, 3324.1, false, false}, {2, 3330, true, true}, {3, 3321.5, false, false}};
+    memset(p, 0, sizeof *p);
+    p->index = index;
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->state = state;
+    p->member = strcmp(state, "online") == 0 || strcmp(state, "silent") == 0;
+    p->data_valid = valid;
+    p->data_age_ms = known(valid ? 120 : 61000);
+    p->voltage = known(index == 1u ? 53.3 : 52.9);
+    p->current = known(-6.25);
+    p->power_w = known(-332.5);
+    p->soc_percent = known(54.5);
+    p->soh_percent = known(98);
+    p->temperature = known(21.5);
+    p->min_cell_mv = known(3321.5);
+    p->max_cell_mv = known(3330);
+    p->cell_imbalance_mv = known(8.5);
+    p->cell_count = known(3);
+    p->capacity_ah = known(100);
+    p->online_status = known(147);
+    p->online_status_name = "discharging";
+    p->cells_n = 3;
+    memcpy(p->cells, cells, sizeof cells);
+    p->limits.cvl_v = known(55.2);
+    p->limits.ccl_a = known(40);
+    p->limits.dcl_a = known(80);
+    p->limits.dvl_v = known(46.4);
+    p->limits.share_charge_pct = known(52.5);
+    p->limits.share_discharge_pct = known(47.5);
+    p->uart.polls = 60u * index;
+    p->uart.open = true;
+    p->bms.have_version = true;
+    snprintf(p->bms.firmware, sizeof p->bms.firmware, "5 (internal 1234)");
+}
+
+/* valid_status() as a bank of two: pack 1 online and bounding the CCL, pack 2 ("Garage")
+ * offline with its data stale, blocking both ways. */
+static status_t bank_fixture;
+
+static const status_t *two_packs(void)
+{
+    bank_fixture = *valid_status();
+    status_t *st = &bank_fixture;
+    st->packs_n = 2;
+    fill_pack(&st->packs[0], 1, "Pack 1", "online", true);
+    st->packs[0].bounds_ccl = true;
+    fill_pack(&st->packs[1], 2, "Garage", "offline", false);
+    st->packs[1].blocks_charge = true;
+    st->packs[1].blocks_discharge = true;
+    st->packs[1].limits.share_charge_pct = known(0);
+    st->bank.ccl_bound = "share";
+    st->bank.dcl_bound = "sum";
+    st->bank.ccl_pack = 1;
+    st->bank.warnings = BANK_WARN_PACK_OFFLINE | BANK_WARN_PACK_BLOCKING;
+    st->bank.online = 1;
+    st->bank.offline = 1;
+    st->bank.blocking_charge = 1;
+    st->bank.blocking_discharge = 1;
+    st->bank.capacity_ah = 200;
+    st->bank.online_capacity_ah = 100;
+    return st;
+}
+
+static void test_each_pack_publishes_its_values_state_and_flags(void **state)
+{
+    (void)state;
+    mqtt_topics_list_t l = {0};
+    assert_int_equal(mqtt_topics_from_status(&tcfg, two_packs(), true, 1700000000123u, &l),
+                     MQTT_TOPICS_OK);
+    static const struct {
+        const char *topic, *payload;
+    } want[] = {
+        {"victron/tinybms/packs/1/voltage", "53.3"},
+        {"victron/tinybms/packs/1/current", "-6.25"},
+        {"victron/tinybms/packs/1/power_w", "-332.5"},
+        {"victron/tinybms/packs/1/soc_percent", "54.5"},
+        {"victron/tinybms/packs/1/cells/count", "3"},
+        {"victron/tinybms/packs/1/cells/2", "3330"},
+        {"victron/tinybms/packs/1/cells/min_mv", "3321.5"},
+        {"victron/tinybms/packs/1/cells/imbalance_mv", "8.5"},
+        {"victron/tinybms/packs/1/limits/ccl_a", "40"},
+        {"victron/tinybms/packs/1/limits/dcl_a", "80"},
+        {"victron/tinybms/packs/1/limits/share_charge_pct", "52.5"},
+        {"victron/tinybms/packs/1/limits/share_discharge_pct", "47.5"},
+        {"victron/tinybms/packs/1/bms/status", "discharging"},
+        {"victron/tinybms/packs/1/capacity_ah", "100"},
+        {"victron/tinybms/packs/1/name", "Pack 1"},
+        {"victron/tinybms/packs/1/bank_state", "online"},
+        {"victron/tinybms/packs/1/data_valid", "true"},
+        {"victron/tinybms/packs/1/member", "true"},
+        {"victron/tinybms/packs/1/bounds_ccl", "true"},
+        {"victron/tinybms/packs/1/bounds_dcl", "false"},
+        {"victron/tinybms/packs/1/blocks_charge", "false"},
+        {"victron/tinybms/packs/2/name", "Garage"},
+        {"victron/tinybms/packs/2/bank_state", "offline"},
+        {"victron/tinybms/packs/2/data_valid", "false"},
+        {"victron/tinybms/packs/2/member", "false"},
+        {"victron/tinybms/packs/2/blocks_charge", "true"},
+        {"victron/tinybms/packs/2/blocks_discharge", "true"},
+        {"victron/tinybms/packs/2/capacity_ah", "100"},
+        {"victron/tinybms/packs/2/limits/share_charge_pct", "0"},
+        /* the battery's topics are still the battery's */
+        {"victron/tinybms/voltage", "53.176"},
+        {"victron/tinybms/cells/4", "3321"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const char *got = payload(&l, want[i].topic);
+        if (got == NULL || strcmp(got, want[i].payload) != 0) {
+            fail_msg("%s: '%s', want '%s'", want[i].topic, got ? got : "(absent)",
+                     want[i].payload);
+        }
+    }
+    /* Pack 2's data is stale: none of its readings, cells or own limits. */
+    assert_null(find(&l, "victron/tinybms/packs/2/voltage"));
+    assert_null(find(&l, "victron/tinybms/packs/2/cells/1"));
+    assert_null(find(&l, "victron/tinybms/packs/2/limits/ccl_a"));
+    assert_null(find(&l, "victron/tinybms/packs/2/bms/status"));
+    assert_null(find(&l, "victron/tinybms/packs/3/name"));
+
+    /* Values like the battery's (periodic, mqtt.retain); states retained on change. */
+    const mqtt_topics_msg_t *v = find(&l, "victron/tinybms/packs/1/voltage");
+    assert_int_equal(v->when, MQTT_TOPICS_PERIODIC);
+    assert_false(v->retain);
+    const char *const on_change[] = {"name", "bank_state", "data_valid", "member",
+                                     "blocks_charge", "blocks_discharge", "bounds_ccl",
+                                     "bounds_dcl"};
+    for (size_t i = 0; i < sizeof on_change / sizeof on_change[0]; i++) {
+        char topic[96];
+        snprintf(topic, sizeof topic, "victron/tinybms/packs/2/%s", on_change[i]);
+        const mqtt_topics_msg_t *m = find(&l, topic);
+        assert_non_null(m);
+        assert_int_equal(m->when, MQTT_TOPICS_ON_CHANGE);
+        assert_true(m->retain);
+    }
+
+    cJSON *s1 = cJSON_Parse(payload(&l, "victron/tinybms/packs/1/state"));
+    assert_non_null(s1);
+    assert_int_equal(cJSON_GetObjectItem(s1, "index")->valueint, 1);
+    assert_string_equal(cJSON_GetObjectItem(s1, "name")->valuestring, "Pack 1");
+    assert_string_equal(cJSON_GetObjectItem(s1, "state")->valuestring, "online");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(s1, "bounds_ccl")));
+    assert_float_equal(cJSON_GetObjectItem(s1, "voltage")->valuedouble, 53.3, 1e-9);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(s1, "cells")), 3);
+    cJSON *lim = cJSON_GetObjectItem(s1, "limits");
+    assert_float_equal(cJSON_GetObjectItem(lim, "ccl_a")->valuedouble, 40, 1e-9);
+    assert_float_equal(cJSON_GetObjectItem(lim, "share_charge_pct")->valuedouble, 52.5, 1e-9);
+    assert_float_equal(cJSON_GetObjectItem(s1, "ts")->valuedouble, 1700000000123.0, 0.5);
+    cJSON_Delete(s1);
+    cJSON *s2 = cJSON_Parse(payload(&l, "victron/tinybms/packs/2/state"));
+    assert_non_null(s2);
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(s2, "data_valid")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(s2, "voltage")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(s2, "limits"), "ccl_a")));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(s2, "cells")), 0);
+    assert_float_equal(cJSON_GetObjectItem(s2, "data_age_ms")->valuedouble, 61000, 0);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(s2, "blocks_charge")));
+    cJSON_Delete(s2);
+
+    const mqtt_topics_msg_t *b = find(&l, "victron/tinybms/bank");
+    assert_non_null(b);
+    assert_int_equal(b->when, MQTT_TOPICS_ON_CHANGE);
+    assert_true(b->retain);
+    cJSON *bank = cJSON_Parse(b->payload);
+    assert_non_null(bank);
+    assert_string_equal(cJSON_GetObjectItem(bank, "ccl_bound")->valuestring, "share");
+    assert_string_equal(cJSON_GetObjectItem(bank, "dcl_bound")->valuestring, "sum");
+    assert_int_equal(cJSON_GetObjectItem(bank, "ccl_pack")->valueint, 1);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(bank, "dcl_pack")));
+    cJSON *w = cJSON_GetObjectItem(bank, "warnings");
+    assert_int_equal(cJSON_GetArraySize(w), 2);
+    assert_string_equal(cJSON_GetArrayItem(w, 0)->valuestring, "pack_offline");
+    assert_string_equal(cJSON_GetArrayItem(w, 1)->valuestring, "pack_blocking");
+    assert_int_equal(cJSON_GetObjectItem(bank, "online")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(bank, "blocking_charge")->valueint, 1);
+    assert_float_equal(cJSON_GetObjectItem(bank, "capacity_ah")->valuedouble, 200, 0);
+    assert_float_equal(cJSON_GetObjectItem(bank, "online_capacity_ah")->valuedouble, 100, 0);
+    cJSON_Delete(bank);
+    mqtt_topics_list_free(&l);
+}
+
+/* Every message of a is in b, the same topic with the same payload, retain and when. */
+static void assert_contained(const mqtt_topics_list_t *a, const mqtt_topics_list_t *b)
+{
+    for (size_t i = 0; i < a->count; i++) {
+        const mqtt_topics_msg_t *m = find(b, a->items[i].topic);
+        if (m == NULL) {
+            fail_msg("%s missing", a->items[i].topic);
+        }
+        assert_string_equal(m->payload, a->items[i].payload);
+        assert_int_equal(m->retain, a->items[i].retain);
+        assert_int_equal(m->when, a->items[i].when);
+    }
+}
+
+static void test_one_pack_adds_its_pack_1_topics_and_changes_nothing_else(void **state)
+{
+    (void)state;
+    status_t one = *valid_status();
+    one.packs_n = 1;
+    fill_pack(&one.packs[0], 1, "Pack 1", "online", true);
+    mqtt_topics_list_t before = {0}, after = {0};
+    assert_int_equal(mqtt_topics_from_status(&tcfg, valid_status(), true, 42, &before),
+                     MQTT_TOPICS_OK);
+    assert_int_equal(mqtt_topics_from_status(&tcfg, &one, true, 42, &after), MQTT_TOPICS_OK);
+    assert_contained(&before, &after);
+    for (size_t i = 0; i < after.count; i++) {
+        if (find(&before, after.items[i].topic) == NULL) {
+            assert_true(strncmp(after.items[i].topic, "victron/tinybms/packs/1/", 24) == 0);
+        }
+    }
+    assert_string_equal(payload(&after, "victron/tinybms/packs/1/voltage"), "53.3");
+    assert_string_equal(payload(&after, "victron/tinybms/packs/1/bank_state"), "online");
+    assert_null(find(&after, "victron/tinybms/bank")); /* one pack: no bank to describe */
+    mqtt_topics_list_free(&before);
+    mqtt_topics_list_free(&after);
+}
+
+static void test_an_old_document_marks_every_pack_stale(void **state)
+{
+    (void)state;
+    mqtt_topics_list_t l = {0};
+    assert_int_equal(mqtt_topics_from_status(&tcfg, two_packs(), false, 0, &l), MQTT_TOPICS_OK);
+    assert_string_equal(payload(&l, "victron/tinybms/packs/1/data_valid"), "false");
+    assert_string_equal(payload(&l, "victron/tinybms/packs/1/bank_state"), "stale");
+    assert_string_equal(payload(&l, "victron/tinybms/packs/2/bank_state"), "stale");
+    assert_null(find(&l, "victron/tinybms/packs/1/voltage"));
+    assert_null(find(&l, "victron/tinybms/packs/1/member"));
+    assert_null(find(&l, "victron/tinybms/packs/1/limits/share_charge_pct"));
+    assert_null(find(&l, "victron/tinybms/bank"));
+    cJSON *s1 = cJSON_Parse(payload(&l, "victron/tinybms/packs/1/state"));
+    assert_non_null(s1);
+    assert_string_equal(cJSON_GetObjectItem(s1, "state")->valuestring, "stale");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(s1, "member")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(s1, "voltage")));
+    cJSON_Delete(s1);
+    mqtt_topics_list_free(&l);
+}
+
+static void test_discovery_gives_each_pack_its_own_device(void **state)
+{
+    (void)state;
+    mqtt_topics_list_t bridge_only = {0}, l = {0};
+    assert_int_equal(mqtt_topics_discovery(&tcfg, valid_status(), &bridge_only), MQTT_TOPICS_OK);
+    assert_int_equal(mqtt_topics_discovery(&tcfg, two_packs(), &l), MQTT_TOPICS_OK);
+    /* The bridge's own documents are unchanged. */
+    assert_contained(&bridge_only, &l);
+    assert_true(l.count > bridge_only.count + 2u * 20u);
+    for (size_t i = 0; i < l.count; i++) {
+        cJSON *d = cJSON_Parse(l.items[i].payload);
+        assert_non_null(d);
+        assert_true(l.items[i].retain);
+        for (size_t k = 0; k < i; k++) {
+            assert_string_not_equal(l.items[i].topic, l.items[k].topic);
+            cJSON *o = cJSON_Parse(l.items[k].payload);
+            assert_string_not_equal(str_of(d, "unique_id"), str_of(o, "unique_id"));
+            cJSON_Delete(o);
+        }
+        cJSON_Delete(d);
+    }
+
+    cJSON *v = doc_for(&l, "homeassistant/sensor/tinybms-victron/pack1_voltage/config");
+    assert_string_equal(str_of(v, "name"), "Voltage");
+    assert_string_equal(str_of(v, "unique_id"), "tinybms-victron_pack1_voltage");
+    assert_string_equal(str_of(v, "state_topic"), "victron/tinybms/packs/1/voltage");
+    assert_string_equal(str_of(v, "device_class"), "voltage");
+    assert_string_equal(str_of(v, "unit_of_measurement"), "V");
+    const cJSON *av = cJSON_GetObjectItem(v, "availability");
+    assert_int_equal(cJSON_GetArraySize(av), 2); /* bridge online and this pack's data valid */
+    assert_string_equal(str_of(cJSON_GetArrayItem(av, 0), "topic"),
+                        "victron/tinybms/availability");
+    assert_string_equal(str_of(cJSON_GetArrayItem(av, 1), "topic"),
+                        "victron/tinybms/packs/1/data_valid");
+    const cJSON *dev = cJSON_GetObjectItem(v, "device");
+    assert_string_equal(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(dev, "identifiers"), 0)->valuestring,
+        "tinybms_victron_bridge_tinybms-victron_pack1");
+    assert_string_equal(str_of(dev, "via_device"), "tinybms_victron_bridge_tinybms-victron");
+    assert_string_equal(str_of(dev, "name"), "House battery Pack 1");
+    assert_string_equal(str_of(dev, "sw_version"), "5 (internal 1234)");
+    assert_string_equal(str_of(dev, "manufacturer"), "tinybms-victron-bridge");
+    assert_null(str_of(dev, "hw_version"));
+    cJSON_Delete(v);
+
+    cJSON *g = doc_for(&l, "homeassistant/sensor/tinybms-victron/pack2_cell_3/config");
+    assert_string_equal(str_of(g, "state_topic"), "victron/tinybms/packs/2/cells/3");
+    assert_string_equal(str_of(cJSON_GetObjectItem(g, "device"), "name"), "House battery Garage");
+    cJSON_Delete(g);
+    assert_non_null(find(&l, "homeassistant/sensor/tinybms-victron/pack2_ccl/config"));
+    assert_non_null(find(&l, "homeassistant/sensor/tinybms-victron/pack2_share_charge/config"));
+    assert_null(find(&l, "homeassistant/sensor/tinybms-victron/pack2_cell_4/config"));
+
+    cJSON *bs = doc_for(&l, "homeassistant/sensor/tinybms-victron/pack2_bank_state/config");
+    assert_string_equal(str_of(bs, "state_topic"), "victron/tinybms/packs/2/bank_state");
+    assert_string_equal(str_of(bs, "device_class"), "enum");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(bs, "options")), 5);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(bs, "availability")), 1);
+    cJSON_Delete(bs);
+    cJSON *bc = doc_for(&l, "homeassistant/binary_sensor/tinybms-victron/pack2_blocks_charge/config");
+    assert_string_equal(str_of(bc, "device_class"), "problem");
+    assert_string_equal(str_of(bc, "payload_on"), "true");
+    assert_string_equal(str_of(bc, "state_topic"), "victron/tinybms/packs/2/blocks_charge");
+    cJSON_Delete(bc);
+    cJSON *dv = doc_for(&l, "homeassistant/binary_sensor/tinybms-victron/pack1_data_valid/config");
+    assert_string_equal(str_of(dv, "device_class"), "connectivity");
+    assert_string_equal(str_of(dv, "entity_category"), "diagnostic");
+    cJSON_Delete(dv);
+    assert_non_null(find(&l, "homeassistant/binary_sensor/tinybms-victron/pack1_bounds_ccl/config"));
+    mqtt_topics_list_free(&bridge_only);
+    mqtt_topics_list_free(&l);
+
+    /* One pack: the bridge's entities are that pack's; no second device. */
+    status_t one = *valid_status();
+    one.packs_n = 1;
+    fill_pack(&one.packs[0], 1, "Pack 1", "online", true);
+    assert_int_equal(mqtt_topics_discovery(&tcfg, valid_status(), &bridge_only), MQTT_TOPICS_OK);
+    assert_int_equal(mqtt_topics_discovery(&tcfg, &one, &l), MQTT_TOPICS_OK);
+    assert_int_equal(l.count, bridge_only.count);
+    assert_contained(&bridge_only, &l);
+    assert_int_equal(mqtt_topics_discovery_key(&one), mqtt_topics_discovery_key(valid_status()));
+    mqtt_topics_list_free(&bridge_only);
+    mqtt_topics_list_free(&l);
+}
+
+static void test_discovery_key_follows_the_packs(void **state)
+{
+    (void)state;
+    uint32_t k = mqtt_topics_discovery_key(two_packs());
+    assert_int_equal(mqtt_topics_discovery_key(two_packs()), k);
+    assert_int_not_equal(mqtt_topics_discovery_key(valid_status()), k);
+    status_t renamed = *two_packs();
+    snprintf(renamed.packs[1].name, sizeof renamed.packs[1].name, "Shed");
+    assert_int_not_equal(mqtt_topics_discovery_key(&renamed), k);
+    status_t fewer = *two_packs();
+    fewer.packs[0].cells_n = 2;
+    assert_int_not_equal(mqtt_topics_discovery_key(&fewer), k);
+    status_t no_soh = *two_packs();
+    no_soh.packs[1].soh_percent.known = false;
+    assert_int_not_equal(mqtt_topics_discovery_key(&no_soh), k);
+    status_t three = *two_packs();
+    three.packs_n = 3;
+    fill_pack(&three.packs[2], 3, "Pack 3", "joining", true);
+    assert_int_not_equal(mqtt_topics_discovery_key(&three), k);
+    /* Readings and states are not structure. */
+    status_t moved = *two_packs();
+    moved.packs[0].voltage = known(54.0);
+    moved.packs[1].state = "joining";
+    moved.packs[1].blocks_charge = false;
+    assert_int_equal(mqtt_topics_discovery_key(&moved), k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +782,11 @@ int main(void)
         cmocka_unit_test(test_discovery_key_follows_cells_and_conditions),
         cmocka_unit_test(test_bad_input_is_refused),
         cmocka_unit_test(test_real_status_document_while_waiting),
+        cmocka_unit_test(test_each_pack_publishes_its_values_state_and_flags),
+        cmocka_unit_test(test_one_pack_adds_its_pack_1_topics_and_changes_nothing_else),
+        cmocka_unit_test(test_an_old_document_marks_every_pack_stale),
+        cmocka_unit_test(test_discovery_gives_each_pack_its_own_device),
+        cmocka_unit_test(test_discovery_key_follows_the_packs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
