@@ -74,6 +74,16 @@ static void answer_error(api_response_t *r, int status, const char *msg)
     answer_cjson(r, status, o);
 }
 
+/* A TinyBMS write's error: with the code of docs/api.md. */
+static void write_error(api_response_t *r, int status, const char *code, const char *msg)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "success", false);
+    cJSON_AddStringToObject(o, "code", code);
+    cJSON_AddStringToObject(o, "error", msg);
+    answer_cjson(r, status, o);
+}
+
 static void method_not_allowed(api_response_t *r, const char *allow)
 {
     (void)snprintf(r->headers, sizeof r->headers, "Allow: %s\r\n", allow);
@@ -363,7 +373,7 @@ static void get_logs(const api_ops_t *ops, void *ctx, const api_request_t *q, ap
 static void get_doc(const api_ops_t *ops, void *ctx, api_response_t *r, api_doc_t doc,
                     const char *what)
 {
-    char *json = ops->get_doc(ctx, doc, NULL);
+    char *json = ops->get_doc(ctx, doc, 0u, NULL);
     if (json == NULL) {
         char msg[128];
         (void)snprintf(msg, sizeof msg, "no %s yet: the bridge has not published it", what);
@@ -373,9 +383,83 @@ static void get_doc(const api_ops_t *ops, void *ctx, api_response_t *r, api_doc_
     answer_owned(r, 200, json);
 }
 
+/* ---- packs ---- */
+
+static size_t pack_count(const api_ops_t *ops, void *ctx)
+{
+    return ops->pack_count != NULL ? ops->pack_count(ctx) : 1u;
+}
+
+/*
+ * Checks a requested pack (1-based) against the packs the bridge reads.
+ * Pack 1 is always accepted (the document of a one-pack bridge, and what
+ * no parameter asks for). Returns 0, or the status of the error already
+ * answered (400 no such pack, 503 not known yet).
+ */
+static int check_pack(const api_ops_t *ops, void *ctx, api_response_t *r, uint64_t pack,
+                      bool is_write)
+{
+    char msg[160];
+    size_t n = pack_count(ops, ctx);
+    if (pack == 1u) {
+        return 0;
+    }
+    int status = 400;
+    if (n == 0u && pack >= 1u && pack <= CFG_MAX_PACKS) {
+        status = 503;
+        (void)snprintf(msg, sizeof msg,
+                       "pack %u: the bridge has not published how many packs it reads yet",
+                       (unsigned)pack);
+    } else if (n == 0u) {
+        (void)snprintf(msg, sizeof msg, "pack must be a number in 1..%u", (unsigned)CFG_MAX_PACKS);
+    } else if (n == 1u) {
+        (void)snprintf(msg, sizeof msg, "pack must be 1: the bridge reads one pack");
+    } else if (pack < 1u || pack > n) {
+        (void)snprintf(msg, sizeof msg,
+                       "pack must be a number in 1..%zu (the bridge reads %zu packs)", n, n);
+    } else {
+        return 0;
+    }
+    if (is_write) {
+        write_error(r, status, status == 503 ? "not_ready" : "bad_request", msg);
+    } else {
+        answer_error(r, status, msg);
+    }
+    return status;
+}
+
+/* GET /api/tinybms/registers?pack=N: pack N's register document. */
+static void get_registers(const api_ops_t *ops, void *ctx, const api_request_t *q,
+                          api_response_t *r)
+{
+    uint64_t pack = 1u;
+    if (!query_u64(q->query, "pack", &pack)) {
+        answer_error(r, 400, "pack must be a pack number (1 = the first pack)");
+        return;
+    }
+    if (check_pack(ops, ctx, r, pack, false) != 0) {
+        return;
+    }
+    char *json = ops->get_doc(ctx, API_DOC_REGISTERS, (size_t)(pack - 1u), NULL);
+    if (json == NULL) {
+        char msg[128];
+        if (pack == 1u) {
+            (void)snprintf(msg, sizeof msg,
+                           "no register document yet: the bridge has not published it");
+        } else {
+            (void)snprintf(msg, sizeof msg,
+                           "no register document for pack %u yet: the bridge has not published it",
+                           (unsigned)pack);
+        }
+        answer_error(r, 503, msg);
+        return;
+    }
+    answer_owned(r, 200, json);
+}
+
 static void get_diagnostics(const api_ops_t *ops, void *ctx, api_response_t *r)
 {
-    char *json = ops->get_doc(ctx, API_DOC_DIAGNOSTICS, NULL);
+    char *json = ops->get_doc(ctx, API_DOC_DIAGNOSTICS, 0u, NULL);
     cJSON *o = json != NULL ? cJSON_Parse(json) : NULL;
     free(json);
     if (o == NULL || !cJSON_IsObject(o)) {
@@ -392,7 +476,7 @@ static void get_diagnostics(const api_ops_t *ops, void *ctx, api_response_t *r)
                     {API_DOC_HISTORY, "history_seq"}};
         for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
             uint64_t seq = 0;
-            free(ops->get_doc(ctx, docs[i].doc, &seq));
+            free(ops->get_doc(ctx, docs[i].doc, 0u, &seq));
             cJSON_AddNumberToObject(d, docs[i].name, (double)seq);
         }
     }
@@ -513,13 +597,24 @@ static int write_http_status(sw_status_t status)
     }
 }
 
-static void write_error(api_response_t *r, int status, const char *code, const char *msg)
+/* The optional "pack" of a write body (1-based; absent = 1). The body is
+ * already known to be a JSON object of sane depth (wreq_parse). */
+static bool write_pack(const api_request_t *q, uint64_t *pack, char *msg, size_t cap)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddBoolToObject(o, "success", false);
-    cJSON_AddStringToObject(o, "code", code);
-    cJSON_AddStringToObject(o, "error", msg);
-    answer_cjson(r, status, o);
+    cJSON *o = cJSON_ParseWithLength(q->body != NULL ? q->body : "", q->body_len);
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "pack");
+    bool ok = true;
+    if (p != NULL) {
+        double d = cJSON_IsNumber(p) ? p->valuedouble : -1.0;
+        ok = d >= 1.0 && d <= 255.0 && d == (double)(int)d;
+        if (ok) {
+            *pack = (uint64_t)d;
+        } else {
+            (void)snprintf(msg, cap, "pack must be a pack number (1 = the first pack)");
+        }
+    }
+    cJSON_Delete(o);
+    return ok;
 }
 
 static void post_write(const api_ops_t *ops, void *ctx, const api_request_t *q, api_response_t *r)
@@ -531,9 +626,18 @@ static void post_write(const api_ops_t *ops, void *ctx, const api_request_t *q, 
         write_error(r, 400, e == WREQ_READ_ONLY ? "read_only" : "bad_request", msg);
         return;
     }
+    uint64_t pack = 1u;
+    if (!write_pack(q, &pack, msg, sizeof msg)) {
+        write_error(r, 400, "bad_request", msg);
+        return;
+    }
+    if (check_pack(ops, ctx, r, pack, true) != 0) {
+        return;
+    }
     sw_result_t res;
     memset(&res, 0, sizeof res);
-    api_write_t out = ops->write_registers(ctx, w.addr, w.values, w.count, &res);
+    api_write_t out =
+        ops->write_registers(ctx, (size_t)(pack - 1u), w.addr, w.values, w.count, &res);
     if (out != API_WRITE_DONE) {
         bool busy = out == API_WRITE_BUSY;
         write_error(r, busy ? 409 : 504, busy ? "busy" : "timeout",
@@ -548,6 +652,7 @@ static void post_write(const api_ops_t *ops, void *ctx, const api_request_t *q, 
         cJSON_AddStringToObject(o, "code", write_code(res.status));
     }
     cJSON_AddBoolToObject(o, "verified", res.status == SW_OK);
+    cJSON_AddNumberToObject(o, "pack", (double)pack);
     cJSON_AddNumberToObject(o, "address", w.addr);
     cJSON *wa = cJSON_AddArrayToObject(o, "written");
     for (unsigned i = 0; i < w.count; i++) {
@@ -566,7 +671,7 @@ static void post_write(const api_ops_t *ops, void *ctx, const api_request_t *q, 
 /* Prometheus text exposition format 0.0.4, published by the platform. */
 static void get_metrics(const api_ops_t *ops, void *ctx, api_response_t *r)
 {
-    char *text = ops->get_doc(ctx, API_DOC_METRICS, NULL);
+    char *text = ops->get_doc(ctx, API_DOC_METRICS, 0u, NULL);
     if (text == NULL) {
         answer_error(r, 404, "no metrics published (yet)");
         return;
@@ -619,8 +724,7 @@ void api_handle(const api_ops_t *ops, void *ctx, const api_request_t *q, api_res
     } else if (strcmp(uri, "/api/diagnostics") == 0) {
         get ? get_diagnostics(ops, ctx, r) : method_not_allowed(r, "GET");
     } else if (strcmp(uri, "/api/tinybms/registers") == 0) {
-        get ? get_doc(ops, ctx, r, API_DOC_REGISTERS, "register document")
-            : method_not_allowed(r, "GET");
+        get ? get_registers(ops, ctx, q, r) : method_not_allowed(r, "GET");
     } else if (strcmp(uri, "/api/tinybms/write") == 0) {
         post ? post_write(ops, ctx, q, r) : method_not_allowed(r, "POST");
     } else if (strcmp(uri, "/api/history") == 0) {

@@ -84,8 +84,13 @@ typedef struct {
 
 typedef struct {
     /* A published document (malloc'd; the caller frees), NULL if none yet;
-     * *seq (may be NULL) its publication number. Required. */
-    char *(*get_doc)(void *ctx, api_doc_t doc, uint64_t *seq);
+     * *seq (may be NULL) its publication number. pack (0-based) selects
+     * the pack's document for API_DOC_REGISTERS (one per pack); the other
+     * documents are asked for with 0. Required. */
+    char *(*get_doc)(void *ctx, api_doc_t doc, size_t pack, uint64_t *seq);
+    /* The packs the bridge reads now (1..CFG_MAX_PACKS), 0 when not known
+     * yet (nothing published). May be NULL: one pack. */
+    size_t (*pack_count)(void *ctx);
     /* The running configuration. Required. */
     void (*running_config)(void *ctx, cfg_t *out);
     /* Serialises read-merge-apply-save of settings changes. Required. */
@@ -96,8 +101,9 @@ typedef struct {
     cfg_err_t (*save_config)(void *ctx, const cfg_t *c, cfg_error_t *err);
     /* Where it lives, for messages ("/var/lib/.../config.json"). Required. */
     const char *(*config_location)(void *ctx);
-    /* A TinyBMS settings write through the loop (app/settings_write.h). Required. */
-    api_write_t (*write_registers)(void *ctx, uint16_t addr, const uint16_t *values,
+    /* A TinyBMS settings write to pack (0-based, checked against
+     * pack_count) through the loop (app/settings_write.h). Required. */
+    api_write_t (*write_registers)(void *ctx, size_t pack, uint16_t addr, const uint16_t *values,
                                    uint16_t count, sw_result_t *res);
     /* CAN monitor frames after seq `after`, oldest first. Required. */
     size_t (*can_since)(void *ctx, uint64_t after, api_can_entry_t *out, size_t cap);

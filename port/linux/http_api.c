@@ -36,10 +36,17 @@ static hub_doc_t hub_doc(api_doc_t d)
     }
 }
 
-static char *op_get_doc(void *ctx, api_doc_t doc, uint64_t *seq)
+static char *op_get_doc(void *ctx, api_doc_t doc, size_t pack, uint64_t *seq)
 {
     struct http_server *s = ctx;
-    return hub_get(s->hub, hub_doc(doc), seq);
+    hub_doc_t d = doc == API_DOC_REGISTERS ? hub_doc_registers(pack) : hub_doc(doc);
+    return hub_get(s->hub, d, seq);
+}
+
+static size_t op_pack_count(void *ctx)
+{
+    struct http_server *s = ctx;
+    return hub_pack_count(s->hub);
 }
 
 static void op_running_config(void *ctx, cfg_t *out)
@@ -86,12 +93,13 @@ static const char *op_config_location(void *ctx)
     return s->config_path;
 }
 
-static api_write_t op_write_registers(void *ctx, uint16_t addr, const uint16_t *values,
-                                      uint16_t count, sw_result_t *res)
+static api_write_t op_write_registers(void *ctx, size_t pack, uint16_t addr,
+                                      const uint16_t *values, uint16_t count, sw_result_t *res)
 {
     struct http_server *s = ctx;
     hub_write_req_t req;
     memset(&req, 0, sizeof req);
+    req.pack = (uint8_t)(pack < CFG_MAX_PACKS ? pack : CFG_MAX_PACKS); /* beyond: refused */
     _Static_assert(WREQ_MAX_WORDS <= HUB_WRITE_MAX, "write sizes disagree");
     if (count > HUB_WRITE_MAX) {
         count = HUB_WRITE_MAX;
@@ -191,6 +199,7 @@ static uint64_t op_uptime_ms(void *ctx)
 
 static const api_ops_t api_ops = {
     .get_doc = op_get_doc,
+    .pack_count = op_pack_count,
     .running_config = op_running_config,
     .config_lock = op_config_lock,
     .apply_config = op_apply_config,

@@ -30,7 +30,7 @@ void http_write_step(hub_t *hub, svc_t *svc, uint64_t now_us)
     }
     hub_write_req_t req;
     if (hub_take_write(hub, &req) &&
-        svc_write_start(svc, 0u, req.addr, req.values, req.count, now_us, &r)) {
+        svc_write_start(svc, req.pack, req.addr, req.values, req.count, now_us, &r)) {
         finish(hub, &r);
     }
 }

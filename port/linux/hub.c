@@ -150,6 +150,26 @@ bool hub_get_status(hub_t *h, status_t *out, uint64_t *seq)
     return have;
 }
 
+_Static_assert(HUB_DOC_REGISTERS_4 - HUB_DOC_REGISTERS_2 + 2 == CFG_MAX_PACKS,
+               "one register document per pack");
+
+hub_doc_t hub_doc_registers(size_t pack)
+{
+    if (pack == 0u) {
+        return HUB_DOC_REGISTERS;
+    }
+    return pack < CFG_MAX_PACKS ? (hub_doc_t)(HUB_DOC_REGISTERS_2 + (int)(pack - 1u))
+                                : HUB_DOC_COUNT_;
+}
+
+size_t hub_pack_count(hub_t *h)
+{
+    pthread_mutex_lock(&h->mu);
+    size_t n = h->have_status ? h->status.packs_n : 0u;
+    pthread_mutex_unlock(&h->mu);
+    return n;
+}
+
 void hub_push_can(hub_t *h, bool tx, const vcan_frame_t *f, uint64_t t_ms)
 {
     pthread_mutex_lock(&h->mu);

@@ -22,12 +22,20 @@
 
 typedef enum {
     HUB_DOC_STATUS = 0, /* GET /api/status, WebSocket push (hub_publish_status) */
-    HUB_DOC_REGISTERS,  /* GET /api/tinybms/registers */
+    HUB_DOC_REGISTERS,  /* GET /api/tinybms/registers: pack 1's (hub_doc_registers) */
     HUB_DOC_DIAGNOSTICS, /* GET /api/diagnostics (JSON, port/linux/diag.h) */
     HUB_DOC_HISTORY,
     HUB_DOC_METRICS,     /* GET /metrics: Prometheus text 0.0.4, not JSON (app/metrics.h) */
+    HUB_DOC_REGISTERS_2, /* ?pack=2..4: the register documents of packs 2..4 */
+    HUB_DOC_REGISTERS_3,
+    HUB_DOC_REGISTERS_4,
     HUB_DOC_COUNT_
 } hub_doc_t;
+
+/* The register document of pack (0-based): HUB_DOC_REGISTERS for pack 0,
+ * HUB_DOC_REGISTERS_2.. after; HUB_DOC_COUNT_ (no document) beyond
+ * CFG_MAX_PACKS. */
+hub_doc_t hub_doc_registers(size_t pack);
 
 /* One CAN frame seen by the bridge, for the CAN monitor. */
 typedef struct {
@@ -42,6 +50,7 @@ typedef struct {
 /* A settings write to the TinyBMS, posted by a server, done by the loop. */
 #define HUB_WRITE_MAX 44u
 typedef struct {
+    uint8_t pack; /* 0-based */
     uint16_t addr;
     uint16_t count;
     uint16_t values[HUB_WRITE_MAX];
@@ -101,6 +110,9 @@ char *hub_get(hub_t *h, hub_doc_t doc, uint64_t *seq);
  * receives the HUB_DOC_STATUS publication number. MQTT, metrics and
  * diagnostics read the status this way, never by parsing its text. */
 bool hub_get_status(hub_t *h, status_t *out, uint64_t *seq);
+/* The packs of the latest status snapshot (status_t.packs_n), 0 before
+ * the first hub_publish_status. */
+size_t hub_pack_count(hub_t *h);
 /* Waits until the status is newer than after_seq or timeout_ms passed;
  * returns the current status sequence number. */
 uint64_t hub_wait_status(hub_t *h, uint64_t after_seq, int timeout_ms);

@@ -24,6 +24,10 @@ typedef struct {
     api_write_t write_outcome;
     sw_status_t write_status;
     uint16_t last_write_addr;
+    unsigned writes;
+    size_t last_write_pack;
+    size_t packs; /* pack_count's answer */
+    size_t last_doc_pack;
     unsigned logs_cleared;
     char last_log[640];
 } fake_t;
@@ -37,20 +41,34 @@ static char *dup_str(const char *s)
     return d;
 }
 
-static char *f_get_doc(void *ctx, api_doc_t doc, uint64_t *seq)
+static char *f_get_doc(void *ctx, api_doc_t doc, size_t pack, uint64_t *seq)
 {
     (void)ctx;
     if (seq != NULL) {
         *seq = 7;
     }
+    fk.last_doc_pack = pack;
     switch (doc) {
     case API_DOC_STATUS:
         return dup_str("{\"voltage\":53.1}");
     case API_DOC_METRICS:
         return dup_str("tinybms_up 1\n");
+    case API_DOC_REGISTERS: {
+        if (pack >= fk.packs && pack > 0u) {
+            return NULL; /* that pack's document is not published (yet) */
+        }
+        char text[64];
+        snprintf(text, sizeof text, "{\"registers_of_pack\":%zu}", pack + 1u);
+        return dup_str(text);
+    }
     default:
         return NULL; /* not published yet */
     }
+}
+static size_t f_packs(void *ctx)
+{
+    (void)ctx;
+    return fk.packs;
 }
 static void f_running(void *ctx, cfg_t *out)
 {
@@ -88,10 +106,12 @@ static const char *f_where(void *ctx)
     (void)ctx;
     return "/tmp/config.json";
 }
-static api_write_t f_write(void *ctx, uint16_t addr, const uint16_t *v, uint16_t n,
+static api_write_t f_write(void *ctx, size_t pack, uint16_t addr, const uint16_t *v, uint16_t n,
                            sw_result_t *res)
 {
     (void)ctx;
+    fk.writes++;
+    fk.last_write_pack = pack;
     fk.last_write_addr = addr;
     if (fk.write_outcome == API_WRITE_DONE) {
         res->status = fk.write_status;
@@ -151,6 +171,7 @@ static uint64_t f_uptime(void *ctx)
 
 static const api_ops_t ops = {
     .get_doc = f_get_doc,
+    .pack_count = f_packs,
     .running_config = f_running,
     .config_lock = f_lock,
     .apply_config = f_apply,
@@ -179,6 +200,7 @@ static int setup(void **state)
 {
     (void)state;
     memset(&fk, 0, sizeof fk);
+    fk.packs = 1;
     cfg_defaults(&fk.running);
     return 0;
 }
@@ -296,6 +318,130 @@ static void test_api_write_outcomes_map_to_status_codes(void **state)
     free(r.body);
 }
 
+static void test_api_registers_take_the_pack_one_based(void **state)
+{
+    (void)state;
+    /* No parameter: pack 1's document, as with one pack. */
+    api_response_t r = call("GET", "/api/tinybms/registers", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"registers_of_pack\":1}");
+    free(r.body);
+    r = call("GET", "/api/tinybms/registers", "pack=1", NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"registers_of_pack\":1}");
+    free(r.body);
+    /* One pack: pack 2 does not exist. */
+    r = call("GET", "/api/tinybms/registers", "pack=2", NULL);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "pack must be 1: the bridge reads one pack"));
+    free(r.body);
+    fk.packs = 3;
+    r = call("GET", "/api/tinybms/registers", "pack=3", NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"registers_of_pack\":3}");
+    assert_int_equal(fk.last_doc_pack, 2); /* 0-based to the platform */
+    free(r.body);
+    const char *bad[] = {"pack=0", "pack=4", "pack=-1", "pack=x", "pack=", "pack=99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        fk.last_doc_pack = 77;
+        r = call("GET", "/api/tinybms/registers", bad[i], NULL);
+        assert_int_equal(r.status, 400);
+        assert_non_null(strstr(r.body, "\"success\":false"));
+        assert_non_null(strstr(r.body, "pack"));
+        assert_int_equal(fk.last_doc_pack, 77); /* no document was asked for */
+        free(r.body);
+    }
+    r = call("GET", "/api/tinybms/registers", "pack=4", NULL);
+    assert_non_null(strstr(r.body, "pack must be a number in 1..3 (the bridge reads 3 packs)"));
+    free(r.body);
+    /* Nothing published yet: pack 1 answers as always (503: no document),
+     * another pack cannot be checked yet. */
+    fk.packs = 0;
+    r = call("GET", "/api/tinybms/registers", "pack=2", NULL);
+    assert_int_equal(r.status, 503);
+    free(r.body);
+    r = call("GET", "/api/tinybms/registers", "pack=5", NULL);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "pack must be a number in 1..4"));
+    free(r.body);
+}
+
+static void test_api_write_takes_the_pack_from_the_body(void **state)
+{
+    (void)state;
+    fk.write_outcome = API_WRITE_DONE;
+    fk.write_status = SW_OK;
+    fk.packs = 2;
+    fk.last_write_pack = 99;
+    api_response_t r = call("POST", "/api/tinybms/write", NULL, "{\"address\":315,\"value\":3700}");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(fk.last_write_pack, 0); /* default: pack 1 */
+    assert_non_null(strstr(r.body, "\"pack\":1"));
+    free(r.body);
+    r = call("POST", "/api/tinybms/write", NULL,
+             "{\"pack\":2,\"address\":315,\"value\":3700}");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(fk.last_write_pack, 1);
+    assert_non_null(strstr(r.body, "\"pack\":2"));
+    free(r.body);
+    assert_int_equal(fk.writes, 2);
+    /* Outside 1..2, or not a whole number: 400, nothing written. */
+    const char *bad[] = {
+        "{\"pack\":3,\"address\":315,\"value\":3700}",
+        "{\"pack\":0,\"address\":315,\"value\":3700}",
+        "{\"pack\":-1,\"address\":315,\"value\":3700}",
+        "{\"pack\":1.5,\"address\":315,\"value\":3700}",
+        "{\"pack\":\"2\",\"address\":315,\"value\":3700}",
+        "{\"pack\":null,\"address\":315,\"value\":3700}",
+        "{\"pack\":1e300,\"address\":315,\"value\":3700}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = call("POST", "/api/tinybms/write", NULL, bad[i]);
+        assert_int_equal(r.status, 400);
+        assert_non_null(strstr(r.body, "\"code\":\"bad_request\""));
+        assert_non_null(strstr(r.body, "pack"));
+        free(r.body);
+    }
+    assert_int_equal(fk.writes, 2);
+    r = call("POST", "/api/tinybms/write", NULL, bad[0]);
+    assert_non_null(strstr(r.body, "pack must be a number in 1..2 (the bridge reads 2 packs)"));
+    free(r.body);
+    /* A bad register is still reported as before, whatever the pack. */
+    r = call("POST", "/api/tinybms/write", NULL, "{\"pack\":2,\"address\":36,\"value\":1}");
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "\"code\":\"read_only\""));
+    free(r.body);
+    /* The pack count not known yet: pack 1 goes on, another waits (503). */
+    fk.packs = 0;
+    r = call("POST", "/api/tinybms/write", NULL,
+             "{\"pack\":2,\"address\":315,\"value\":3700}");
+    assert_int_equal(r.status, 503);
+    assert_non_null(strstr(r.body, "\"code\":\"not_ready\""));
+    free(r.body);
+    assert_int_equal(fk.writes, 2);
+    r = call("POST", "/api/tinybms/write", NULL, "{\"pack\":1,\"address\":315,\"value\":3700}");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(fk.writes, 3);
+    free(r.body);
+}
+
+static void test_api_without_pack_count_is_one_pack(void **state)
+{
+    (void)state;
+    api_ops_t one = ops;
+    one.pack_count = NULL;
+    assert_true(api_ops_ok(&one));
+    api_request_t q = {"GET", "/api/tinybms/registers", "pack=2", NULL, 0};
+    api_response_t r;
+    api_handle(&one, NULL, &q, &r);
+    assert_int_equal(r.status, 400);
+    free(r.body);
+    q.query = NULL;
+    api_handle(&one, NULL, &q, &r);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+}
+
 static void test_api_logs_and_can_parse_their_query(void **state)
 {
     (void)state;
@@ -355,6 +501,9 @@ int main(void)
         cmocka_unit_test_setup(test_api_settings_failed_save_puts_the_previous_config_back,
                                setup),
         cmocka_unit_test_setup(test_api_write_outcomes_map_to_status_codes, setup),
+        cmocka_unit_test_setup(test_api_registers_take_the_pack_one_based, setup),
+        cmocka_unit_test_setup(test_api_write_takes_the_pack_from_the_body, setup),
+        cmocka_unit_test_setup(test_api_without_pack_count_is_one_pack, setup),
         cmocka_unit_test_setup(test_api_logs_and_can_parse_their_query, setup),
         cmocka_unit_test_setup(test_api_diagnostics_before_the_loop_published_them, setup),
         cmocka_unit_test_setup(test_api_refuses_to_run_with_missing_ops, setup),
