@@ -46,9 +46,10 @@ demo: build
 		--can log:$(BUILD)/demo/can.log --http 127.0.0.1:8080 --print-frames $(DEMO_ARGS)
 
 # Closed loop: bridge + TinyBMS simulator + simulated Victron system, 30 days,
-# our configuration and the seed's side by side (docs/charge-control.md).
+# our configuration and the seed's side by side (docs/charge-control.md), then a
+# two-pack bank of mismatched packs on one DC bus (docs/multi-pack.md).
 sim-check: build
-	@$(BUILD)/sim-check --days 30 --config both $(SIM_ARGS)
+	@$(BUILD)/sim-check --days 30 --config all $(SIM_ARGS)
 
 cross: deps
 	@scripts/cross-size

@@ -26,7 +26,23 @@
  *   - every day with enough PV reaches full (BMS SOC >= 98 %, the float
  *     threshold).
  *
- * Usage: sim-check [--days N] [--seed N] [--config seed|ours|both]
+ * A third run, "bank" (--config bank or all): two mismatched packs in
+ * parallel on one DC bus (sim/tbms_sim_bus.h: pack 2 with 80 % of the
+ * capacity, 30 % more resistance, 10 points less SOC), each with its own
+ * TinyBMS on its own link, the bridge reading both as one battery
+ * (bank.h), the Victron system (and the SUSTAIN state's charge current
+ * cap, a per-battery setting) sized for the bank. Each TinyBMS set to a
+ * 60 A charge over-current cutoff (reg 318) and the bank cap at 120 A, so
+ * that the packs' own limits, not the cap, bound the bank. Asserted:
+ *   - no pack's current ever above its own TinyBMS over-current settings
+ *     (reg 318 charging, reg 317 discharging), and no over-current cut;
+ *   - every cell of every pack within reg 315 / reg 316;
+ *   - every day with enough PV (for the bank) reaches full: both packs'
+ *     SOC >= 98 %.
+ * Reported: each pack's current over the limit the bridge computed for it
+ * (its own derated limit, one read old).
+ *
+ * Usage: sim-check [--days N] [--seed N] [--config seed|ours|both|bank|all]
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -39,6 +55,7 @@
 #include "bridge_config.h"
 #include "config.h"
 #include "tbms_sim.h"
+#include "tbms_sim_bus.h"
 #include "victron_sim.h"
 
 #define US_PER_S   1000000ull
@@ -413,6 +430,248 @@ static void run(run_kind_t kind, uint32_t days, uint32_t seed_n, run_result_t *r
     ds->changes = total - changes_at_day_start;
 }
 
+/* ---------------- the two-pack bank ---------------- */
+
+#define BANK_PACKS      2u
+#define BANK_PACK_OC_A  60u  /* each TinyBMS's charge over-current cutoff (reg 318) */
+#define BANK_CAP_DA     1200 /* victron.max_charge_current_a: the bank cap, 120 A */
+#define BANK_SCALE_PCT  180  /* PV, charger, inverter and loads vs the one-pack run */
+
+typedef struct {
+    int32_t cell_max_mv, cell_min_mv;       /* any pack */
+    int32_t pack_max_ma[BANK_PACKS];        /* highest charge current of each pack */
+    int32_t pack_min_ma[BANK_PACKS];        /* highest discharge current (negative) */
+    int32_t over_own_ma[BANK_PACKS];        /* most above the bridge's limit for that pack */
+    uint32_t oc_cuts;                       /* over-current protections tripped */
+    uint32_t bms_cuts;                      /* OV/UV/empty protections */
+    bool full;                              /* every pack's SOC >= FULL_SOC_PCT */
+    float soc_sunrise_pct;                  /* the bank's (capacity weighted) */
+    double in_kwh, out_kwh;
+} bank_day_t;
+
+typedef struct {
+    bank_day_t day[MAX_DAYS];
+    uint16_t ov_cutoff_mv, uv_cutoff_mv, chg_oc_a, dis_oc_a;
+    float capacity_ah;
+    int32_t max_ccl_da; /* the highest CCL sent */
+} bank_result_t;
+
+static vsim_config_t bank_vsim_config(uint32_t seed_n)
+{
+    vsim_config_t vc = vsim_default_config(seed_n);
+    vc.pv_peak_w = vc.pv_peak_w * BANK_SCALE_PCT / 100;
+    vc.charger_max_ma = vc.charger_max_ma * BANK_SCALE_PCT / 100;
+    vc.inverter_max_w = vc.inverter_max_w * BANK_SCALE_PCT / 100;
+    vc.day_load_w = vc.day_load_w * BANK_SCALE_PCT / 100;
+    vc.evening_load_w = vc.evening_load_w * BANK_SCALE_PCT / 100;
+    vc.night_load_w = vc.night_load_w * BANK_SCALE_PCT / 100;
+    return vc;
+}
+
+static void run_bank(uint32_t days, uint32_t seed_n, bank_result_t *res)
+{
+    static tbms_sim_t sim[BANK_PACKS];
+    static tbms_sim_bus_t bus;
+    static brg_t brg;
+    memset(res, 0, sizeof *res);
+
+    tbms_sim_config_t base = tbms_sim_default_config();
+    base.seed = seed_n;
+    base.soc_pct = 50.0f;
+    base.demo_profile = false;
+    base.sleep_enabled = false;
+    tbms_sim_t *packs[BANK_PACKS];
+    for (unsigned i = 0; i < BANK_PACKS; i++) {
+        tbms_sim_config_t sc = tbms_sim_bus_mismatched_config(&base, i);
+        (void)tbms_sim_init(&sim[i], &sc, 0u);
+        /* As the one-pack run: "fully charged" at the charge voltage. */
+        uint16_t full_mv = 3450u;
+        uint16_t oc_a = BANK_PACK_OC_A;
+        (void)tbms_sim_write_settings(&sim[i], 300u, &full_mv, 1u);
+        (void)tbms_sim_write_settings(&sim[i], 318u, &oc_a, 1u);
+        packs[i] = &sim[i];
+        res->capacity_ah += sc.capacity_ah;
+    }
+    (void)tbms_sim_bus_init(&bus, packs, BANK_PACKS, 0u);
+    tbms_sim_bus_set_current_ma(&bus, 0);
+    res->ov_cutoff_mv = cfg_u16(&sim[0], 315);
+    res->uv_cutoff_mv = cfg_u16(&sim[0], 316);
+    res->chg_oc_a = cfg_u16(&sim[0], 318);
+    res->dis_oc_a = cfg_u16(&sim[0], 317);
+
+    cfg_t cfg;
+    cfg_defaults(&cfg);
+    cfg.tinybms.poll_interval_ms = 1000;
+    cfg.tinybms.settings_refresh_ms = 600000;
+    cfg.tinybms.stats_refresh_ms = 0;
+    cfg.tinybms.events_refresh_ms = 0;
+    cfg.victron.max_charge_current_da = BANK_CAP_DA;
+    cfg.cvl.sustain_ccl_limit_da = cfg.cvl.sustain_ccl_limit_da * BANK_SCALE_PCT / 100;
+    cfg.packs.count = BANK_PACKS;
+    brg_config_t bc;
+    bridge_config_from_cfg(&cfg, &bc);
+    if (brg_init(&brg, &bc, 0u) != TBMS_OK) {
+        fprintf(stderr, "sim-check: the bank configuration was refused\n");
+        exit(2);
+    }
+
+    vsim_t vic;
+    vsim_config_t vc = bank_vsim_config(seed_n);
+    vsim_init(&vic, &vc);
+
+    uint64_t now = 0;
+    uint64_t end = (uint64_t)days * US_PER_DAY;
+    uint64_t next_vic = 0;
+    uint32_t day = 0;
+    uint8_t faults_prev[BANK_PACKS] = {0};
+    bank_day_t *ds = &res->day[0];
+    ds->cell_min_mv = INT32_MAX;
+
+    while (now < end) {
+        for (unsigned i = 0; i < BANK_PACKS; i++) {
+            tbms_poll_tx_t tx;
+            if (brg_uart_step(&brg, i, now, &tx)) {
+                static uint8_t out[TBMS_SIM_TX_CAP];
+                size_t n = 0;
+                tbms_sim_bus_step(&bus, now / 1000u);
+                (void)tbms_sim_receive(&sim[i], tx.bytes, tx.len, now / 1000u, out, sizeof out,
+                                       &n);
+                if (n > 0u) {
+                    brg_uart_rx(&brg, i, out, n, now);
+                }
+            }
+        }
+        vcan_frame_t frames[BRG_MAX_FRAMES_PER_TICK];
+        size_t nf = brg_can_tx(&brg, now, frames, BRG_MAX_FRAMES_PER_TICK);
+        for (size_t i = 0; i < nf; i++) {
+            vsim_rx_frame(&vic, &frames[i], now);
+        }
+
+        if (now >= next_vic) {
+            tbms_sim_bus_step(&bus, now / 1000u);
+            int32_t bus_mv = (int32_t)(tbms_sim_bus_voltage_v(&bus) * 1000.0f);
+            bool full = true;
+            float soc_ah = 0.0f;
+            for (unsigned i = 0; i < BANK_PACKS; i++) {
+                for (unsigned c = 0; c < tbms_sim_cell_count(&sim[i]); c++) {
+                    int32_t mv = (int32_t)tbms_sim_cell_mv(&sim[i], c);
+                    ds->cell_max_mv = mv > ds->cell_max_mv ? mv : ds->cell_max_mv;
+                    ds->cell_min_mv = mv < ds->cell_min_mv ? mv : ds->cell_min_mv;
+                }
+                int32_t ma = tbms_sim_bus_pack_current_ma(&bus, i);
+                ds->pack_max_ma[i] = ma > ds->pack_max_ma[i] ? ma : ds->pack_max_ma[i];
+                ds->pack_min_ma[i] = ma < ds->pack_min_ma[i] ? ma : ds->pack_min_ma[i];
+                const brg_bms_t *p = &brg.bms[i];
+                if (p->limits_ok && ma > 0) {
+                    int32_t over = ma - p->own_limits.ccl_ma;
+                    ds->over_own_ma[i] = over > ds->over_own_ma[i] ? over : ds->over_own_ma[i];
+                }
+                float soc = tbms_sim_soc_pct(&sim[i]);
+                full = full && soc >= FULL_SOC_PCT;
+                soc_ah += soc * tbms_sim_config(&sim[i])->capacity_ah;
+                uint8_t f = tbms_sim_faults(&sim[i]);
+                uint8_t oc = TBMS_SIM_FAULT_COC | TBMS_SIM_FAULT_DOC;
+                uint8_t cut = TBMS_SIM_FAULT_OV | TBMS_SIM_FAULT_UV | TBMS_SIM_WARN_EMPTY;
+                ds->oc_cuts += (uint32_t)((f & oc & ~faults_prev[i]) != 0u);
+                ds->bms_cuts += (uint32_t)((f & cut & ~faults_prev[i]) != 0u);
+                faults_prev[i] = f;
+            }
+            ds->full = ds->full || full;
+            if ((now % US_PER_DAY) == 6u * 3600u * US_PER_S) {
+                ds->soc_sunrise_pct = soc_ah / res->capacity_ah;
+            }
+            double p_w = (double)tbms_sim_bus_delivered_ma(&bus) * bus_mv / 1e6;
+            if (p_w > 0) {
+                ds->in_kwh += p_w / 3.6e6;
+            } else {
+                ds->out_kwh += -p_w / 3.6e6;
+            }
+            if (vic.have_limits && vic.limits.ccl_da > res->max_ccl_da) {
+                res->max_ccl_da = vic.limits.ccl_da;
+            }
+            int32_t ma = vsim_step(&vic, now, 1000u, bus_mv);
+            tbms_sim_bus_set_current_ma(&bus, ma);
+            next_vic += US_PER_S;
+        }
+
+        uint64_t next = brg_next_us(&brg);
+        next = next_vic < next ? next_vic : next;
+        now = next > now ? next : now + 1000u;
+
+        uint32_t d = (uint32_t)(now / US_PER_DAY);
+        if (d != day && d < days) {
+            day = d;
+            ds = &res->day[day];
+            ds->cell_min_mv = INT32_MAX;
+        }
+    }
+}
+
+static bool report_bank(const bank_result_t *r, uint32_t days, uint32_t seed_n)
+{
+    vsim_t v;
+    vsim_config_t vc = bank_vsim_config(seed_n);
+    vsim_init(&v, &vc);
+    printf("bank: 2 mismatched 16S LFP packs in parallel (%.0f Ah in all), each TinyBMS at %u A "
+           "charge / %u A discharge over-current, bank cap %d A; PV %d W peak, charger %d A, "
+           "inverter %d W\n",
+           (double)r->capacity_ah, r->chg_oc_a, r->dis_oc_a, BANK_CAP_DA / 10, (int)vc.pv_peak_w,
+           (int)(vc.charger_max_ma / 1000), (int)vc.inverter_max_w);
+    printf("%-4s %5s %6s %5s | %6s %6s %6s %6s %6s %6s %5s %5s %4s %5s %5s\n", "day", "wx",
+           "PVkWh", "need", "p1maxA", "p2maxA", "p1minA", "p2minA", "p1ovr", "p2ovr", "max",
+           "min", "full", "in", "out");
+    int32_t max_mv = 0, min_mv = INT32_MAX, max_ma = 0, min_ma = 0, over_own = 0;
+    uint32_t oc_cuts = 0, bms_cuts = 0, enough_days = 0, enough_not_full = 0, full_days = 0;
+    for (uint32_t d = 0; d < days; d++) {
+        const bank_day_t *s = &r->day[d];
+        double ch = chargeable_wh(&v, d);
+        /* enough_pv is sized for the 280 Ah pack: scale the need to the bank. */
+        float missing_scaled = 100.0f - (100.0f - s->soc_sunrise_pct) * r->capacity_ah /
+                                            (float)PACK_CAPACITY_AH;
+        bool enough = enough_pv(ch, missing_scaled);
+        printf("%-4u %5.2f %6.1f %5s | %6.1f %6.1f %6.1f %6.1f %6.1f %6.1f %5d %5d %4s %5.1f "
+               "%5.1f\n",
+               d + 1, vsim_weather_pm(&v, d) / 1000.0, ch / 1000.0, enough ? "yes" : "no",
+               s->pack_max_ma[0] / 1000.0, s->pack_max_ma[1] / 1000.0, s->pack_min_ma[0] / 1000.0,
+               s->pack_min_ma[1] / 1000.0, s->over_own_ma[0] / 1000.0, s->over_own_ma[1] / 1000.0,
+               (int)s->cell_max_mv, (int)s->cell_min_mv,
+               s->full ? (enough ? "yes" : "yes*") : (enough ? "NO" : "no"), s->in_kwh,
+               s->out_kwh);
+        for (unsigned i = 0; i < BANK_PACKS; i++) {
+            max_ma = s->pack_max_ma[i] > max_ma ? s->pack_max_ma[i] : max_ma;
+            min_ma = s->pack_min_ma[i] < min_ma ? s->pack_min_ma[i] : min_ma;
+            over_own = s->over_own_ma[i] > over_own ? s->over_own_ma[i] : over_own;
+        }
+        max_mv = s->cell_max_mv > max_mv ? s->cell_max_mv : max_mv;
+        min_mv = s->cell_min_mv < min_mv ? s->cell_min_mv : min_mv;
+        oc_cuts += s->oc_cuts;
+        bms_cuts += s->bms_cuts;
+        enough_days += enough;
+        enough_not_full += enough && !s->full;
+        full_days += s->full;
+    }
+    printf("(pNmaxA / pNminA: pack N's highest charge / discharge current; pNovr: most it took "
+           "above the limit the bridge computed for it, one read old)\n\n");
+    printf("TOTAL bank: highest pack current %.1f A charging, %.1f A discharging; most above a "
+           "pack's own computed limit %.1f A; highest CCL sent %.1f A; max cell %d mV, min cell "
+           "%d mV; full days %u/%u; BMS cutoffs %u\n",
+           max_ma / 1000.0, -min_ma / 1000.0, over_own / 1000.0, r->max_ccl_da / 10.0,
+           (int)max_mv, (int)min_mv, full_days, days, bms_cuts);
+    bool a = max_ma <= (int32_t)r->chg_oc_a * 1000 && -min_ma <= (int32_t)r->dis_oc_a * 1000 &&
+             oc_cuts == 0u;
+    bool b = max_mv <= r->ov_cutoff_mv && min_mv >= r->uv_cutoff_mv;
+    bool c = enough_not_full == 0u;
+    printf("ASSERT bank pack_current <= own TinyBMS over-current (%u A / %u A), %u cuts: %s\n",
+           r->chg_oc_a, r->dis_oc_a, oc_cuts, a ? "PASS" : "FAIL");
+    printf("ASSERT bank cells within reg315 %u / reg316 %u (%d..%d mV): %s\n", r->ov_cutoff_mv,
+           r->uv_cutoff_mv, (int)min_mv, (int)max_mv, b ? "PASS" : "FAIL");
+    printf("ASSERT bank full_on_enough_pv_days %u/%u: %s\n", enough_days - enough_not_full,
+           enough_days, c ? "PASS" : "FAIL");
+    bool ok = a && b && c;
+    printf("RESULT bank %s\n", ok ? "PASS" : "FAIL");
+    return ok;
+}
+
 /* ---------------- report ---------------- */
 
 typedef struct {
@@ -466,7 +725,7 @@ static bool check(const char *name, const run_result_t *r, const totals_t *t, bo
 static void usage(void)
 {
     fprintf(stderr, "usage: sim-check [--days N (1..%u, default 30)] [--seed N] "
-                    "[--config seed|ours|both] [--trace]\n",
+                    "[--config seed|ours|both|bank|all] [--trace]\n",
             MAX_DAYS);
 }
 
@@ -475,6 +734,7 @@ int main(int argc, char **argv)
     uint32_t days = 30;
     uint32_t seed_n = 1;
     bool want[2] = {true, true};
+    bool want_bank = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -496,9 +756,11 @@ int main(int argc, char **argv)
             seed_n = (uint32_t)n;
             i++;
         } else if (strcmp(a, "--config") == 0 && v != NULL) {
-            want[RUN_OURS] = strcmp(v, "ours") == 0 || strcmp(v, "both") == 0;
-            want[RUN_SEED] = strcmp(v, "seed") == 0 || strcmp(v, "both") == 0;
-            if (!want[RUN_OURS] && !want[RUN_SEED]) {
+            bool all = strcmp(v, "all") == 0;
+            want[RUN_OURS] = all || strcmp(v, "ours") == 0 || strcmp(v, "both") == 0;
+            want[RUN_SEED] = all || strcmp(v, "seed") == 0 || strcmp(v, "both") == 0;
+            want_bank = all || strcmp(v, "bank") == 0;
+            if (!want[RUN_OURS] && !want[RUN_SEED] && !want_bank) {
                 usage();
                 return 2;
             }
@@ -519,6 +781,17 @@ int main(int argc, char **argv)
         if (want[k]) {
             run((run_kind_t)k, days, seed_n, &res[k]);
         }
+    }
+
+    bool exit_ok = true;
+    if (want_bank) {
+        static bank_result_t bank_res;
+        run_bank(days, seed_n, &bank_res);
+        exit_ok = report_bank(&bank_res, days, seed_n);
+        if (!want[RUN_OURS] && !want[RUN_SEED]) {
+            return exit_ok ? 0 : 1;
+        }
+        printf("\n");
     }
 
     vsim_t v;
@@ -565,7 +838,6 @@ int main(int argc, char **argv)
     printf("(need = enough PV to fill from the SOC at 06:00; full 'yes*' = full without "
            "'enough'; 'NO' = enough PV but not full)\n\n");
 
-    bool exit_ok = true;
     for (int k = 0; k < 2; k++) {
         if (!want[k]) {
             continue;

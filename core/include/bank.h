@@ -48,7 +48,12 @@
  *             the guard below)
  *
  *   L_i       the pack's own limit (its chg_limits_t, from its own TinyBMS
- *             settings: over-current, cell cutoffs, temperatures);
+ *             settings: over-current, cell cutoffs, temperatures), at most
+ *             BANK_OC_HEADROOM_PM below its over-current cutoff (regs 318,
+ *             317): a pack's share moves between two reads (its neighbours
+ *             fill, the split follows), and at its cutoff the TinyBMS opens
+ *             its switch at once (sim-check's bank tripped pack 1 at 40 A
+ *             without it);
  *   contributing  not blocking charge. A pack BLOCKS charge when the TinyBMS
  *             itself has opened that path: status FAULT, or a cell at or
  *             above its own over-voltage cutoff (reg 315). The TinyBMS has no
@@ -140,6 +145,10 @@
 
 /* Packs in one bank (the seed's roadmap: "up to 4 TinyBMS"). */
 #define BANK_MAX_PACKS 4u
+
+/* Per mille below a pack's over-current cutoff that its limit stays in the
+ * bank (L_i above): 5 %, 2 A at a 40 A cutoff. */
+#define BANK_OC_HEADROOM_PM 50
 
 /* Longest id text: "P4C16", "P4INT" (fits the 8 chars of 0x374..0x377). */
 #define BANK_ID_TEXT_MAX VCAN_TEXT_MAX

@@ -146,6 +146,15 @@ static bool pack_fresh(const bank_config_t *cfg, const bank_pack_in_t *p, uint64
     return cfg->series_cells == 0u || s->series_cells == cfg->series_cells;
 }
 
+/* A pack's limit as the bank uses it: at most BANK_OC_HEADROOM_PM below
+ * its TinyBMS over-current cutoff (oc_a), never below 0. */
+static int32_t headroom(int32_t limit_ma, uint16_t oc_a)
+{
+    int64_t cap = (int64_t)oc_a * 1000 * (1000 - BANK_OC_HEADROOM_PM) / 1000;
+    int64_t v = limit_ma < cap ? limit_ma : cap;
+    return v > 0 ? (int32_t)v : 0;
+}
+
 /* Keeps what the bank needs of a fresh read, for the steps when it is silent. */
 static void remember(bank_pack_mem_t *m, const bank_config_t *cfg, const bank_pack_in_t *p)
 {
@@ -155,8 +164,8 @@ static void remember(bank_pack_mem_t *m, const bank_config_t *cfg, const bank_pa
     bool cells = l->cell_count > 0u;
     m->have_last = true;
     m->last_ma = l->pack_ma;
-    m->last_ccl_ma = lim->ccl_ma > 0 ? lim->ccl_ma : 0;
-    m->last_dcl_ma = lim->dcl_ma > 0 ? lim->dcl_ma : 0;
+    m->last_ccl_ma = headroom(lim->ccl_ma, s->charge_oc_a);
+    m->last_dcl_ma = headroom(lim->dcl_ma, s->discharge_oc_a);
     m->last_cvl_mv = lim->cvl_mv;
     m->last_dvl_mv = lim->dvl_mv;
     m->last_ceiling_mv = lim->cvl_ceiling_mv;

@@ -288,6 +288,28 @@ static void test_bank_equal_packs_get_the_sum_of_their_limits(void **state)
     assert_int_equal(out.dcl_bound, BANK_BOUND_SHARE);
 }
 
+static void test_bank_keeps_each_pack_below_its_over_current_cutoff(void **state)
+{
+    (void)state;
+    /* Own limits at the TinyBMS cutoffs themselves (reg 318 = 40 A, reg
+     * 317 = 80 A): the bank counts 5 % less of each, as its share moves
+     * between two reads. */
+    for (unsigned i = 0; i < 2u; i++) {
+        pk[i].set.charge_oc_a = 40;
+        pk[i].set.discharge_oc_a = 80;
+    }
+    step(2, T0);
+    assert_int_equal(out.combined.ccl_ma, 2 * 40000 * (1000 - BANK_OC_HEADROOM_PM) / 1000);
+    /* A limit already below the cutoff's headroom is taken as it is. */
+    pack_set(0, 30000, 60000, 20000, 100);
+    pack_set(1, 30000, 60000, 20000, 100);
+    for (unsigned i = 0; i < 2u; i++) {
+        pk[i].set.charge_oc_a = 40;
+    }
+    step(2, T0 + 1000u);
+    assert_int_equal(out.combined.ccl_ma, 60000);
+}
+
 static void test_bank_cap_bounds_the_bank(void **state)
 {
     (void)state;
@@ -915,6 +937,7 @@ int main(void)
         cmocka_unit_test_setup(test_bank_pack_timeout_is_the_packs_own, setup),
         cmocka_unit_test_setup(test_bank_no_valid_pack_gives_an_invalid_bank, setup),
         cmocka_unit_test_setup(test_bank_equal_packs_get_the_sum_of_their_limits, setup),
+        cmocka_unit_test_setup(test_bank_keeps_each_pack_below_its_over_current_cutoff, setup),
         cmocka_unit_test_setup(test_bank_cap_bounds_the_bank, setup),
         cmocka_unit_test_setup(test_bank_mismatched_packs_never_push_a_pack_over_its_limit, setup),
         cmocka_unit_test_setup(test_bank_small_current_assumes_an_unequal_split, setup),

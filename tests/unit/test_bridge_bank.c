@@ -138,17 +138,18 @@ static void test_two_equal_packs_are_one_battery(void **state)
     start(2);
     run(3 * S);
     assert_int_equal(brg_data_state(&brg, now), BRG_DATA_VALID);
-    /* Each pack allows its own 80 A and the currents split 50/50, so the
-     * sum (160 A) and each pack over its share (80 A / 0.5) allow 160 A;
-     * the guard assumes the next amperes may split 75/25 (1.5 x the equal
-     * share): 21 A + (80 A - 10.5 A) / 0.75 = 113.67 A. */
+    /* Each pack allows its own 80 A, 76 A in the bank (5 % below its
+     * over-current cutoff, BANK_OC_HEADROOM_PM), and the currents split
+     * 50/50, so the sum and each pack over its share allow 152 A; the guard
+     * assumes the next amperes may split 75/25 (1.5 x the equal share):
+     * 21 A + (76 A - 10.5 A) / 0.75 = 108.33 A. */
     vcan_limits_t l = limits();
-    assert_int_equal(l.ccl_da, 1136);
+    assert_int_equal(l.ccl_da, 1083);
     assert_int_equal(brg.bank_out.ccl_bound, BANK_BOUND_SHARE);
     /* Nothing is discharged: the shares are assumed (75/25) for all of the
      * discharge to come, from the -21 A flowing now:
-     * -21 A + (150 A + 10.5 A) / 0.75 = 193 A. */
-    assert_int_equal(l.dcl_da, 1930);
+     * -21 A + (142.5 A + 10.5 A) / 0.75 = 183 A. */
+    assert_int_equal(l.dcl_da, 1830);
     vcan_modules_t m = modules();
     assert_int_equal(m.online, 2);
     assert_int_equal(m.offline, 0);
@@ -175,8 +176,8 @@ static void test_unequal_currents_limit_the_bank_by_the_busier_pack(void **state
     fake_bms_f32(regs[0], 38, 14.0f);
     fake_bms_f32(regs[1], 38, 6.0f);
     run(3 * S);
-    /* min(sum 160 A, 80 A / 0.7 = 114.29 A, guard 20 A + 66 A / 0.75 = 108 A). */
-    assert_int_equal(limits().ccl_da, 1080);
+    /* min(sum 152 A, 76 A / 0.7 = 108.57 A, guard 20 A + 62 A / 0.75 = 102.67 A). */
+    assert_int_equal(limits().ccl_da, 1026);
     assert_int_equal(brg.bank_out.ccl_bound, BANK_BOUND_SHARE);
     assert_int_equal(brg.bank_out.ccl_pack, 1);
 }
@@ -186,11 +187,11 @@ static void test_a_pack_in_fault_stops_contributing_at_once(void **state)
     (void)state;
     start(2);
     run(3 * S);
-    assert_int_equal(limits().ccl_da, 1136);
+    assert_int_equal(limits().ccl_da, 1083);
     regs[1][50] = 0x9B; /* pack 2: FAULT */
     run(now + 300 * MS); /* a few reads, far less than one 0x351 period */
-    /* Pack 2's current is left out; pack 1 alone carries the bank: 80 A. */
-    assert_int_equal(limits().ccl_da, 800);
+    /* Pack 2's current is left out; pack 1 alone carries the bank: 76 A. */
+    assert_int_equal(limits().ccl_da, 760);
     vcan_modules_t m = modules();
     assert_int_equal(m.online, 2);
     assert_int_equal(m.blocking_charge, 1);
@@ -210,11 +211,11 @@ static void test_a_silent_pack_warns_then_the_others_carry_on(void **state)
     vcan_alarms_t a = alarms();
     assert_int_equal(a.warning[VCAN_COND_BMS_INTERNAL], VCAN_PAIR_ACTIVE);
     /* Within the grace its last values still count. */
-    assert_int_equal(limits().ccl_da, 1136);
+    assert_int_equal(limits().ccl_da, 1083);
     run(now + 10 * S); /* the grace (from the stale limit on) is over */
     assert_int_equal(brg.bank_out.pack[1].state, BANK_PACK_OFFLINE);
     /* The others' shares: of the fresh packs alone. */
-    assert_int_equal(limits().ccl_da, 800);
+    assert_int_equal(limits().ccl_da, 760);
     vcan_modules_t m = modules();
     assert_int_equal(m.online, 1);
     assert_int_equal(m.offline, 1);
@@ -322,7 +323,7 @@ static void test_one_pack_bridge_has_no_bank(void **state)
     assert_int_equal(vcan_decode_text(find(f, n, VCAN_ID_MAX_CELL_V_NAME), &t), VCAN_OK);
     assert_string_equal(t.text, "C16"); /* no pack in the id */
     assert_false(brg.bank_out.valid);   /* the bank is never stepped */
-    assert_int_equal(limits().ccl_da, 800);
+    assert_int_equal(limits().ccl_da, 800); /* the pack's own 80 A: no bank headroom */
 }
 
 int main(void)
