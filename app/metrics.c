@@ -376,12 +376,12 @@ static const pack_def_t pack_defs[] = {
 
 #define PACK_LABELS_MAX 160u
 
-/* pack="N",name="..." for pack p. */
-static void pack_labels(const status_pack_t *p, char *out, size_t cap)
+/* pack="N",name="..." for pack p, number n (its place in packs[], from 1). */
+static void pack_labels(const status_pack_t *p, unsigned n, char *out, size_t cap)
 {
     char esc[2u * STATUS_NAME_MAX + 1u];
     escape_label(p->name, esc, sizeof esc);
-    (void)snprintf(out, cap, "pack=\"%u\",name=\"%s\"", (unsigned)p->index, esc);
+    (void)snprintf(out, cap, "pack=\"%u\",name=\"%s\"", n, esc);
 }
 
 /* The value of def for pack p; false when it is not there. */
@@ -426,7 +426,7 @@ static void pack_info(sb_t *sb, const status_t *st, unsigned n)
         const status_pack_t *p = &st->packs[i];
         char base[PACK_LABELS_MAX], dev[2u * STATUS_PATH_MAX + 1u], fw[2u * sizeof p->bms.firmware + 1u];
         char labels[PACK_LABELS_MAX + sizeof dev + sizeof fw + 32u];
-        pack_labels(p, base, sizeof base);
+        pack_labels(p, i + 1u, base, sizeof base);
         escape_label(p->uart.device, dev, sizeof dev);
         escape_label(p->bms.have_version ? p->bms.firmware : "", fw, sizeof fw);
         (void)snprintf(labels, sizeof labels, "%s,device=\"%s\",firmware=\"%s\"", base, dev, fw);
@@ -450,7 +450,7 @@ static void pack_states(sb_t *sb, const status_t *st, unsigned n)
             header = true;
         }
         char base[PACK_LABELS_MAX], labels[PACK_LABELS_MAX + 32u];
-        pack_labels(p, base, sizeof base);
+        pack_labels(p, i + 1u, base, sizeof base);
         for (size_t k = 0; k < sizeof states / sizeof states[0]; k++) {
             (void)snprintf(labels, sizeof labels, "%s,state=\"%s\"", base, states[k]);
             sample(sb, "tinybms_bank_pack_state", labels, flag(strcmp(p->state, states[k]) == 0));
@@ -477,7 +477,7 @@ static void pack_cells(sb_t *sb, const status_t *st, unsigned n)
                 header = true;
             }
             char base[PACK_LABELS_MAX], labels[PACK_LABELS_MAX + 32u];
-            pack_labels(p, base, sizeof base);
+            pack_labels(p, i + 1u, base, sizeof base);
             for (unsigned c = 0; c < cells; c++) {
                 const status_cell_t *cell = &p->cells[c];
                 (void)snprintf(labels, sizeof labels, "%s,cell=\"%u\"", base,
@@ -510,7 +510,7 @@ static void packs(sb_t *sb, const status_t *st)
                 header = true;
             }
             char labels[PACK_LABELS_MAX];
-            pack_labels(&st->packs[i], labels, sizeof labels);
+            pack_labels(&st->packs[i], i + 1u, labels, sizeof labels);
             sample(sb, pack_defs[d].name, labels, v);
         }
     }
@@ -537,22 +537,16 @@ static void bank(sb_t *sb, const status_t *st)
     };
     rows(sb, counts, sizeof counts / sizeof counts[0]);
 
-    static const struct {
-        uint32_t bit;
-        const char *name;
-    } warns[] = {
-        {BANK_WARN_PACK_OFFLINE, "pack_offline"},
-        {BANK_WARN_PACK_SILENT, "pack_silent"},
-        {BANK_WARN_PACK_BLOCKING, "pack_blocking"},
-        {BANK_WARN_VOLTAGE_MISMATCH, "voltage_mismatch"},
-        {BANK_WARN_CELLS_MISMATCH, "cells_mismatch"},
-    };
     family(sb, "tinybms_bank_warning", "gauge",
            "1 while the bank raises this warning (on 0x35A BMS internal).");
-    for (size_t i = 0; i < sizeof warns / sizeof warns[0]; i++) {
-        char labels[48];
-        (void)snprintf(labels, sizeof labels, "warning=\"%s\"", warns[i].name);
-        sample(sb, "tinybms_bank_warning", labels, flag((st->bank.warnings & warns[i].bit) != 0u));
+    for (unsigned bit = 0; bit < 32u; bit++) {
+        const char *name = status_bank_warning_name(1u << bit);
+        if (name == NULL) {
+            continue;
+        }
+        char labels[64];
+        (void)snprintf(labels, sizeof labels, "warning=\"%s\"", name);
+        sample(sb, "tinybms_bank_warning", labels, flag((st->bank.warnings & (1u << bit)) != 0u));
     }
 
     const struct {

@@ -106,8 +106,8 @@ static const pack_value_def_t pack_values[] = {
     {{"limits/ccl_a", PF(limits.ccl_a), "ccl", "Own charge current limit", "A", "current", "measurement", 1, V_NUM, false, false}, true},
     {{"limits/dcl_a", PF(limits.dcl_a), "dcl", "Own discharge current limit", "A", "current", "measurement", 1, V_NUM, false, false}, true},
     {{"limits/dvl_v", PF(limits.dvl_v), "dvl", "Own discharge voltage limit", "V", "voltage", "measurement", 2, V_NUM, false, true}, true},
-    {{"limits/share_charge_pct", PF(limits.share_charge_pct), "share_charge", "Charge current share", "%", NULL, "measurement", 1, V_NUM, true, false}, false},
-    {{"limits/share_discharge_pct", PF(limits.share_discharge_pct), "share_discharge", "Discharge current share", "%", NULL, "measurement", 1, V_NUM, true, false}, false},
+    {{"limits/share_charge_percent", PF(limits.share_charge_pct), "share_charge", "Charge current share", "%", NULL, "measurement", 1, V_NUM, true, false}, false},
+    {{"limits/share_discharge_percent", PF(limits.share_discharge_pct), "share_discharge", "Discharge current share", "%", NULL, "measurement", 1, V_NUM, true, false}, false},
     {{"bms/status", PF(online_status_name), "bms_status", "BMS status", NULL, NULL, NULL, -1, V_TEXT, false, true}, true},
     {{"capacity_ah", PF(capacity_ah), "capacity", "Capacity", "Ah", NULL, NULL, 0, V_NUM, true, true}, false},
 };
@@ -115,18 +115,6 @@ static const pack_value_def_t pack_values[] = {
 #undef PF
 #define PACK_VALUE_COUNT (sizeof pack_values / sizeof pack_values[0])
 _Static_assert(PACK_VALUE_COUNT <= 32u, "the discovery key keeps one presence bit per value");
-
-/* The bank's warnings (BANK_WARN_*) by name, as in the status document. */
-static const struct {
-    uint32_t bit;
-    const char *name;
-} bank_warnings[] = {
-    {BANK_WARN_PACK_OFFLINE, "pack_offline"},
-    {BANK_WARN_PACK_SILENT, "pack_silent"},
-    {BANK_WARN_PACK_BLOCKING, "pack_blocking"},
-    {BANK_WARN_VOLTAGE_MISMATCH, "voltage_mismatch"},
-    {BANK_WARN_CELLS_MISMATCH, "cells_mismatch"},
-};
 
 /* ---- small helpers ---- */
 
@@ -461,8 +449,8 @@ static char *pack_state_json(const status_pack_t *p, unsigned n, bool fresh, uin
     state_num(lim, "ccl_a", p->limits.ccl_a, valid);
     state_num(lim, "dcl_a", p->limits.dcl_a, valid);
     state_num(lim, "dvl_v", p->limits.dvl_v, valid);
-    state_num(lim, "share_charge_pct", p->limits.share_charge_pct, fresh);
-    state_num(lim, "share_discharge_pct", p->limits.share_discharge_pct, fresh);
+    state_num(lim, "share_charge_percent", p->limits.share_charge_pct, fresh);
+    state_num(lim, "share_discharge_percent", p->limits.share_discharge_pct, fresh);
     char *json = cJSON_PrintUnformatted(s);
     cJSON_Delete(s);
     return json;
@@ -523,42 +511,13 @@ static mqtt_topics_err_t add_pack(const mqtt_topics_cfg_t *cfg, const status_pac
     return e;
 }
 
-/* obj[key] = the pack number, or null for none (0). */
-static void state_pack_no(cJSON *obj, const char *key, uint8_t pack)
-{
-    if (pack != 0u) {
-        cJSON_AddNumberToObject(obj, key, pack);
-    } else {
-        cJSON_AddNullToObject(obj, key);
-    }
-}
-
 /* <root>/bank: how the bank combines its packs (the status document's "bank"). */
 static mqtt_topics_err_t add_bank(const mqtt_topics_cfg_t *cfg, const status_t *st,
                                   mqtt_topics_list_t *out)
 {
-    cJSON *b = cJSON_CreateObject();
-    if (b == NULL) {
-        return MQTT_TOPICS_ERR_NOMEM;
-    }
-    state_text(b, "ccl_bound", st->bank.ccl_bound, true);
-    state_text(b, "dcl_bound", st->bank.dcl_bound, true);
-    state_pack_no(b, "ccl_pack", st->bank.ccl_pack);
-    state_pack_no(b, "dcl_pack", st->bank.dcl_pack);
-    cJSON *w = cJSON_AddArrayToObject(b, "warnings");
-    for (size_t i = 0; w != NULL && i < sizeof bank_warnings / sizeof bank_warnings[0]; i++) {
-        if ((st->bank.warnings & bank_warnings[i].bit) != 0u) {
-            cJSON_AddItemToArray(w, cJSON_CreateString(bank_warnings[i].name));
-        }
-    }
-    cJSON_AddNumberToObject(b, "online", st->bank.online);
-    cJSON_AddNumberToObject(b, "blocking_charge", st->bank.blocking_charge);
-    cJSON_AddNumberToObject(b, "blocking_discharge", st->bank.blocking_discharge);
-    cJSON_AddNumberToObject(b, "offline", st->bank.offline);
-    cJSON_AddNumberToObject(b, "capacity_ah", st->bank.capacity_ah);
-    cJSON_AddNumberToObject(b, "online_capacity_ah", st->bank.online_capacity_ah);
-    char *json = cJSON_PrintUnformatted(b);
-    cJSON_Delete(b);
+    cJSON *bank = status_json_bank(st);
+    char *json = bank != NULL ? cJSON_PrintUnformatted(bank) : NULL;
+    cJSON_Delete(bank);
     if (json == NULL) {
         return MQTT_TOPICS_ERR_NOMEM;
     }
@@ -682,8 +641,9 @@ static void add_device(cJSON *o, const disc_ctx_t *x)
                                                                              : ""));
         cJSON_AddStringToObject(dev, "via_device", ident);
     }
-    if (x->hw != NULL) {
-        cJSON_AddStringToObject(dev, "hw_version", x->hw);
+    const char *hw = x->pack == 0u ? x->hw : (x->p->bms.have_version ? x->p->bms.hardware : NULL);
+    if (hw != NULL) {
+        cJSON_AddStringToObject(dev, "hw_version", hw);
     }
     cJSON *origin = cJSON_AddObjectToObject(o, "origin");
     cJSON_AddStringToObject(origin, "name", "tinybms-victron-bridge");

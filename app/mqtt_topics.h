@@ -25,7 +25,7 @@
  *                                blocks_discharge, bounds_ccl, bounds_dcl (retained, on
  *                                change); its values under the battery's names
  *                                (voltage, cells/N, limits/ccl_a...) plus
- *                                limits/share_{charge,discharge}_pct and capacity_ah
+ *                                limits/share_{charge,discharge}_percent, capacity_ah
  *   bank                         JSON: bounds, warnings, module counts (2+ packs;
  *                                retained, on change)
  *

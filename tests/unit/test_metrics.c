@@ -14,6 +14,7 @@
 
 #include "bridge_config.h"
 #include "config.h"
+#include "fake_bms.h"
 #include "fixture_status.h"
 #include "metrics.h"
 #include "status_json.h"
@@ -653,6 +654,85 @@ static void test_pack_names_are_escaped_and_packs_n_is_capped(void **state)
     free(t);
 }
 
+/* ---- a real bank: two 4S packs through the whole bridge (fake_bms.h) ---- */
+
+static brg_t bank_bridge;
+static uint16_t bank_regs[2][FAKE_BMS_REGS];
+
+/* Two 4S packs read for 3 s (pack 1 charged with 14 A, pack 2 "Left" with 6 A at 60 %
+ * SOC), then pack 2 muted for 6 s: past its stale limit, within the offline grace. */
+static void real_bank_status(status_t *st)
+{
+    cfg_t cfg;
+    cfg_defaults(&cfg);
+    cfg.packs.count = 2;
+    brg_config_t bc;
+    bridge_config_from_cfg(&cfg, &bc);
+    uint64_t now = 1000u;
+    assert_int_equal(brg_init(&bank_bridge, &bc, now), TBMS_OK);
+    for (size_t i = 0; i < 2; i++) {
+        fake_bms_pack(bank_regs[i], 4);
+    }
+    fake_bms_f32(bank_regs[0], 38, 14.0f);
+    fake_bms_f32(bank_regs[1], 38, 6.0f);
+    fake_bms_u32(bank_regs[1], 46, 60000000u);
+    const uint16_t *const images[2] = {bank_regs[0], bank_regs[1]};
+    fake_bms_run_packs(&bank_bridge, images, NULL, 2, &now, now + 3000000u);
+    const bool alive[2] = {true, false};
+    fake_bms_run_packs(&bank_bridge, images, alive, 2, &now, now + 6000000u);
+    status_input_t in = {.bridge = &bank_bridge, .now_us = now, .version = "0.1.0",
+                         .uart_open = true, .uart_device = "/dev/ttyUSB0",
+                         .can = {.connected = true, .bus_state = "active"}};
+    in.pack_uart_open[0] = true;
+    in.pack_uart_device[0] = "/dev/ttyUSB0";
+    in.pack_uart_open[1] = true;
+    in.pack_uart_device[1] = "/dev/ttyUSB1";
+    in.pack_name[0] = "";
+    in.pack_name[1] = "Left";
+    assert_true(status_build(&in, 1, st));
+    assert_int_equal(st->packs_n, 2);
+    assert_string_equal(st->packs[1].state, "silent");
+}
+
+static void test_real_bank_with_a_silent_pack(void **state)
+{
+    (void)state;
+    static status_t st;
+    real_bank_status(&st);
+    char *t = metrics_text(&st, NULL);
+    assert_non_null(t);
+    expo_t e;
+    check_exposition(t, &e);
+    static const char *const lines[] = {
+        "tinybms_data_valid 1", /* pack 1 carries the bank */
+        "tinybms_bank_packs 2",
+        "tinybms_bank_pack_state{pack=\"1\",name=\"Pack 1\",state=\"online\"} 1",
+        "tinybms_bank_pack_state{pack=\"2\",name=\"Left\",state=\"silent\"} 1",
+        "tinybms_bank_pack_state{pack=\"2\",name=\"Left\",state=\"online\"} 0",
+        "tinybms_bank_pack_data_valid{pack=\"2\",name=\"Left\"} 0",
+        "tinybms_bank_pack_member{pack=\"2\",name=\"Left\"} 1",
+        "tinybms_bank_pack_current_amperes{pack=\"1\",name=\"Pack 1\"} 14",
+        "tinybms_bank_pack_cell_count{pack=\"1\",name=\"Pack 1\"} 4",
+        "tinybms_bank_warning{warning=\"pack_silent\"} 1",
+        "tinybms_bank_capacity_amperehours 560",
+    };
+    expect_lines(t, lines, sizeof lines / sizeof lines[0]);
+    assert_non_null(strstr(t, "\ntinybms_bank_pack_info{pack=\"2\",name=\"Left\",device=\"/dev/ttyUSB1\","));
+    /* Pack 2's last values are old: not exposed as readings. */
+    assert_null(strstr(t, "tinybms_bank_pack_current_amperes{pack=\"2\""));
+    assert_null(strstr(t, "tinybms_bank_pack_cell_voltage_volts{pack=\"2\""));
+    assert_non_null(strstr(t, "tinybms_bank_pack_cell_voltage_volts{pack=\"1\",name=\"Pack 1\",cell=\"4\"}"));
+    /* Every pack's UART counter is there and the battery's is their sum. */
+    char want[96];
+    snprintf(want, sizeof want, "tinybms_uart_polls_total %u",
+             (unsigned)(st.packs[0].uart.polls + st.packs[1].uart.polls));
+    assert_true(has_line(t, want));
+    snprintf(want, sizeof want, "tinybms_bank_pack_uart_polls_total{pack=\"2\",name=\"Left\"} %u",
+             (unsigned)st.packs[1].uart.polls);
+    assert_true(has_line(t, want));
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -665,6 +745,7 @@ int main(void)
         cmocka_unit_test(test_each_pack_gets_its_series_with_pack_and_name_labels),
         cmocka_unit_test(test_one_pack_adds_pack_1_series_and_no_bank_figures),
         cmocka_unit_test(test_pack_names_are_escaped_and_packs_n_is_capped),
+        cmocka_unit_test(test_real_bank_with_a_silent_pack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 
 #include "bridge_config.h"
 #include "config.h"
+#include "fake_bms.h"
 #include "fixture_status.h"
 #include "mqtt_topics.h"
 #include "status_json.h"
@@ -451,6 +452,7 @@ static void fill_pack(status_pack_t *p, uint8_t index, const char *name, const c
     p->uart.polls = 60u * index;
     p->uart.open = true;
     p->bms.have_version = true;
+    snprintf(p->bms.hardware, sizeof p->bms.hardware, "2.1");
     snprintf(p->bms.firmware, sizeof p->bms.firmware, "5 (internal 1234)");
 }
 
@@ -501,8 +503,8 @@ static void test_each_pack_publishes_its_values_state_and_flags(void **state)
         {"victron/tinybms/packs/1/cells/imbalance_mv", "8.5"},
         {"victron/tinybms/packs/1/limits/ccl_a", "40"},
         {"victron/tinybms/packs/1/limits/dcl_a", "80"},
-        {"victron/tinybms/packs/1/limits/share_charge_pct", "52.5"},
-        {"victron/tinybms/packs/1/limits/share_discharge_pct", "47.5"},
+        {"victron/tinybms/packs/1/limits/share_charge_percent", "52.5"},
+        {"victron/tinybms/packs/1/limits/share_discharge_percent", "47.5"},
         {"victron/tinybms/packs/1/bms/status", "discharging"},
         {"victron/tinybms/packs/1/capacity_ah", "100"},
         {"victron/tinybms/packs/1/name", "Pack 1"},
@@ -519,7 +521,7 @@ static void test_each_pack_publishes_its_values_state_and_flags(void **state)
         {"victron/tinybms/packs/2/blocks_charge", "true"},
         {"victron/tinybms/packs/2/blocks_discharge", "true"},
         {"victron/tinybms/packs/2/capacity_ah", "100"},
-        {"victron/tinybms/packs/2/limits/share_charge_pct", "0"},
+        {"victron/tinybms/packs/2/limits/share_charge_percent", "0"},
         /* the battery's topics are still the battery's */
         {"victron/tinybms/voltage", "53.176"},
         {"victron/tinybms/cells/4", "3321"},
@@ -564,7 +566,7 @@ static void test_each_pack_publishes_its_values_state_and_flags(void **state)
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(s1, "cells")), 3);
     cJSON *lim = cJSON_GetObjectItem(s1, "limits");
     assert_float_equal(cJSON_GetObjectItem(lim, "ccl_a")->valuedouble, 40, 1e-9);
-    assert_float_equal(cJSON_GetObjectItem(lim, "share_charge_pct")->valuedouble, 52.5, 1e-9);
+    assert_float_equal(cJSON_GetObjectItem(lim, "share_charge_percent")->valuedouble, 52.5, 1e-9);
     assert_float_equal(cJSON_GetObjectItem(s1, "ts")->valuedouble, 1700000000123.0, 0.5);
     cJSON_Delete(s1);
     cJSON *s2 = cJSON_Parse(payload(&l, "victron/tinybms/packs/2/state"));
@@ -591,8 +593,10 @@ static void test_each_pack_publishes_its_values_state_and_flags(void **state)
     assert_int_equal(cJSON_GetArraySize(w), 2);
     assert_string_equal(cJSON_GetArrayItem(w, 0)->valuestring, "pack_offline");
     assert_string_equal(cJSON_GetArrayItem(w, 1)->valuestring, "pack_blocking");
-    assert_int_equal(cJSON_GetObjectItem(bank, "online")->valueint, 1);
-    assert_int_equal(cJSON_GetObjectItem(bank, "blocking_charge")->valueint, 1);
+    cJSON *mod = cJSON_GetObjectItem(bank, "modules");
+    assert_int_equal(cJSON_GetObjectItem(mod, "online")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(mod, "blocking_charge")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(mod, "offline")->valueint, 1);
     assert_float_equal(cJSON_GetObjectItem(bank, "capacity_ah")->valuedouble, 200, 0);
     assert_float_equal(cJSON_GetObjectItem(bank, "online_capacity_ah")->valuedouble, 100, 0);
     cJSON_Delete(bank);
@@ -646,7 +650,7 @@ static void test_an_old_document_marks_every_pack_stale(void **state)
     assert_string_equal(payload(&l, "victron/tinybms/packs/2/bank_state"), "stale");
     assert_null(find(&l, "victron/tinybms/packs/1/voltage"));
     assert_null(find(&l, "victron/tinybms/packs/1/member"));
-    assert_null(find(&l, "victron/tinybms/packs/1/limits/share_charge_pct"));
+    assert_null(find(&l, "victron/tinybms/packs/1/limits/share_charge_percent"));
     assert_null(find(&l, "victron/tinybms/bank"));
     cJSON *s1 = cJSON_Parse(payload(&l, "victron/tinybms/packs/1/state"));
     assert_non_null(s1);
@@ -699,7 +703,7 @@ static void test_discovery_gives_each_pack_its_own_device(void **state)
     assert_string_equal(str_of(dev, "name"), "House battery Pack 1");
     assert_string_equal(str_of(dev, "sw_version"), "5 (internal 1234)");
     assert_string_equal(str_of(dev, "manufacturer"), "tinybms-victron-bridge");
-    assert_null(str_of(dev, "hw_version"));
+    assert_string_equal(str_of(dev, "hw_version"), "2.1");
     cJSON_Delete(v);
 
     cJSON *g = doc_for(&l, "homeassistant/sensor/tinybms-victron/pack2_cell_3/config");
@@ -769,6 +773,109 @@ static void test_discovery_key_follows_the_packs(void **state)
     assert_int_equal(mqtt_topics_discovery_key(&moved), k);
 }
 
+/* ---- a real bank: two 4S packs through the whole bridge (fake_bms.h) ---- */
+
+static brg_t bank_bridge;
+static uint16_t bank_regs[2][FAKE_BMS_REGS];
+
+/* Two 4S packs read for 3 s (pack 1 charged with 14 A, pack 2 "Left" with 6 A at 60 %
+ * SOC), then pack 2 muted for 6 s: past its stale limit, within the offline grace. */
+static void real_bank_status(status_t *st)
+{
+    cfg_t cfg;
+    cfg_defaults(&cfg);
+    cfg.packs.count = 2;
+    brg_config_t bc;
+    bridge_config_from_cfg(&cfg, &bc);
+    uint64_t now = 1000u;
+    assert_int_equal(brg_init(&bank_bridge, &bc, now), TBMS_OK);
+    for (size_t i = 0; i < 2; i++) {
+        fake_bms_pack(bank_regs[i], 4);
+    }
+    fake_bms_f32(bank_regs[0], 38, 14.0f);
+    fake_bms_f32(bank_regs[1], 38, 6.0f);
+    fake_bms_u32(bank_regs[1], 46, 60000000u);
+    const uint16_t *const images[2] = {bank_regs[0], bank_regs[1]};
+    fake_bms_run_packs(&bank_bridge, images, NULL, 2, &now, now + 3000000u);
+    const bool alive[2] = {true, false};
+    fake_bms_run_packs(&bank_bridge, images, alive, 2, &now, now + 6000000u);
+    status_input_t in = {.bridge = &bank_bridge, .now_us = now, .version = "0.1.0",
+                         .uart_open = true, .uart_device = "/dev/ttyUSB0",
+                         .can = {.connected = true, .bus_state = "active"}};
+    in.pack_uart_open[0] = true;
+    in.pack_uart_device[0] = "/dev/ttyUSB0";
+    in.pack_uart_open[1] = true;
+    in.pack_uart_device[1] = "/dev/ttyUSB1";
+    in.pack_name[0] = "";
+    in.pack_name[1] = "Left";
+    assert_true(status_build(&in, 1, st));
+    assert_int_equal(st->packs_n, 2);
+    assert_string_equal(st->packs[1].state, "silent");
+}
+
+static void test_real_bank_with_a_silent_pack(void **state)
+{
+    (void)state;
+    static status_t st;
+    real_bank_status(&st);
+    mqtt_topics_list_t l = {0};
+    assert_int_equal(mqtt_topics_from_status(&tcfg, &st, true, 0, &l), MQTT_TOPICS_OK);
+    assert_string_equal(payload(&l, "victron/tinybms/data_valid"), "true");
+    assert_string_equal(payload(&l, "victron/tinybms/packs/1/bank_state"), "online");
+    assert_string_equal(payload(&l, "victron/tinybms/packs/1/current"), "14");
+    assert_string_equal(payload(&l, "victron/tinybms/packs/1/cells/count"), "4");
+    assert_non_null(find(&l, "victron/tinybms/packs/1/cells/4"));
+    assert_string_equal(payload(&l, "victron/tinybms/packs/2/name"), "Left");
+    assert_string_equal(payload(&l, "victron/tinybms/packs/2/bank_state"), "silent");
+    assert_string_equal(payload(&l, "victron/tinybms/packs/2/data_valid"), "false");
+    assert_string_equal(payload(&l, "victron/tinybms/packs/2/member"), "true");
+    assert_null(find(&l, "victron/tinybms/packs/2/current"));
+    assert_null(find(&l, "victron/tinybms/packs/2/cells/1"));
+    cJSON *bank = cJSON_Parse(payload(&l, "victron/tinybms/bank"));
+    assert_non_null(bank);
+    bool silent = false;
+    const cJSON *w = NULL;
+    cJSON_ArrayForEach(w, cJSON_GetObjectItem(bank, "warnings"))
+    {
+        silent = silent || strcmp(w->valuestring, "pack_silent") == 0;
+    }
+    assert_true(silent);
+    cJSON_Delete(bank);
+
+    /* Discovery: each entity reads a topic the bridge publishes (the silent pack's values
+     * once it reads again); one device per pack. */
+    mqtt_topics_list_t d = {0};
+    assert_int_equal(mqtt_topics_discovery(&tcfg, &st, &d), MQTT_TOPICS_OK);
+    size_t pack_docs[2] = {0, 0};
+    for (size_t i = 0; i < d.count; i++) {
+        cJSON *doc = cJSON_Parse(d.items[i].payload);
+        assert_non_null(doc);
+        const char *topic = str_of(doc, "state_topic");
+        const char *ident = cJSON_GetArrayItem(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "device"), "identifiers"), 0)
+                                ->valuestring;
+        for (unsigned n = 1; n <= 2; n++) {
+            char prefix[64], want_ident[96];
+            snprintf(prefix, sizeof prefix, "victron/tinybms/packs/%u/", n);
+            snprintf(want_ident, sizeof want_ident, "tinybms_victron_bridge_tinybms-victron_pack%u",
+                     n);
+            if (strncmp(topic, prefix, strlen(prefix)) == 0) {
+                pack_docs[n - 1u]++;
+                assert_string_equal(ident, want_ident);
+                if (n == 1u && find(&l, topic) == NULL) {
+                    fail_msg("%s is not published", topic);
+                }
+            }
+        }
+        cJSON_Delete(doc);
+    }
+    assert_true(pack_docs[0] > 20u);
+    assert_int_equal(pack_docs[0], pack_docs[1]);
+    assert_non_null(find(&d, "homeassistant/sensor/tinybms-victron/pack2_cell_4/config"));
+    mqtt_topics_list_free(&d);
+    mqtt_topics_list_free(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -787,6 +894,7 @@ int main(void)
         cmocka_unit_test(test_an_old_document_marks_every_pack_stale),
         cmocka_unit_test(test_discovery_gives_each_pack_its_own_device),
         cmocka_unit_test(test_discovery_key_follows_the_packs),
+        cmocka_unit_test(test_real_bank_with_a_silent_pack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
