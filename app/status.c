@@ -183,8 +183,8 @@ static bool pack_open(const status_input_t *in, size_t i)
 
 static const char *pack_device(const status_input_t *in, size_t i)
 {
-    const char *d = i == 0u && in->pack_uart_device[0] == NULL ? in->uart_device
-                                                               : in->pack_uart_device[i];
+    const char *d =
+        i == 0u && in->pack_uart_device[0] == NULL ? in->uart_device : in->pack_uart_device[i];
     return d != NULL ? d : "";
 }
 

@@ -341,7 +341,8 @@ static void test_api_registers_take_the_pack_one_based(void **state)
     assert_string_equal(r.body, "{\"registers_of_pack\":3}");
     assert_int_equal(fk.last_doc_pack, 2); /* 0-based to the platform */
     free(r.body);
-    const char *bad[] = {"pack=0", "pack=4", "pack=-1", "pack=x", "pack=", "pack=99999999999999999999"};
+    const char *bad[] = {"pack=0", "pack=4", "pack=-1",
+                         "pack=x", "pack=",  "pack=99999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         fk.last_doc_pack = 77;
         r = call("GET", "/api/tinybms/registers", bad[i], NULL);
@@ -378,8 +379,7 @@ static void test_api_write_takes_the_pack_from_the_body(void **state)
     assert_int_equal(fk.last_write_pack, 0); /* default: pack 1 */
     assert_non_null(strstr(r.body, "\"pack\":1"));
     free(r.body);
-    r = call("POST", "/api/tinybms/write", NULL,
-             "{\"pack\":2,\"address\":315,\"value\":3700}");
+    r = call("POST", "/api/tinybms/write", NULL, "{\"pack\":2,\"address\":315,\"value\":3700}");
     assert_int_equal(r.status, 200);
     assert_int_equal(fk.last_write_pack, 1);
     assert_non_null(strstr(r.body, "\"pack\":2"));
@@ -413,8 +413,7 @@ static void test_api_write_takes_the_pack_from_the_body(void **state)
     free(r.body);
     /* The pack count not known yet: pack 1 goes on, another waits (503). */
     fk.packs = 0;
-    r = call("POST", "/api/tinybms/write", NULL,
-             "{\"pack\":2,\"address\":315,\"value\":3700}");
+    r = call("POST", "/api/tinybms/write", NULL, "{\"pack\":2,\"address\":315,\"value\":3700}");
     assert_int_equal(r.status, 503);
     assert_non_null(strstr(r.body, "\"code\":\"not_ready\""));
     free(r.body);
