@@ -126,7 +126,7 @@ void svc_frame_sent(svc_t *s, const vcan_frame_t *f, bool sent, uint64_t now_us)
         return;
     }
     /* Bytes in to frame out: the bridge's own part of the data age. */
-    uint64_t last = s->brg.last_valid_us;
+    uint64_t last = s->brg.oldest_valid_us; /* a bank: its oldest pack's read */
     samples_add(&s->age_351, clamp_u32(now_us > last ? now_us - last : 0u));
     if (s->last_351_us != 0u) {
         samples_add(&s->period_351, clamp_u32(now_us - s->last_351_us));

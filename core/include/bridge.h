@@ -152,6 +152,9 @@ typedef struct {
     alm_state_t alarms;       /* 0x35A; with 2+ packs the worst of the packs' + bank warnings */
     brg_data_state_t state;
     uint64_t last_valid_us;   /* the newest valid live read of any pack */
+    uint64_t oldest_valid_us; /* the oldest last read of the packs the battery is made of
+                               * (online members; one pack: last_valid_us): every value
+                               * presented is at least this new */
     vcan_modules_t modules;   /* 0x372 */
     int32_t capacity_ah;      /* 0x379 installed; 0x35F carries online_capacity_ah */
     int32_t online_capacity_ah;

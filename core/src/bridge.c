@@ -260,6 +260,7 @@ static void refresh_single(brg_t *b, uint64_t now_us)
     b->settings = p->settings;
     b->pack = p->pack;
     b->last_valid_us = p->last_valid_us;
+    b->oldest_valid_us = p->last_valid_us;
     b->base_limits = p->base_limits;
     b->limits_ok = p->limits_ok;
     chg_limits_t lim;
@@ -344,6 +345,13 @@ static void refresh_bank(brg_t *b, uint64_t now_us)
         /* 0x356: the worst of the packs (multi-pack.md). */
         .avg_dc = o->temp_dc,
     };
+    b->oldest_valid_us = b->last_valid_us;
+    for (size_t i = 0; i < b->n_packs; i++) {
+        uint64_t t = b->bms[i].last_valid_us;
+        if (o->pack[i].state == BANK_PACK_ONLINE && t < b->oldest_valid_us) {
+            b->oldest_valid_us = t;
+        }
+    }
     b->modules = o->modules;
     b->capacity_ah = o->capacity_ah;
     b->online_capacity_ah = o->online_capacity_ah;
