@@ -17,6 +17,11 @@ static uint16_t u16(int32_t v)
     return v < 0 ? 0u : (v > UINT16_MAX ? UINT16_MAX : (uint16_t)v);
 }
 
+static uint8_t u8(int32_t v)
+{
+    return v < 0 ? 0u : (v > UINT8_MAX ? UINT8_MAX : (uint8_t)v);
+}
+
 static uint32_t u32(int32_t v)
 {
     return v < 0 ? 0u : (uint32_t)v;
@@ -41,16 +46,13 @@ void bridge_config_from_cfg(const cfg_t *cfg, brg_config_t *out)
     out->poll.events_period_us = us(cfg->tinybms.events_refresh_ms);
     out->bms_timeout_us = us(cfg->tinybms.bms_timeout_ms);
     out->packs = cfg->packs.count > 0u ? cfg->packs.count : 1u;
-    out->bank.min_packs = (uint8_t)(cfg->bank.min_packs < 0 ? 0 : cfg->bank.min_packs > 255 ? 255
-                                                                    : cfg->bank.min_packs);
+    out->bank.min_packs = u8(cfg->bank.min_packs);
     out->bank.offline_grace_us = us(cfg->bank.offline_grace_ms);
     out->bank.rejoin_hold_us = us(cfg->bank.rejoin_hold_ms);
     out->bank.rejoin_window_cell_mv = u16(cfg->bank.rejoin_window_cell_mv);
     out->bank.near_cutoff_mv = u16(cfg->bank.near_cutoff_mv);
-    out->bank.share_min_ma = cfg->bank.share_min_ma < 0 ? 0u : (uint32_t)cfg->bank.share_min_ma;
-    double split_pm = cfg->bank.small_current_split * 1000.0 + 0.5;
-    out->bank.small_current_split_pm =
-        (uint16_t)(split_pm < 0.0 ? 0.0 : split_pm > 65535.0 ? 65535.0 : split_pm);
+    out->bank.share_min_ma = u32(cfg->bank.share_min_ma);
+    out->bank.small_current_split_pm = u16(cfg->bank.small_current_split_pm);
     out->bank.incremental_guard = cfg->bank.incremental_guard;
     out->fast_period_us = us(cfg->victron.fast_interval_ms);
     out->detail_period_us = us(cfg->victron.detail_interval_ms);
@@ -144,7 +146,7 @@ void bridge_config_to_cfg(const brg_config_t *in, cfg_t *out)
     out->bank.rejoin_window_cell_mv = in->bank.rejoin_window_cell_mv;
     out->bank.near_cutoff_mv = in->bank.near_cutoff_mv;
     out->bank.share_min_ma = (int32_t)in->bank.share_min_ma;
-    out->bank.small_current_split = in->bank.small_current_split_pm / 1000.0;
+    out->bank.small_current_split_pm = in->bank.small_current_split_pm;
     out->bank.incremental_guard = in->bank.incremental_guard;
     out->victron.fast_interval_ms = ms(in->fast_period_us);
     out->victron.detail_interval_ms = ms(in->detail_period_us);

@@ -8,7 +8,9 @@
  * driven by it, so a key cannot exist in one and be missing in another.
  * A second table of the same shape (esp32_keys[]) holds the seed's ESP32
  * keys, which are checked, kept and written back but never used here.
- * Cross-field rules are a small table plus three hand-written rules.
+ * Cross-field rules are a small table plus three hand-written rules. The
+ * "packs" array is the one section that is not a set of keys: it has its
+ * own parse (apply_packs), check (check_packs) and writer (add_packs).
  */
 #include "config.h"
 
@@ -463,6 +465,32 @@ static const key_def_t keys[] = {
        "normal; loopback = bench test without a bus: frames come back to the bridge and none "
        "is sent (slcan opens listen-only). Read at start."),
 
+    /* bank: several packs as one battery (bank.h, multi-pack.md). Each pack's
+     * own limits come from its own TinyBMS settings; the bank's current caps
+     * are victron.max_charge_current_a / max_discharge_current_a. */
+    KI("bank.min_packs", bank.min_packs, 1, (int32_t)CFG_MAX_PACKS, 0u, "packs", NULL,
+       "Bank: with fewer packs online than this, the bank's CCL and DCL are 0; at most the "
+       "number of packs in `packs`."),
+    KI("bank.offline_grace_ms", bank.offline_grace_ms, 0, 600000, 0u, "ms", NULL,
+       "Bank: a pack whose reads stop still counts with its last values this long (with a "
+       "warning), then it is offline; 0 = offline at once."),
+    KI("bank.rejoin_hold_ms", bank.rejoin_hold_ms, 0, 600000, 0u, "ms", NULL,
+       "Bank: a pack whose reads return must be fresh this long before it counts again."),
+    KI("bank.rejoin_window_cell_mv", bank.rejoin_window_cell_mv, 1, 1000, 0u, "mV", NULL,
+       "Bank: a pack joins only within this x series cells of the bank voltage (50 mV = 0.8 V "
+       "on 16S)."),
+    KI("bank.near_cutoff_mv", bank.near_cutoff_mv, 0, 1000, 0u, "mV", NULL,
+       "Bank: a pack that goes silent with a cell this close to its TinyBMS cutoff is offline "
+       "at once, without the grace."),
+    KI("bank.share_min_ma", bank.share_min_ma, 0, 1000000, 0u, "mA", NULL,
+       "Bank: below this total current the packs' shares are assumed, not measured."),
+    KD("bank.small_current_split", bank.small_current_split_pm, 1000, 4000, 1000, 0u, "", NULL,
+       "Bank: the share one pack is assumed to take below share_min_ma, as a multiple of the "
+       "equal share."),
+    KB("bank.incremental_guard", bank.incremental_guard,
+       "Bank: also bound each pack by its share of any current still to come (bank.h); "
+       "false = only by its present share."),
+
     KI("tinybms.poll_interval_ms", tinybms.poll_interval_ms, 20, 1000, 0u, "ms", NULL,
        "Live-data (registers 0..55) poll period; the BMS samples at 10 Hz."),
     KI("tinybms.settings_refresh_ms", tinybms.settings_refresh_ms, 1000, 3600000, 0u, "ms", NULL,
@@ -489,9 +517,12 @@ static const key_def_t keys[] = {
        "GX keepalive (0x305) silence after which the status reports the GX as absent; "
        "transmission never depends on it."),
     KD("victron.max_charge_current_a", victron.max_charge_current_da, 0, 10000, 10, 0u, "A", NULL,
-       "Charge current ceiling (CCL, 0x351), never above the TinyBMS charge over-current cutoff."),
+       "Charge current ceiling (CCL, 0x351), never above the TinyBMS charge over-current cutoff; "
+       "with several packs the BANK total, not a per-pack limit."),
     KD("victron.max_discharge_current_a", victron.max_discharge_current_da, 0, 10000, 10, 0u, "A",
-       NULL, "Discharge current ceiling (DCL, 0x351), never above the TinyBMS discharge cutoff."),
+       NULL,
+       "Discharge current ceiling (DCL, 0x351), never above the TinyBMS discharge cutoff; with "
+       "several packs the BANK total, not a per-pack limit."),
     KI("victron.charge_cell_mv", victron.charge_cell_mv, 2500, 4500, 0u, "mV", NULL,
        "Charge voltage per cell; CVL = this x series cells (LFP: 3450)."),
     KI("victron.discharge_cell_mv", victron.discharge_cell_mv, 2000, 4000, 0u, "mV", NULL,
@@ -711,6 +742,42 @@ static const key_def_t esp32_keys[] = {
 #define ALL_COUNT   (KEY_COUNT + ESP32_COUNT)
 
 _Static_assert(ESP32_COUNT <= 32u, "one presence bit per ESP32 key in cfg_t.esp32.present");
+
+/* The members of one element of the "packs" array. Not in keys[]: the
+ * array is not one value. Only the string checks (check_string) and the
+ * documentation use these, so they have no place in cfg_t (off, size). */
+
+static bool chk_pack_name(const char *s, char *why, size_t why_len)
+{
+    if (!printable_ascii(s)) {
+        (void)snprintf(why, why_len, "must be printable ASCII");
+        return false;
+    }
+    return true;
+}
+
+static const key_def_t pack_device_key = {
+    .path = "packs[].device",
+    .kind = CFG_KIND_STR,
+    .min = 1,
+    .max = (int32_t)CFG_PATH_LEN - 1,
+    .scale = 1,
+    .check = chk_abs_path,
+    .unit = "",
+    .summary = "Serial device (absolute path) of this pack's TinyBMS; each pack its own.",
+};
+
+static const key_def_t pack_name_key = {
+    .path = "packs[].name",
+    .kind = CFG_KIND_STR,
+    .min = 0,
+    .max = (int32_t)CFG_PACK_NAME_LEN - 1,
+    .scale = 1,
+    .check = chk_pack_name,
+    .unit = "",
+    .summary = "Name shown for this pack (printable ASCII); empty = \"Pack N\" (N = 1..4, "
+               "its place in the array).",
+};
 
 /* Accepted on input only; a document written by cfg_to_json never uses them.
  * "cvl_algorithm" is the name the seed firmware really loaded (seed-system.md
@@ -1143,13 +1210,78 @@ static cfg_err_t check_rules(const cfg_t *c, const bool *touched, cfg_error_t *e
     return CFG_OK;
 }
 
-static cfg_err_t validate(const cfg_t *c, const bool *touched, cfg_error_t *err)
+/* One string member of pack i ("packs[i].device"). */
+static cfg_err_t check_pack_text(const key_def_t *k, size_t i, const char *s, size_t size,
+                                 cfg_error_t *err)
+{
+    char path[CFG_KEY_PATH_MAX];
+    (void)snprintf(path, sizeof path, "packs[%zu].%s", i, strrchr(k->path, '.') + 1);
+    if (memchr(s, '\0', size) == NULL) {
+        return fail(err, CFG_ERR_VALUE, path, "is not NUL-terminated");
+    }
+    return check_string(k, path, s, err);
+}
+
+/* The "packs" section: its size, each entry, one serial port per pack, and
+ * bank.min_packs against the packs listed. A rule broken by a patch that
+ * changed only the packs is reported on "packs", else on bank.min_packs. */
+static cfg_err_t check_packs(const cfg_t *c, const bool *touched, bool packs_touched,
+                             cfg_error_t *err)
+{
+    const size_t n = c->packs.count;
+    if (n > CFG_MAX_PACKS) {
+        return fail(err, CFG_ERR_RANGE, "packs", "%zu packs; at most %u", n, CFG_MAX_PACKS);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *dev = c->packs.pack[i].device;
+        cfg_err_t rc =
+            check_pack_text(&pack_device_key, i, dev, sizeof c->packs.pack[i].device, err);
+        if (rc == CFG_OK) {
+            rc = check_pack_text(&pack_name_key, i, c->packs.pack[i].name,
+                                 sizeof c->packs.pack[i].name, err);
+        }
+        if (rc != CFG_OK) {
+            return rc;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(c->packs.pack[j].device, dev) == 0) {
+                char path[CFG_KEY_PATH_MAX];
+                (void)snprintf(path, sizeof path, "packs[%zu].device", i);
+                return fail(err, CFG_ERR_RULE, path,
+                            "\"%.60s\" is already packs[%zu].device: each pack needs its own "
+                            "serial port",
+                            dev, j);
+            }
+        }
+    }
+    if (n > 0u && c->bank.min_packs > (int32_t)n) {
+        const key_def_t *mp = find_key("bank.min_packs");
+        assert(mp != NULL);
+        bool name_packs = packs_touched && (touched == NULL || !touched[key_index(mp)]);
+        if (name_packs) {
+            return fail(err, CFG_ERR_RULE, "packs",
+                        "%zu pack%s, fewer than bank.min_packs (%ld): the bank's CCL and DCL "
+                        "would stay 0",
+                        n, n == 1u ? "" : "s", (long)c->bank.min_packs);
+        }
+        return fail(err, CFG_ERR_RULE, "bank.min_packs",
+                    "%ld is more than the %zu pack%s in packs: the bank's CCL and DCL would stay 0",
+                    (long)c->bank.min_packs, n, n == 1u ? "" : "s");
+    }
+    return CFG_OK;
+}
+
+static cfg_err_t validate(const cfg_t *c, const bool *touched, bool packs_touched, cfg_error_t *err)
 {
     for (size_t i = 0; i < ALL_COUNT; i++) {
         cfg_err_t rc = check_field(c, key_at(i), err);
         if (rc != CFG_OK) {
             return rc;
         }
+    }
+    cfg_err_t rc = check_packs(c, touched, packs_touched, err);
+    if (rc != CFG_OK) {
+        return rc;
     }
     return check_rules(c, touched, err);
 }
@@ -1160,7 +1292,7 @@ cfg_err_t cfg_validate(const cfg_t *cfg, cfg_error_t *err)
     if (cfg == NULL) {
         return fail(err, CFG_ERR_ARG, "", "no configuration given");
     }
-    return validate(cfg, NULL, err);
+    return validate(cfg, NULL, false, err);
 }
 
 bool cfg_equal(const cfg_t *a, const cfg_t *b)
@@ -1170,6 +1302,15 @@ bool cfg_equal(const cfg_t *a, const cfg_t *b)
     }
     if (a->esp32.present != b->esp32.present) {
         return false;
+    }
+    if (a->packs.count != b->packs.count) {
+        return false;
+    }
+    for (size_t i = 0; i < a->packs.count && i < CFG_MAX_PACKS; i++) {
+        if (strncmp(a->packs.pack[i].device, b->packs.pack[i].device, CFG_PATH_LEN) != 0 ||
+            strncmp(a->packs.pack[i].name, b->packs.pack[i].name, CFG_PACK_NAME_LEN) != 0) {
+            return false;
+        }
     }
     for (size_t i = 0; i < ALL_COUNT; i++) {
         const key_def_t *k = key_at(i);
@@ -1196,6 +1337,7 @@ bool cfg_equal(const cfg_t *a, const cfg_t *b)
 typedef struct {
     cfg_t *cfg;
     bool touched[ALL_COUNT];
+    bool packs_touched; /* the document has a "packs" array */
     bool keep_redacted; /* merge: CFG_REDACTED keeps the current secret */
     cfg_error_t *err;
     cfg_warnings_t *warn; /* may be NULL */
@@ -1411,6 +1553,87 @@ static void canonical_path(char *out, size_t len, const char *canon_prefix, cons
     }
 }
 
+/* One element of "packs", number i: {"device": "/dev/...", "name": "..."}. */
+static cfg_err_t apply_pack(apply_ctx_t *x, const cJSON *obj, size_t i, cfg_t *into)
+{
+    if (!cJSON_IsObject(obj)) {
+        char path[CFG_KEY_PATH_MAX];
+        (void)snprintf(path, sizeof path, "packs[%zu]", i);
+        return fail(x->err, CFG_ERR_NOT_OBJECT, path,
+                    "expected an object {\"device\": ..., \"name\": ...}, got %s",
+                    json_type_name(obj));
+    }
+    bool have_device = false;
+    for (const cJSON *m = obj->child; m != NULL; m = m->next) {
+        const char *name = m->string != NULL ? m->string : "";
+        char path[CFG_KEY_PATH_MAX];
+        (void)snprintf(path, sizeof path, "packs[%zu].%.60s", i, name);
+        for (const cJSON *p = obj->child; p != m; p = p->next) {
+            if (p->string != NULL && strcmp(p->string, name) == 0) {
+                return fail(x->err, CFG_ERR_DUPLICATE_KEY, path, "key given twice");
+            }
+        }
+        const key_def_t *k = strcmp(name, "device") == 0 ? &pack_device_key
+                             : strcmp(name, "name") == 0 ? &pack_name_key
+                                                         : NULL;
+        if (k == NULL) {
+            return fail(x->err, CFG_ERR_UNKNOWN_KEY, path,
+                        "unknown key (a pack has \"device\" and \"name\")");
+        }
+        if (!cJSON_IsString(m) || m->valuestring == NULL) {
+            return fail(x->err, CFG_ERR_TYPE, path, "expected a string, got %s", json_type_name(m));
+        }
+        cfg_err_t rc = check_string(k, path, m->valuestring, x->err);
+        if (rc != CFG_OK) {
+            return rc;
+        }
+        if (k == &pack_device_key) {
+            set_str(into->packs.pack[i].device, sizeof into->packs.pack[i].device, m->valuestring);
+            have_device = true;
+        } else {
+            set_str(into->packs.pack[i].name, sizeof into->packs.pack[i].name, m->valuestring);
+        }
+    }
+    if (!have_device) {
+        char path[CFG_KEY_PATH_MAX];
+        (void)snprintf(path, sizeof path, "packs[%zu].device", i);
+        return fail(x->err, CFG_ERR_VALUE, path,
+                    "is missing: each pack needs the serial device of its TinyBMS");
+    }
+    return CFG_OK;
+}
+
+/* "packs" (no alias: the key is written as is): the whole section is
+ * replaced, in a patch too ([] = none). */
+static cfg_err_t apply_packs(apply_ctx_t *x, const cJSON *arr)
+{
+    if (!cJSON_IsArray(arr)) {
+        return fail(x->err, CFG_ERR_TYPE, "packs",
+                    "expected an array of packs [{\"device\": ..., \"name\": ...}], got %s",
+                    json_type_name(arr));
+    }
+    size_t n = 0;
+    for (const cJSON *e = arr->child; e != NULL; e = e->next) {
+        n++;
+    }
+    if (n > CFG_MAX_PACKS) {
+        return fail(x->err, CFG_ERR_RANGE, "packs",
+                    "%zu packs given; at most %u (one TinyBMS per serial port)", n, CFG_MAX_PACKS);
+    }
+    cfg_t *c = x->cfg;
+    memset(&c->packs, 0, sizeof c->packs);
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e != NULL; e = e->next, i++) {
+        cfg_err_t rc = apply_pack(x, e, i, c);
+        if (rc != CFG_OK) {
+            return rc;
+        }
+    }
+    c->packs.count = (uint8_t)n;
+    x->packs_touched = true;
+    return CFG_OK;
+}
+
 static cfg_err_t apply_object(apply_ctx_t *x, const cJSON *obj, const char *canon_prefix,
                               const char *written_prefix)
 {
@@ -1439,7 +1662,9 @@ static cfg_err_t apply_object(apply_ctx_t *x, const cJSON *obj, const char *cano
 
         const key_def_t *k = find_key(canon);
         cfg_err_t rc;
-        if (k != NULL) {
+        if (strcmp(canon, "packs") == 0) {
+            rc = apply_packs(x, m);
+        } else if (k != NULL) {
             rc = apply_value(x, k, written, m);
         } else if (is_section(canon)) {
             if (!cJSON_IsObject(m)) {
@@ -1604,14 +1829,14 @@ static cfg_err_t apply_json(const cfg_t *base, const char *text, size_t len, boo
     rc = apply_object(&x, root, "", "");
     cJSON_Delete(root);
     if (rc == CFG_OK) {
-        rc = validate(&work, x.touched, err);
+        rc = validate(&work, x.touched, x.packs_touched, err);
     }
     if (rc == CFG_ERR_RULE && !merge) {
         /* Keep the first error if following does not give a valid file. */
         /* (On failure every warning is dropped below, these too.) */
         cfg_t followed = work;
         if (follow_defaults(&followed, x.touched, warnings) &&
-            validate(&followed, x.touched, NULL) == CFG_OK) {
+            validate(&followed, x.touched, x.packs_touched, NULL) == CFG_OK) {
             clear_error(err);
             work = followed;
             rc = CFG_OK;
@@ -1717,6 +1942,40 @@ static bool add_key(cJSON *root, const cfg_t *c, const key_def_t *k, bool redact
     return false;
 }
 
+/* The "packs" array, when the configuration has the section. */
+static bool add_packs(cJSON *root, const cfg_t *c)
+{
+    size_t n = c->packs.count < CFG_MAX_PACKS ? c->packs.count : CFG_MAX_PACKS;
+    if (n == 0u) {
+        return true;
+    }
+    cJSON *arr = cJSON_AddArrayToObject(root, "packs");
+    if (arr == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char dev[CFG_PATH_LEN];
+        char name[CFG_PACK_NAME_LEN];
+        (void)snprintf(dev, sizeof dev, "%.*s", (int)(sizeof dev - 1u), c->packs.pack[i].device);
+        (void)snprintf(name, sizeof name, "%.*s", (int)(sizeof name - 1u), c->packs.pack[i].name);
+        cJSON *o = cJSON_CreateObject();
+        if (o == NULL || cJSON_AddStringToObject(o, "device", dev) == NULL ||
+            cJSON_AddStringToObject(o, "name", name) == NULL || !cJSON_AddItemToArray(arr, o)) {
+            cJSON_Delete(o); /* not in the array (cJSON_Delete(NULL) does nothing) */
+            return false;
+        }
+    }
+    return true;
+}
+
+/* "packs" is written just before the bank section, beside the keys that
+ * use it. */
+static bool starts_bank(size_t i)
+{
+    return i < KEY_COUNT && strncmp(keys[i].path, "bank.", 5) == 0 &&
+           (i == 0u || strncmp(keys[i - 1u].path, "bank.", 5) != 0);
+}
+
 char *cfg_to_json(const cfg_t *cfg, bool redact_secrets)
 {
     if (cfg == NULL) {
@@ -1728,6 +1987,10 @@ char *cfg_to_json(const cfg_t *cfg, bool redact_secrets)
     }
     for (size_t i = 0; i < ALL_COUNT; i++) {
         const key_def_t *k = key_at(i);
+        if (starts_bank(i) && !add_packs(root, cfg)) {
+            cJSON_Delete(root);
+            return NULL;
+        }
         if (key_present(cfg, k) && !add_key(root, cfg, k, redact_secrets)) {
             cJSON_Delete(root);
             return NULL;
@@ -1877,6 +2140,25 @@ static void md_range(sbuf_t *b, const key_def_t *k)
     }
 }
 
+/* The rows of the "packs" array and its members. */
+static void md_packs(sbuf_t *b, const char *const *kind_names)
+{
+    sb_printf(b,
+              "| `packs` | array |  | not set | `[]`, or 1 .. %u objects | The TinyBMS packs of a "
+              "bank, pack 1 first: `[{\"device\": \"/dev/ttyUSB0\", \"name\": \"Pack A\"}, "
+              "...]`, each device once. Not set or `[]` = one pack on `hardware.uart.device`. "
+              "A settings update replaces the whole array. Read at start. |\n",
+              CFG_MAX_PACKS);
+    const key_def_t *members[] = {&pack_device_key, &pack_name_key};
+    for (size_t i = 0; i < sizeof members / sizeof members[0]; i++) {
+        const key_def_t *k = members[i];
+        sb_printf(b, "| `%s` | %s |  | %s | ", k->path, kind_names[k->kind],
+                  k == &pack_device_key ? "required" : "`\"\"`");
+        md_range(b, k);
+        sb_printf(b, " | %s |\n", k->summary);
+    }
+}
+
 char *cfg_keys_markdown(void)
 {
     static const char *const kind_names[] = {"bool", "integer", "number", "string", "enum"};
@@ -1893,6 +2175,9 @@ char *cfg_keys_markdown(void)
             }
             sb_printf(&b, "| Key | Type | Unit | Default | Range | Description |\n");
             sb_printf(&b, "|---|---|---|---|---|---|\n");
+        }
+        if (starts_bank(i)) {
+            md_packs(&b, kind_names);
         }
         sb_printf(&b, "| `%s` | %s | %s | ", k->path, kind_names[k->kind], k->unit);
         if (is_esp32(k)) {

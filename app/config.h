@@ -164,25 +164,31 @@ typedef struct {
             uint8_t mode;                 /* a cfg_can_mode_t; read at start */
         } can;
     } hardware;
-    /* "packs": several TinyBMS in parallel, pack 1..count in order, each
-     * on its own UART (hardware.uart's speed, timeout and retries). count
-     * 0 = no section: one pack on hardware.uart.device. */
+    /* "packs": several TinyBMS in parallel (JSON: an array of 1..4
+     * {"device": "/dev/ttyUSB0", "name": "Pack A"}), pack 1..count in
+     * order, each on its own serial port with hardware.uart's speed,
+     * timeout and retries. count 0 = no section (or []): one pack on
+     * hardware.uart.device, as before the section existed. Entries from
+     * count on are unused (all zero after a parse). Read at start. */
     struct {
         uint8_t count;
         struct {
-            char device[CFG_PATH_LEN];
-            char name[CFG_PACK_NAME_LEN]; /* "" = "Pack N" */
+            char device[CFG_PATH_LEN];    /* required; each pack its own */
+            char name[CFG_PACK_NAME_LEN]; /* printable ASCII; "" = "Pack N" when shown */
         } pack[CFG_MAX_PACKS];
     } packs;
-    /* "bank": how the packs are combined (bank.h); unused with one pack. */
+    /* "bank": how the packs are combined into one battery (bank.h has the
+     * meaning of each; the defaults are bank_default_config's). Used with
+     * two packs or more; the bank's current caps are victron.max_*. */
     struct {
-        int32_t min_packs;              /* fewer online: CCL = DCL = 0 */
+        int32_t min_packs;              /* fewer online: CCL = DCL = 0; <= packs.count */
         int32_t offline_grace_ms;       /* a silent pack's last values count this long */
         int32_t rejoin_hold_ms;         /* fresh this long before it rejoins */
         int32_t rejoin_window_cell_mv;  /* within this x series cells of the bank voltage */
-        int32_t near_cutoff_mv;         /* silent near a cutoff: dropped at once */
+        int32_t near_cutoff_mv;         /* silent this close to a cutoff: dropped at once */
         int32_t share_min_ma;           /* below, shares are assumed, not measured */
-        double small_current_split;     /* assumed share x packs (>= 1.0) */
+        int32_t small_current_split_pm; /* JSON small_current_split (x 1000): the assumed
+                                         * share of one pack x the equal share */
         bool incremental_guard;         /* bank.h's fourth term */
     } bank;
     struct {
@@ -328,8 +334,8 @@ void cfg_defaults(cfg_t *out);
 cfg_err_t cfg_validate(const cfg_t *cfg, cfg_error_t *err);
 
 /* True when every schema field of *a equals *b (strings compared as C
- * strings; padding ignored; ESP32 keys by presence, then value). False if
- * either is NULL. */
+ * strings; padding ignored; ESP32 keys by presence, then value; packs by
+ * count, then the listed packs). False if either is NULL. */
 bool cfg_equal(const cfg_t *a, const cfg_t *b);
 
 /* Static upper-case name of a log level ("INFO"), "?" when out of range. */
@@ -355,7 +361,10 @@ const char *cfg_can_mode_name(cfg_can_mode_t mode);
  * Only here (a whole file, not a patch): a SOC threshold of cvl left out
  * of the document whose default contradicts the thresholds the document
  * sets follows them (docs/configuration.md "Defaults that follow"), with a
- * warning. Cost: O(len) time, cJSON's heap for the parse tree.
+ * warning. "packs" is an array of 0 to CFG_MAX_PACKS objects (each with a
+ * required "device" and an optional "name"; [] = no section); an error in
+ * it names the element, e.g. "packs[1].device". Cost: O(len) time, cJSON's
+ * heap for the parse tree.
  */
 cfg_err_t cfg_from_json(const char *text, size_t len, cfg_t *out, cfg_error_t *err);
 
@@ -369,6 +378,7 @@ cfg_err_t cfg_from_json_warn(const char *text, size_t len, cfg_t *out, cfg_warni
  * strictness as cfg_from_json, and validates the result. A secret given as
  * CFG_REDACTED keeps the base's value. Keys left out keep the base's
  * values, so nothing follows here: a rule the patch breaks is an error.
+ * A "packs" array in the patch replaces the whole section ([] removes it).
  * On success stores the result in *out (out may equal base); on failure
  * *out is untouched and *err explains.
  */
@@ -381,8 +391,10 @@ cfg_err_t cfg_merge_json_warn(const cfg_t *base, const char *patch, size_t len, 
 
 /*
  * Serialises *cfg as an indented JSON object with every key, in schema
- * order. With redact_secrets, a secret that is set becomes CFG_REDACTED and
- * an empty one stays "" (so a reader can tell whether it is set).
+ * order; "packs" only when packs.count > 0 (so a file without the section
+ * is written back without it). With redact_secrets, a secret that is set
+ * becomes CFG_REDACTED and an empty one stays "" (so a reader can tell
+ * whether it is set).
  * Returns a malloc'd NUL-terminated string the caller frees, or NULL if
  * cfg is NULL or memory runs out. Does not validate.
  */
@@ -415,7 +427,8 @@ typedef struct {
 } cfg_key_info_t;
 
 /* Number of keys in the schema (the keys the bridge uses; the ESP32-only
- * keys are not counted and not described by cfg_key_info). */
+ * keys and the "packs" array, which is not one value, are not counted and
+ * not described by cfg_key_info; cfg_keys_markdown lists both). */
 size_t cfg_key_count(void);
 
 /* Describes key number i (0 <= i < cfg_key_count()). Returns false (and

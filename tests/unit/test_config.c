@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bank.h"
 #include "config.h"
 #include "config_store.h"
 
@@ -776,6 +777,20 @@ static void test_range_boundaries_plus_minus_one_step(void **state)
          "0.01", "0.010001", "minimum 0", "maximum 0.01"},
         {"{\"victron\":{\"max_charge_current_a\":%s}}", "victron.max_charge_current_a", "0", "-0.1",
          "1000", "1000.1", "minimum 0", "maximum 1000"},
+        {"{\"bank\":{\"min_packs\":%s}}", "bank.min_packs", "1", "0", "4", "5", "minimum 1",
+         "maximum 4"},
+        {"{\"bank\":{\"offline_grace_ms\":%s}}", "bank.offline_grace_ms", "0", "-1", "600000",
+         "600001", "minimum 0", "maximum 600000"},
+        {"{\"bank\":{\"rejoin_hold_ms\":%s}}", "bank.rejoin_hold_ms", "0", "-1", "600000", "600001",
+         "minimum 0", "maximum 600000"},
+        {"{\"bank\":{\"rejoin_window_cell_mv\":%s}}", "bank.rejoin_window_cell_mv", "1", "0",
+         "1000", "1001", "minimum 1", "maximum 1000"},
+        {"{\"bank\":{\"near_cutoff_mv\":%s}}", "bank.near_cutoff_mv", "0", "-1", "1000", "1001",
+         "minimum 0", "maximum 1000"},
+        {"{\"bank\":{\"share_min_ma\":%s}}", "bank.share_min_ma", "0", "-1", "1000000", "1000001",
+         "minimum 0", "maximum 1000000"},
+        {"{\"bank\":{\"small_current_split\":%s}}", "bank.small_current_split", "1", "0.999", "4",
+         "4.001", "minimum 1", "maximum 4"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char json[256];
@@ -1129,6 +1144,326 @@ static void test_key_catalogue_describes_every_key(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * packs and bank: several TinyBMS as one battery
+ * ------------------------------------------------------------------------ */
+
+static const char two_pack_file[] =
+    "{\"packs\":[{\"device\":\"/dev/ttyUSB0\",\"name\":\"Shed left\"},"
+    "{\"device\":\"/dev/serial/by-id/usb-FTDI_B-if00\"}],"
+    "\"bank\":{\"min_packs\":2,\"offline_grace_ms\":0,\"small_current_split\":1.25}}";
+
+static void test_two_pack_file_is_parsed(void **state)
+{
+    (void)state;
+    cfg_t c = parse_ok(two_pack_file);
+    assert_int_equal(c.packs.count, 2);
+    assert_string_equal(c.packs.pack[0].device, "/dev/ttyUSB0");
+    assert_string_equal(c.packs.pack[0].name, "Shed left");
+    assert_string_equal(c.packs.pack[1].device, "/dev/serial/by-id/usb-FTDI_B-if00");
+    assert_string_equal(c.packs.pack[1].name, ""); /* shown as "Pack 2" */
+    assert_int_equal(c.bank.min_packs, 2);
+    assert_int_equal(c.bank.offline_grace_ms, 0);
+    assert_int_equal(c.bank.small_current_split_pm, 1250);
+    /* The rest of the bank keeps its defaults. */
+    cfg_t d;
+    cfg_defaults(&d);
+    assert_int_equal(c.bank.rejoin_hold_ms, d.bank.rejoin_hold_ms);
+    assert_int_equal(c.bank.share_min_ma, d.bank.share_min_ma);
+    assert_true(c.bank.incremental_guard);
+    /* Unused entries are empty. */
+    static const char zero[sizeof c.packs.pack[2]];
+    assert_memory_equal(&c.packs.pack[2], zero, sizeof zero);
+    assert_memory_equal(&c.packs.pack[3], zero, sizeof zero);
+}
+
+static void test_four_pack_file_with_every_bank_key_is_parsed(void **state)
+{
+    (void)state;
+    cfg_t c = parse_ok("{\"packs\":["
+                       "{\"device\":\"/dev/ttyUSB0\",\"name\":\"A\"},"
+                       "{\"name\":\"Pack B (north)\",\"device\":\"/dev/ttyUSB1\"},"
+                       "{\"device\":\"/dev/ttyUSB2\",\"name\":\"\"},"
+                       "{\"device\":\"/dev/ttyAMA0\",\"name\":\"0123456789abcdef\"}],"
+                       "\"bank\":{\"min_packs\":4,\"offline_grace_ms\":600000,"
+                       "\"rejoin_hold_ms\":0,\"rejoin_window_cell_mv\":1,\"near_cutoff_mv\":0,"
+                       "\"share_min_ma\":1000000,\"small_current_split\":4,"
+                       "\"incremental_guard\":false}}");
+    assert_int_equal(c.packs.count, 4);
+    assert_string_equal(c.packs.pack[1].device, "/dev/ttyUSB1");
+    assert_string_equal(c.packs.pack[1].name, "Pack B (north)");
+    assert_string_equal(c.packs.pack[2].name, "");
+    assert_string_equal(c.packs.pack[3].device, "/dev/ttyAMA0");
+    assert_string_equal(c.packs.pack[3].name, "0123456789abcdef"); /* 16: the maximum */
+    assert_int_equal(c.bank.min_packs, 4);
+    assert_int_equal(c.bank.offline_grace_ms, 600000);
+    assert_int_equal(c.bank.rejoin_hold_ms, 0);
+    assert_int_equal(c.bank.rejoin_window_cell_mv, 1);
+    assert_int_equal(c.bank.near_cutoff_mv, 0);
+    assert_int_equal(c.bank.share_min_ma, 1000000);
+    assert_int_equal(c.bank.small_current_split_pm, 4000);
+    assert_false(c.bank.incremental_guard);
+}
+
+/* No section, or [], is one pack on hardware.uart.device, as before the
+ * section existed; bank.min_packs is then not held to a pack count. */
+static void test_no_packs_or_an_empty_array_is_one_pack_on_the_uart_device(void **state)
+{
+    (void)state;
+    cfg_t c = parse_ok("{\"hardware\":{\"uart\":{\"device\":\"/dev/ttyS1\"}}}");
+    assert_int_equal(c.packs.count, 0);
+    assert_string_equal(c.hardware.uart.device, "/dev/ttyS1");
+    cfg_t e = parse_ok("{\"packs\":[],\"hardware\":{\"uart\":{\"device\":\"/dev/ttyS1\"}}}");
+    assert_true(cfg_equal(&c, &e));
+    cfg_t m = parse_ok("{\"bank\":{\"min_packs\":3}}");
+    assert_int_equal(m.packs.count, 0);
+    assert_int_equal(m.bank.min_packs, 3);
+}
+
+static void test_packs_errors_name_the_key_and_change_nothing(void **state)
+{
+    (void)state;
+    expect_error("{\"packs\":[{\"device\":\"/dev/a\"},{\"device\":\"/dev/b\"},"
+                 "{\"device\":\"/dev/c\"},{\"device\":\"/dev/d\"},{\"device\":\"/dev/e\"}]}",
+                 CFG_ERR_RANGE, "packs", "5 packs given; at most 4");
+    expect_error("{\"packs\":{\"device\":\"/dev/a\"}}", CFG_ERR_TYPE, "packs",
+                 "expected an array of packs");
+    expect_error("{\"packs\":\"/dev/a\"}", CFG_ERR_TYPE, "packs", "got a string");
+    expect_error("{\"packs\":[\"/dev/ttyUSB0\"]}", CFG_ERR_NOT_OBJECT, "packs[0]",
+                 "expected an object");
+    expect_error("{\"packs\":[{\"device\":\"/dev/a\"},{\"name\":\"B\"}]}", CFG_ERR_VALUE,
+                 "packs[1].device", "is missing");
+    expect_error("{\"packs\":[{}]}", CFG_ERR_VALUE, "packs[0].device", "is missing");
+    expect_error("{\"packs\":[{\"device\":\"\"}]}", CFG_ERR_VALUE, "packs[0].device",
+                 "must not be empty");
+    expect_error("{\"packs\":[{\"device\":\"ttyUSB0\"}]}", CFG_ERR_VALUE, "packs[0].device",
+                 "is not an absolute path");
+    expect_error("{\"packs\":[{\"device\":7}]}", CFG_ERR_TYPE, "packs[0].device",
+                 "expected a string, got a number");
+    expect_error("{\"packs\":[{\"device\":\"/dev/a\",\"name\":null}]}", CFG_ERR_TYPE,
+                 "packs[0].name", "expected a string, got null");
+    expect_error("{\"packs\":[{\"device\":\"/dev/a\",\"name\":\"0123456789abcdefg\"}]}",
+                 CFG_ERR_VALUE, "packs[0].name", "is 17 characters long; the maximum is 16");
+    expect_error("{\"packs\":[{\"device\":\"/dev/a\",\"name\":\"S\\u00fcd\"}]}", CFG_ERR_VALUE,
+                 "packs[0].name", "must be printable ASCII");
+    expect_error("{\"packs\":[{\"device\":\"/dev/a\",\"name\":\"A\\tB\"}]}", CFG_ERR_VALUE,
+                 "packs[0].name", "contains a control character");
+    expect_error("{\"packs\":[{\"device\":\"/dev/a\",\"port\":1}]}", CFG_ERR_UNKNOWN_KEY,
+                 "packs[0].port", "unknown key");
+    expect_error("{\"packs\":[{\"device\":\"/dev/a\",\"device\":\"/dev/b\"}]}",
+                 CFG_ERR_DUPLICATE_KEY, "packs[0].device", "key given twice");
+    expect_error("{\"packs\":[{\"device\":\"/dev/a\"}],\"packs\":[]}", CFG_ERR_DUPLICATE_KEY,
+                 "packs", "key given twice");
+    /* One serial port per pack, compared as written. */
+    expect_error("{\"packs\":[{\"device\":\"/dev/ttyUSB0\"},{\"device\":\"/dev/ttyUSB1\"},"
+                 "{\"device\":\"/dev/ttyUSB0\"}]}",
+                 CFG_ERR_RULE, "packs[2].device",
+                 "\"/dev/ttyUSB0\" is already packs[0].device: each pack needs its own serial "
+                 "port");
+    expect_error("{\"packs\":[{\"device\":\"/dev/a\"},{\"device\":\"/dev/b\"}],"
+                 "\"bank\":{\"min_packs\":3}}",
+                 CFG_ERR_RULE, "bank.min_packs", "3 is more than the 2 packs in packs");
+    /* The section is not a section of keys: nothing is found under it. */
+    expect_error("{\"hardware\":{\"packs\":[]}}", CFG_ERR_UNKNOWN_KEY, "hardware.packs",
+                 "unknown key");
+    expect_error("{\"bank\":{\"incremental_guard\":1}}", CFG_ERR_TYPE, "bank.incremental_guard",
+                 "expected true or false");
+    expect_error("{\"bank\":{\"small_current_split\":1.0005}}", CFG_ERR_RANGE,
+                 "bank.small_current_split", "finer than the resolution 0.001");
+    expect_error("{\"bank\":{\"max_charge_current_a\":100}}", CFG_ERR_UNKNOWN_KEY,
+                 "bank.max_charge_current_a", "unknown key");
+}
+
+static void test_merge_replaces_the_whole_packs_array(void **state)
+{
+    (void)state;
+    cfg_t base = parse_ok("{\"packs\":[{\"device\":\"/dev/a\",\"name\":\"A\"},"
+                          "{\"device\":\"/dev/b\",\"name\":\"B\"},{\"device\":\"/dev/c\"},"
+                          "{\"device\":\"/dev/d\",\"name\":\"D\"}]}");
+    cfg_t out;
+    cfg_error_t err;
+    static const char two[] = "{\"packs\":[{\"device\":\"/dev/d\"},{\"device\":\"/dev/e\","
+                              "\"name\":\"E\"}]}";
+    assert_int_equal(cfg_merge_json(&base, two, strlen(two), &out, &err), CFG_OK);
+    assert_int_equal(out.packs.count, 2);
+    assert_string_equal(out.packs.pack[0].device, "/dev/d");
+    assert_string_equal(out.packs.pack[0].name, ""); /* not D's: the entry is new */
+    assert_string_equal(out.packs.pack[1].device, "/dev/e");
+    assert_string_equal(out.packs.pack[1].name, "E");
+    static const char zero[sizeof out.packs.pack[2]];
+    assert_memory_equal(&out.packs.pack[2], zero, sizeof zero);
+    assert_memory_equal(&out.packs.pack[3], zero, sizeof zero);
+
+    /* A patch without the section keeps it. */
+    static const char other[] = "{\"bank\":{\"rejoin_hold_ms\":20000}}";
+    cfg_t kept;
+    assert_int_equal(cfg_merge_json(&base, other, strlen(other), &kept, &err), CFG_OK);
+    assert_int_equal(kept.packs.count, 4);
+    assert_string_equal(kept.packs.pack[3].name, "D");
+    assert_int_equal(kept.bank.rejoin_hold_ms, 20000);
+
+    /* [] removes it: one pack on hardware.uart.device again. */
+    static const char none[] = "{\"packs\":[]}";
+    cfg_t single;
+    assert_int_equal(cfg_merge_json(&base, none, strlen(none), &single, &err), CFG_OK);
+    assert_int_equal(single.packs.count, 0);
+    cfg_t d;
+    cfg_defaults(&d);
+    assert_true(cfg_equal(&single, &d));
+}
+
+/* A patch that breaks the pack count rule names what it changed. */
+static void test_merge_errors_in_packs_and_bank_leave_output_unchanged(void **state)
+{
+    (void)state;
+    cfg_t base = parse_ok(two_pack_file); /* min_packs 2 */
+    expect_error_from(&base, "{\"packs\":[{\"device\":\"/dev/ttyUSB0\"}]}", CFG_ERR_RULE, "packs",
+                      "1 pack, fewer than bank.min_packs (2)");
+    expect_error_from(&base, "{\"bank\":{\"min_packs\":3}}", CFG_ERR_RULE, "bank.min_packs",
+                      "3 is more than the 2 packs in packs");
+    expect_error_from(&base,
+                      "{\"packs\":[{\"device\":\"/dev/a\"},{\"device\":\"/dev/b\"}],"
+                      "\"bank\":{\"min_packs\":3}}",
+                      CFG_ERR_RULE, "bank.min_packs", "3 is more than the 2 packs");
+    expect_error_from(&base, "{\"packs\":[{\"device\":\"/dev/a\"},{\"device\":\"/dev/a\"}]}",
+                      CFG_ERR_RULE, "packs[1].device", "is already packs[0].device");
+    /* A bad pack after good ones: nothing of the array is kept. */
+    expect_error_from(&base,
+                      "{\"packs\":[{\"device\":\"/dev/x\"},{\"device\":\"/dev/y\"},"
+                      "{\"device\":\"y\"}]}",
+                      CFG_ERR_VALUE, "packs[2].device", "is not an absolute path");
+    /* Both packs and min_packs 1: fine, and the names are taken. */
+    cfg_t out;
+    cfg_error_t err;
+    static const char ok[] = "{\"packs\":[{\"device\":\"/dev/x\",\"name\":\"X\"}],"
+                             "\"bank\":{\"min_packs\":1}}";
+    assert_int_equal(cfg_merge_json(&base, ok, strlen(ok), &out, &err), CFG_OK);
+    assert_int_equal(out.packs.count, 1);
+    assert_string_equal(out.packs.pack[0].name, "X");
+}
+
+static void test_validate_checks_packs_built_in_code(void **state)
+{
+    (void)state;
+    cfg_t c;
+    cfg_error_t err;
+    cfg_defaults(&c);
+    c.packs.count = 5;
+    assert_int_equal(cfg_validate(&c, &err), CFG_ERR_RANGE);
+    assert_string_equal(err.key, "packs");
+
+    cfg_defaults(&c);
+    c.packs.count = 2;
+    strcpy(c.packs.pack[0].device, "simulator");
+    strcpy(c.packs.pack[1].device, "simulator");
+    assert_int_equal(cfg_validate(&c, &err), CFG_ERR_VALUE);
+    assert_string_equal(err.key, "packs[0].device");
+
+    cfg_defaults(&c);
+    c.packs.count = 2;
+    strcpy(c.packs.pack[0].device, "/dev/a");
+    assert_int_equal(cfg_validate(&c, &err), CFG_ERR_VALUE);
+    assert_string_equal(err.key, "packs[1].device");
+    assert_non_null(strstr(err.message, "must not be empty"));
+
+    strcpy(c.packs.pack[1].device, "/dev/a");
+    assert_int_equal(cfg_validate(&c, &err), CFG_ERR_RULE);
+    assert_string_equal(err.key, "packs[1].device");
+
+    strcpy(c.packs.pack[1].device, "/dev/b");
+    memset(c.packs.pack[1].name, 'n', sizeof c.packs.pack[1].name); /* no NUL */
+    assert_int_equal(cfg_validate(&c, &err), CFG_ERR_VALUE);
+    assert_string_equal(err.key, "packs[1].name");
+
+    c.packs.pack[1].name[0] = '\0';
+    c.bank.min_packs = 3;
+    assert_int_equal(cfg_validate(&c, &err), CFG_ERR_RULE);
+    assert_string_equal(err.key, "bank.min_packs");
+    c.bank.min_packs = 2;
+    assert_int_equal(cfg_validate(&c, &err), CFG_OK);
+
+    /* Entries beyond the count are not looked at. */
+    memset(c.packs.pack[3].device, 'x', sizeof c.packs.pack[3].device);
+    assert_int_equal(cfg_validate(&c, &err), CFG_OK);
+}
+
+static void test_packs_round_trip_and_a_file_without_them_stays_without(void **state)
+{
+    (void)state;
+    cfg_t c = parse_ok(two_pack_file);
+    char *text = cfg_to_json(&c, false);
+    assert_non_null(text);
+    /* Before the bank section, names written even when empty. */
+    char *packs = strstr(text, "\"packs\":\t[{");
+    char *bank = strstr(text, "\"bank\":\t{");
+    assert_non_null(packs);
+    assert_non_null(bank);
+    assert_true(packs < bank);
+    assert_non_null(strstr(text, "\"name\":\t\"Shed left\""));
+    assert_non_null(strstr(text, "\"name\":\t\"\""));
+    assert_non_null(strstr(text, "\"small_current_split\":\t1.25"));
+    free(text);
+    round_trip(&c);
+
+    /* What GET /api/settings shows (the redacted document) has them too, and
+     * posting it back changes nothing. */
+    text = cfg_to_json(&c, true);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "/dev/serial/by-id/usb-FTDI_B-if00"));
+    cfg_t out;
+    cfg_error_t err;
+    assert_int_equal(cfg_merge_json(&c, text, strlen(text), &out, &err), CFG_OK);
+    assert_true(cfg_equal(&out, &c));
+    free(text);
+
+    cfg_t d;
+    cfg_defaults(&d);
+    text = cfg_to_json(&d, false);
+    assert_non_null(text);
+    assert_null(strstr(text, "\"packs\""));
+    free(text);
+
+    /* cfg_equal sees every listed pack's device and name, and the count. */
+    cfg_t e = c;
+    e.packs.pack[1].name[0] = 'X';
+    assert_false(cfg_equal(&c, &e));
+    e = c;
+    e.packs.count = 1;
+    assert_false(cfg_equal(&c, &e));
+    e = c;
+    e.packs.pack[3].device[0] = '/'; /* unused entry */
+    assert_true(cfg_equal(&c, &e));
+}
+
+/* The bank defaults are the core's (bank_default_config through
+ * brg_default_config), in the file's units. */
+static void test_bank_defaults_are_the_cores(void **state)
+{
+    (void)state;
+    cfg_t c;
+    cfg_defaults(&c);
+    bank_config_t core;
+    bank_default_config(&core);
+    assert_int_equal(c.packs.count, 0);
+    assert_int_equal(c.bank.min_packs, core.min_packs);
+    assert_int_equal((uint32_t)c.bank.offline_grace_ms * 1000u, core.offline_grace_us);
+    assert_int_equal((uint32_t)c.bank.rejoin_hold_ms * 1000u, core.rejoin_hold_us);
+    assert_int_equal(c.bank.rejoin_window_cell_mv, core.rejoin_window_cell_mv);
+    assert_int_equal(c.bank.near_cutoff_mv, core.near_cutoff_mv);
+    assert_int_equal(c.bank.share_min_ma, core.share_min_ma);
+    assert_int_equal(c.bank.small_current_split_pm, core.small_current_split_pm);
+    assert_int_equal(c.bank.incremental_guard, core.incremental_guard);
+    /* The documented values (docs/configuration.md). */
+    assert_int_equal(c.bank.min_packs, 1);
+    assert_int_equal(c.bank.offline_grace_ms, 10000);
+    assert_int_equal(c.bank.rejoin_hold_ms, 10000);
+    assert_int_equal(c.bank.rejoin_window_cell_mv, 50);
+    assert_int_equal(c.bank.near_cutoff_mv, 100);
+    assert_int_equal(c.bank.share_min_ma, 2000);
+    assert_int_equal(c.bank.small_current_split_pm, 1500);
+    assert_true(c.bank.incremental_guard);
+}
+
+/* ------------------------------------------------------------------------
  * Documentation stays in sync
  * ------------------------------------------------------------------------ */
 
@@ -1230,6 +1565,37 @@ static void test_docs_example_file_loads(void **state)
     assert_int_equal(rc, CFG_OK);
     assert_true(c.mqtt.enabled);
     assert_string_equal(c.mqtt.host, "192.168.1.10");
+    free(text);
+}
+
+/* The two-pack example of docs/configuration.md is a valid configuration. */
+static void test_docs_two_pack_example_loads(void **state)
+{
+    (void)state;
+    char doc[4096];
+    const char *tail = strstr(__FILE__, "tests/unit/test_config.c");
+    assert_non_null(tail);
+    (void)snprintf(doc, sizeof doc, "%.*sdocs/configuration.md", (int)(tail - __FILE__), __FILE__);
+    char *text = read_text(doc);
+    assert_non_null(text);
+    char *b = strstr(text, "## Example with two packs");
+    assert_non_null(b);
+    b = strstr(b, "```json\n");
+    assert_non_null(b);
+    b += strlen("```json\n");
+    char *e = strstr(b, "```");
+    assert_non_null(e);
+    cfg_t c;
+    cfg_error_t err;
+    cfg_err_t rc = cfg_from_json(b, (size_t)(e - b), &c, &err);
+    if (rc != CFG_OK) {
+        print_error("%s\n", err.message);
+    }
+    assert_int_equal(rc, CFG_OK);
+    assert_int_equal(c.packs.count, 2);
+    assert_string_equal(c.packs.pack[1].name, "Pack B");
+    assert_int_equal(c.bank.min_packs, 2);
+    assert_int_equal(c.victron.max_charge_current_da, 1000);
     free(text);
 }
 
@@ -1354,6 +1720,34 @@ static void test_save_then_load_round_trips(void **state)
     assert_int_equal(stat(t->file, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0600);
     assert_int_equal(count_entries(t->dir), 1);
+}
+
+static void test_load_save_load_keeps_the_packs_and_adds_none(void **state)
+{
+    tmp_t *t = *state;
+    cfg_error_t err;
+    write_file(t->file, two_pack_file);
+    cfg_t first;
+    assert_int_equal(cfg_load_file(t->file, &first, &err), CFG_OK);
+    assert_int_equal(first.packs.count, 2);
+    assert_int_equal(cfg_save_file(t->file, &first, &err), CFG_OK);
+    cfg_t back;
+    assert_int_equal(cfg_load_file(t->file, &back, &err), CFG_OK);
+    assert_true(cfg_equal(&back, &first));
+    assert_string_equal(back.packs.pack[0].name, "Shed left");
+
+    /* A file without the section is saved without it. */
+    write_file(t->file, "{\"bank\":{\"min_packs\":2}}");
+    cfg_t single;
+    assert_int_equal(cfg_load_file(t->file, &single, &err), CFG_OK);
+    assert_int_equal(cfg_save_file(t->file, &single, &err), CFG_OK);
+    char *text = read_text(t->file);
+    assert_non_null(text);
+    assert_null(strstr(text, "\"packs\""));
+    assert_non_null(strstr(text, "\"min_packs\":\t2"));
+    free(text);
+    assert_int_equal(cfg_load_file(t->file, &back, &err), CFG_OK);
+    assert_true(cfg_equal(&back, &single));
 }
 
 static void test_load_of_invalid_file_names_file_and_key(void **state)
@@ -1608,13 +2002,25 @@ int main(void)
         cmocka_unit_test(test_to_json_writes_seed_key_names_and_units),
         cmocka_unit_test(test_redaction_hides_secrets_and_merge_keeps_them),
         cmocka_unit_test(test_key_catalogue_describes_every_key),
+        cmocka_unit_test(test_two_pack_file_is_parsed),
+        cmocka_unit_test(test_four_pack_file_with_every_bank_key_is_parsed),
+        cmocka_unit_test(test_no_packs_or_an_empty_array_is_one_pack_on_the_uart_device),
+        cmocka_unit_test(test_packs_errors_name_the_key_and_change_nothing),
+        cmocka_unit_test(test_merge_replaces_the_whole_packs_array),
+        cmocka_unit_test(test_merge_errors_in_packs_and_bank_leave_output_unchanged),
+        cmocka_unit_test(test_validate_checks_packs_built_in_code),
+        cmocka_unit_test(test_packs_round_trip_and_a_file_without_them_stays_without),
+        cmocka_unit_test(test_bank_defaults_are_the_cores),
         cmocka_unit_test(test_docs_key_table_matches_schema),
         cmocka_unit_test(test_docs_example_file_loads),
+        cmocka_unit_test(test_docs_two_pack_example_loads),
         cmocka_unit_test_setup_teardown(
             test_load_of_missing_file_creates_it_with_defaults_and_mode_0600, store_setup,
             store_teardown),
         cmocka_unit_test_setup_teardown(test_save_then_load_round_trips, store_setup,
                                         store_teardown),
+        cmocka_unit_test_setup_teardown(test_load_save_load_keeps_the_packs_and_adds_none,
+                                        store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_load_of_invalid_file_names_file_and_key, store_setup,
                                         store_teardown),
         cmocka_unit_test_setup_teardown(test_load_of_unreadable_path_is_an_io_error, store_setup,

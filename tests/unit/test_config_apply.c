@@ -20,10 +20,12 @@
 #include "bridge_config.h"
 #include "config.h"
 #include "fake_bms.h"
+#include "service.h"
 
 #define S 1000000ull
 
 static uint16_t regs[FAKE_BMS_REGS];
+static uint16_t regs2[FAKE_BMS_REGS]; /* the second pack of a bank */
 
 static void test_defaults_have_one_source_the_core(void **state)
 {
@@ -155,14 +157,21 @@ static bool changed_config(const cfg_t *base, const cfg_key_info_t *k, cfg_t *ou
     return ok;
 }
 
-/* Starts a bridge with c at time 0 and runs it on the fake BMS to `until`. */
+/* Starts a bridge with c at time 0 and runs it on the fake BMS (pack 1 on
+ * regs, pack 2 on regs2) to `until`. */
 static void start(brg_t *b, const cfg_t *c, uint64_t *now, uint64_t until)
 {
     brg_config_t bc;
     bridge_config_from_cfg(c, &bc);
     *now = 0;
     assert_int_equal(brg_init(b, &bc, *now), TBMS_OK);
-    fake_bms_run(b, regs, true, now, until);
+    if (b->n_packs == 1u) {
+        fake_bms_run(b, regs, true, now, until);
+    } else {
+        const uint16_t *const images[] = {regs, regs2};
+        assert_true(b->n_packs <= 2u);
+        fake_bms_run_packs(b, images, NULL, b->n_packs, now, until);
+    }
 }
 
 static uint64_t block_period(const tbms_poller_config_t *c, unsigned blk)
@@ -187,6 +196,37 @@ static void assert_same_working_state(const brg_t *a, const brg_t *b, uint64_t n
     if (memcmp(&a->cfg, &b->cfg, sizeof a->cfg) != 0) {
         fail_msg("%s: working configuration differs after a hot reload (cold limit %d vs %d)", key,
                  a->cfg.charge.low_temp_charge_dc, b->cfg.charge.low_temp_charge_dc);
+    }
+    /* The bank's configuration is derived with one pack too (unused then). */
+    if (memcmp(&a->bank_cfg, &b->bank_cfg, sizeof a->bank_cfg) != 0) {
+        fail_msg("%s: bank configuration differs after a hot reload", key);
+    }
+    assert_int_equal(a->n_packs, b->n_packs);
+    for (size_t i = 1; i < a->n_packs; i++) {
+        assert_memory_equal(&a->bms[i].poller.cfg, &b->bms[i].poller.cfg,
+                            sizeof a->bms[i].poller.cfg);
+    }
+    if (a->n_packs > 1u) {
+        const bank_out_t *oa = &a->bank_out, *ob = &b->bank_out;
+        if (oa->valid != ob->valid || memcmp(&oa->combined, &ob->combined, sizeof oa->combined) ||
+            oa->ccl_bound != ob->ccl_bound || oa->dcl_bound != ob->dcl_bound ||
+            oa->ccl_pack != ob->ccl_pack || oa->dcl_pack != ob->dcl_pack) {
+            fail_msg("%s: bank limits differ: CCL %d vs %d mA (%s vs %s), DCL %d vs %d mA", key,
+                     (int)oa->combined.ccl_ma, (int)ob->combined.ccl_ma,
+                     bank_bound_name(oa->ccl_bound), bank_bound_name(ob->ccl_bound),
+                     (int)oa->combined.dcl_ma, (int)ob->combined.dcl_ma);
+        }
+        for (size_t i = 0; i < a->n_packs; i++) {
+            const bank_pack_out_t *pa = &oa->pack[i], *pb = &ob->pack[i];
+            if (pa->state != pb->state || pa->share_charge_pm != pb->share_charge_pm ||
+                pa->share_discharge_pm != pb->share_discharge_pm ||
+                pa->allow_charge_ma != pb->allow_charge_ma ||
+                pa->allow_discharge_ma != pb->allow_discharge_ma) {
+                fail_msg("%s: pack %zu differs in the bank: %s vs %s, share %d vs %d", key, i + 1u,
+                         bank_pack_state_name(pa->state), bank_pack_state_name(pb->state),
+                         (int)pa->share_charge_pm, (int)pb->share_charge_pm);
+            }
+        }
     }
     assert_memory_equal(&a->bms[0].poller.cfg, &b->bms[0].poller.cfg, sizeof a->bms[0].poller.cfg);
     for (unsigned blk = 0; blk < TBMS_BLOCK_COUNT_; blk++) {
@@ -226,13 +266,11 @@ static void assert_same_working_state(const brg_t *a, const brg_t *b, uint64_t n
     assert_int_equal(uva, uvb);
 }
 
-static void test_hot_reload_of_any_key_ends_where_a_start_would(void **state)
+/* For every key of the schema: start with base, hot-reload base with that
+ * key changed, and compare with a start on the changed configuration. */
+static void hot_reload_every_key(const cfg_t *base, bool cold)
 {
-    (void)state;
     static brg_t a, b;
-    fake_bms_pack(regs, 16);
-    regs[42] = 70; /* 7 C: below the base's 10 C cold-charge limit */
-    cfg_t base = base_config();
     size_t tested = 0;
     for (size_t i = 0; i < cfg_key_count(); i++) {
         cfg_key_info_t k;
@@ -241,12 +279,14 @@ static void test_hot_reload_of_any_key_ends_where_a_start_would(void **state)
             continue; /* fixed by the protocol (baud rate, CAN bit rate) */
         }
         cfg_t changed;
-        if (!changed_config(&base, &k, &changed)) {
+        if (!changed_config(base, &k, &changed)) {
             fail_msg("%s: no other valid value found to test", k.path);
         }
         uint64_t now_a, now_b;
-        start(&a, &base, &now_a, 3 * S);
-        assert_int_equal(a.limits.ccl_ma, 0); /* cold: no charging */
+        start(&a, base, &now_a, 3 * S);
+        if (cold) {
+            assert_int_equal(a.limits.ccl_ma, 0); /* no charging */
+        }
         brg_config_t bc;
         bridge_config_from_cfg(&changed, &bc);
         assert_int_equal(brg_reconfigure(&a, &bc, now_a), TBMS_OK);
@@ -256,6 +296,102 @@ static void test_hot_reload_of_any_key_ends_where_a_start_would(void **state)
         tested++;
     }
     assert_true(tested + 2u >= cfg_key_count());
+}
+
+static void test_hot_reload_of_any_key_ends_where_a_start_would(void **state)
+{
+    (void)state;
+    fake_bms_pack(regs, 16);
+    regs[42] = 70; /* 7 C: below the base's 10 C cold-charge limit */
+    cfg_t base = base_config();
+    hot_reload_every_key(&base, true);
+}
+
+/* The same with a bank of two packs that share the current unequally
+ * (10.5 A and 6 A), warm, so the bank's limits are its shares' and not 0:
+ * every bank key, and every other one, takes effect at once and exactly. */
+static void test_hot_reload_of_any_key_ends_where_a_start_would_with_two_packs(void **state)
+{
+    (void)state;
+    fake_bms_pack(regs, 16);
+    fake_bms_pack(regs2, 16);
+    fake_bms_f32(regs2, 38, 6.0f);
+    static const char *two = "{\"packs\":[{\"device\":\"/dev/ttyUSB0\"},"
+                             "{\"device\":\"/dev/ttyUSB1\",\"name\":\"B\"}]}";
+    cfg_t one = base_config();
+    cfg_t base;
+    cfg_error_t err;
+    assert_int_equal(cfg_merge_json(&one, two, strlen(two), &base, &err), CFG_OK);
+    static brg_t probe;
+    uint64_t now;
+    start(&probe, &base, &now, 3 * S);
+    assert_int_equal(probe.n_packs, 2);
+    assert_true(probe.bank_out.valid);
+    assert_true(probe.bank_out.limits.ccl_ma > 0);
+    assert_true(probe.bank_out.pack[0].share_charge_measured);
+    hot_reload_every_key(&base, false);
+}
+
+/* Each pack is a serial port: the running bridge keeps its pack count
+ * (svc_apply_config), the bank keys of the same change apply at once, and
+ * the next start opens the new packs. */
+static void svc_log(void *ctx, svc_log_level_t level, const char *line)
+{
+    (void)ctx;
+    (void)level;
+    (void)line;
+}
+
+static bool svc_save(void *ctx, uint64_t charged_mwh, uint64_t discharged_mwh)
+{
+    (void)ctx;
+    (void)charged_mwh;
+    (void)discharged_mwh;
+    return true;
+}
+
+static void test_packs_take_effect_at_the_next_start_bank_keys_at_once(void **state)
+{
+    (void)state;
+    static const svc_ops_t ops = {.log = svc_log, .save_energy = svc_save};
+    static svc_t s, restarted;
+    cfg_t one = base_config();
+    assert_int_equal(svc_init(&s, &one, &ops, NULL, "test", 0), TBMS_OK);
+    assert_int_equal(svc_bridge(&s)->n_packs, 1);
+
+    static const char *two = "{\"packs\":[{\"device\":\"/dev/ttyUSB0\"},"
+                             "{\"device\":\"/dev/ttyUSB1\"}],"
+                             "\"bank\":{\"min_packs\":2,\"rejoin_hold_ms\":30000}}";
+    cfg_t c;
+    cfg_error_t err;
+    assert_int_equal(cfg_merge_json(&one, two, strlen(two), &c, &err), CFG_OK);
+    /* Asked as is, the bridge refuses a new pack count ... */
+    static brg_t direct;
+    uint64_t now;
+    start(&direct, &one, &now, 1 * S);
+    brg_config_t bc;
+    bridge_config_from_cfg(&c, &bc);
+    assert_int_equal(bc.packs, 2);
+    assert_int_equal(brg_reconfigure(&direct, &bc, now), TBMS_ERR_RANGE);
+    assert_int_equal(direct.n_packs, 1);
+    /* ... so the service keeps the running count and applies the rest. */
+    char why[128] = "";
+    assert_int_equal(svc_apply_config(&s, &c, 1 * S, why, sizeof why), TBMS_OK);
+    const brg_t *running = svc_bridge(&s);
+    assert_int_equal(running->n_packs, 1);
+    assert_int_equal(running->cfg.bank.min_packs, 2);
+    assert_int_equal(running->bank_cfg.rejoin_hold_us, 30000u * 1000u);
+    /* The next start reads two packs. */
+    assert_int_equal(svc_init(&restarted, &c, &ops, NULL, "test", 0), TBMS_OK);
+    assert_int_equal(svc_bridge(&restarted)->n_packs, 2);
+
+    /* And back: [] leaves the two running until the next start. */
+    static const char *none = "{\"packs\":[],\"bank\":{\"min_packs\":1}}";
+    cfg_t back;
+    assert_int_equal(cfg_merge_json(&c, none, strlen(none), &back, &err), CFG_OK);
+    assert_int_equal(svc_apply_config(&restarted, &back, 1 * S, why, sizeof why), TBMS_OK);
+    assert_int_equal(svc_bridge(&restarted)->n_packs, 2);
+    assert_int_equal(svc_bridge(&restarted)->cfg.bank.min_packs, 1);
 }
 
 static void test_hot_reload_turns_stats_and_events_reads_on_and_off(void **state)
@@ -288,6 +424,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_have_one_source_the_core),
         cmocka_unit_test(test_hot_reload_of_any_key_ends_where_a_start_would),
+        cmocka_unit_test(test_hot_reload_of_any_key_ends_where_a_start_would_with_two_packs),
+        cmocka_unit_test(test_packs_take_effect_at_the_next_start_bank_keys_at_once),
         cmocka_unit_test(test_hot_reload_turns_stats_and_events_reads_on_and_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
