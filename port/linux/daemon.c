@@ -310,7 +310,11 @@ static void uart_send(daemon_t *d, size_t pack, const tbms_poll_tx_t *tx, uint64
     if (d->cfg.logging.log_uart_traffic) {
         char hex[64];
         hex_line(hex, sizeof hex, tx->bytes, tx->len);
-        log_debug("uart%zu tx %s", pack + 1u, hex);
+        if (d->n_uarts == 1u) {
+            log_debug("uart tx %s", hex);
+        } else {
+            log_debug("uart%zu tx %s", pack + 1u, hex);
+        }
     }
     ssize_t w = serial_port_write(&u->port, tx->bytes, tx->len);
     if (w < 0) {
@@ -337,7 +341,11 @@ static void uart_receive(daemon_t *d, uint64_t now)
             if (d->cfg.logging.log_uart_traffic) {
                 char hex[256];
                 hex_line(hex, sizeof hex, buf, (size_t)r);
-                log_debug("uart%zu rx %s", pack + 1u, hex);
+                if (d->n_uarts == 1u) {
+                    log_debug("uart rx %s", hex);
+                } else {
+                    log_debug("uart%zu rx %s", pack + 1u, hex);
+                }
             }
             svc_uart_rx(&d->svc, pack, buf, (size_t)r, now);
         }
