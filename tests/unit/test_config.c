@@ -1434,6 +1434,28 @@ static void test_packs_round_trip_and_a_file_without_them_stays_without(void **s
     assert_true(cfg_equal(&c, &e));
 }
 
+/* Users enter the bank total where a per-pack limit is asked
+ * (multi-pack.md): every bank key says it is one, and the current caps say
+ * they are the bank's. */
+static void test_bank_keys_say_they_are_bank_settings(void **state)
+{
+    (void)state;
+    size_t bank_keys = 0;
+    for (size_t i = 0; i < cfg_key_count(); i++) {
+        cfg_key_info_t k;
+        assert_true(cfg_key_info(i, &k));
+        if (strncmp(k.path, "bank.", 5) == 0) {
+            assert_memory_equal(k.summary, "Bank: ", 6);
+            bank_keys++;
+        }
+        if (strcmp(k.path, "victron.max_charge_current_a") == 0 ||
+            strcmp(k.path, "victron.max_discharge_current_a") == 0) {
+            assert_non_null(strstr(k.summary, "the BANK total, not a per-pack limit"));
+        }
+    }
+    assert_int_equal(bank_keys, 8);
+}
+
 /* The bank defaults are the core's (bank_default_config through
  * brg_default_config), in the file's units. */
 static void test_bank_defaults_are_the_cores(void **state)
@@ -2011,6 +2033,7 @@ int main(void)
         cmocka_unit_test(test_validate_checks_packs_built_in_code),
         cmocka_unit_test(test_packs_round_trip_and_a_file_without_them_stays_without),
         cmocka_unit_test(test_bank_defaults_are_the_cores),
+        cmocka_unit_test(test_bank_keys_say_they_are_bank_settings),
         cmocka_unit_test(test_docs_key_table_matches_schema),
         cmocka_unit_test(test_docs_example_file_loads),
         cmocka_unit_test(test_docs_two_pack_example_loads),
