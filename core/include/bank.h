@@ -143,8 +143,12 @@
 #include "tbms_snapshot.h"
 #include "victron_can.h"
 
-/* Packs in one bank (the seed's roadmap: "up to 4 TinyBMS"). */
+/* Packs in one bank (the seed's roadmap: "up to 4 TinyBMS"). A firmware
+ * that reads fewer UARTs may build with a smaller -DBANK_MAX_PACKS (1..9):
+ * the bridge state (brg_t) holds that many packs. */
+#ifndef BANK_MAX_PACKS
 #define BANK_MAX_PACKS 4u
+#endif
 
 /* Per mille below a pack's over-current cutoff that its limit stays in the
  * bank (L_i above): 5 %, 2 A at a 40 A cutoff. */
