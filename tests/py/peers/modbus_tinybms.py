@@ -3,13 +3,21 @@ port (a socat pty), holding a known 16S LFP register image. It answers standard
 Modbus 0x03/0x10 like a TinyBMS; TinyBMS-only behaviour (sleep, error frames) is not
 emulated (test-peers.md).
 
-usage: modbus_tinybms.py PORT
+usage: modbus_tinybms.py PORT [--control]
+
+With --control the registers can be changed while it runs, one command a line on stdin,
+each acknowledged by a line "ok" on stdout once it is in effect (or "error ..."):
+  set ADDR V1 [V2 ...]   holding registers ADDR, ADDR+1, ... (16-bit words), all at once
+  mute / unmute          stop / resume answering (requests are read and dropped, the pty
+                         stays open: a TinyBMS whose UART went silent)
 """
 import struct
 import sys
+import threading
 
 from pymodbus.datastore import (ModbusSequentialDataBlock, ModbusServerContext,
                                 ModbusSlaveContext)
+from pymodbus.exceptions import NoSuchSlaveException
 from pymodbus.server import StartSerialServer
 from pymodbus.transaction import ModbusRtuFramer
 
@@ -64,14 +72,64 @@ def register_image():
     return regs
 
 
+class LockedBlock(ModbusSequentialDataBlock):
+    """A block whose reads and writes are atomic against the control thread: a request never
+    sees half of a multi-register change (a float, or cells with their min/max)."""
+
+    def __init__(self, address, values):
+        super().__init__(address, values)
+        self.lock = threading.Lock()
+
+    def getValues(self, address, count=1):  # noqa: N802 - pymodbus API
+        with self.lock:
+            return super().getValues(address, count)
+
+    def setValues(self, address, values):  # noqa: N802 - pymodbus API
+        with self.lock:
+            super().setValues(address, values)
+
+
+class MutableContext(ModbusServerContext):
+    """The server context; while muted, every unit is missing, so (with ignore_missing_slaves)
+    the request is read and no answer goes out."""
+
+    muted = False
+
+    def __getitem__(self, slave):
+        if self.muted:
+            raise NoSuchSlaveException("muted")
+        return super().__getitem__(slave)
+
+
+def control(block, context):
+    for line in sys.stdin:
+        words = line.split()
+        try:
+            if words and words[0] == "set" and len(words) >= 3:
+                block.setValues(int(words[1], 0), [int(w, 0) & 0xFFFF for w in words[2:]])
+            elif words == ["mute"]:
+                context.muted = True
+            elif words == ["unmute"]:
+                context.muted = False
+            else:
+                raise ValueError(f"unknown command {line.strip()!r}")
+        except ValueError as e:
+            print(f"error {e}", flush=True)
+            continue
+        print("ok", flush=True)
+
+
 def main():
     port = sys.argv[1]
-    block = ModbusSequentialDataBlock(0, register_image())
+    controlled = sys.argv[2:] == ["--control"]
+    block = LockedBlock(0, register_image())
     slave = ModbusSlaveContext(hr=block, zero_mode=True)
-    context = ModbusServerContext(slaves={TINYBMS_UNIT: slave}, single=False)
+    context = MutableContext(slaves={TINYBMS_UNIT: slave}, single=False)
+    if controlled:
+        threading.Thread(target=control, args=(block, context), daemon=True).start()
     print("ready", flush=True)
     StartSerialServer(context=context, framer=ModbusRtuFramer, port=port, baudrate=115200,
-                      timeout=0.05)
+                      timeout=0.05, ignore_missing_slaves=controlled)
 
 
 if __name__ == "__main__":
