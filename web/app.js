@@ -358,20 +358,19 @@ function renderFreshness() {
 }
 
 // ---------------------------------------------------------------- dashboard
-let cellTiles = [];
-
 function tempText(id, v) {
   const e = $(id);
   if (v === null || v === undefined) { e.textContent = 'absent'; e.className = 'val absent'; }
   else { e.textContent = `${fmt(v, 1)} °C`; e.className = 'val'; }
 }
 
-function renderCells(s) {
-  const box = $('cells');
-  const cells = Array.isArray(s.cells) ? s.cells : [];
-  if (cellTiles.length !== cells.length) {
+// One grid of cell tiles in box (its tiles kept on the element between updates);
+// bms gives the scale (cutoffs). Returns whether there was cell data.
+function renderCellGrid(box, cells, bms) {
+  let tiles = box.cellTiles || [];
+  if (!box.cellTiles || tiles.length !== cells.length) {
     box.replaceChildren();
-    cellTiles = cells.map((c) => {
+    tiles = cells.map((c) => {
       const bar = el('div', { class: 'bar' });
       const mv = el('div', { class: 'mv val' });
       const tile = el('div', { class: 'cell', dataset: { index: c.index } },
@@ -381,16 +380,17 @@ function renderCells(s) {
       box.append(tile);
       return { tile, bar, mv };
     });
+    box.cellTiles = tiles;
     if (!cells.length) box.append(el('p', { class: 'muted' }, 'no cell data'));
   }
   const mvs = cells.map((c) => c.mv).filter(isNum);
   const lo = mvs.length ? Math.min(...mvs) : null;
   const hi = mvs.length ? Math.max(...mvs) : null;
-  const bms = s.bms || {};
+  bms = bms || {};
   const scaleLo = Math.min(isNum(bms.under_voltage_cutoff_mv) ? bms.under_voltage_cutoff_mv : 2800, lo ?? 2800) - 20;
   const scaleHi = Math.max(isNum(bms.over_voltage_cutoff_mv) ? bms.over_voltage_cutoff_mv : 3650, hi ?? 3650);
   cells.forEach((c, i) => {
-    const t = cellTiles[i];
+    const t = tiles[i];
     const isMin = mvs.length > 1 && c.mv === lo && lo !== hi;
     const isMax = mvs.length > 1 && c.mv === hi && lo !== hi;
     t.tile.className = 'cell' + (isMin ? ' min' : '') + (isMax ? ' max' : '') +
@@ -403,9 +403,160 @@ function renderCells(s) {
     const frac = isNum(c.mv) ? (c.mv - scaleLo) / (scaleHi - scaleLo) : 0;
     t.bar.style.height = `${Math.max(2, Math.min(100, frac * 100)).toFixed(1)}%`;
   });
-  $('cells-summary').textContent = mvs.length
-    ? `${cells.length} cells · min ${fmt(s.min_cell_mv, 0)} · max ${fmt(s.max_cell_mv, 0)} · Δ ${fmt(s.cell_imbalance_mv, 0)} mV`
-    : '';
+  return mvs.length > 0;
+}
+
+// The packs of status.packs (absent before the bridge reports them: one pack, as before).
+const packsOf = (s) => (Array.isArray(s.packs) ? s.packs : []);
+const packNo = (p, i) => (isNum(p.index) ? p.index : i + 1);
+const packName = (p, i) => (p.name ? String(p.name) : `Pack ${packNo(p, i)}`);
+
+// With one pack the cells are the battery's, as they always were; with several,
+// one block of cells per pack.
+function renderCells(s) {
+  const packs = packsOf(s);
+  const multi = packs.length > 1;
+  const box = $('cells');
+  const perPack = $('pack-cells');
+  box.hidden = multi;
+  perPack.hidden = !multi;
+  if (!multi) {
+    const cells = Array.isArray(s.cells) ? s.cells : [];
+    const any = renderCellGrid(box, cells, s.bms);
+    $('cells-summary').textContent = any
+      ? `${cells.length} cells · min ${fmt(s.min_cell_mv, 0)} · max ${fmt(s.max_cell_mv, 0)} · Δ ${fmt(s.cell_imbalance_mv, 0)} mV`
+      : '';
+    return;
+  }
+  const key = packs.map((p, i) => `${packNo(p, i)}:${packName(p, i)}`).join('|');
+  if (perPack.dataset.key !== key) {
+    perPack.dataset.key = key;
+    perPack.replaceChildren(...packs.map((p, i) => el('div', { class: 'pack-cell-block', dataset: { pack: packNo(p, i) } },
+      el('h3', {}, el('span', { class: 'pack-name' }, packName(p, i)), ' ', el('span', { class: 'muted summary' })),
+      el('div', { class: 'cells' }))));
+  }
+  let total = 0;
+  packs.forEach((p, i) => {
+    const block = perPack.children[i];
+    const cells = Array.isArray(p.cells) ? p.cells : [];
+    total += cells.length;
+    block.classList.toggle('nodata', p.data_valid === false);
+    const any = renderCellGrid(block.querySelector('.cells'), cells, p.bms || s.bms);
+    block.querySelector('.summary').textContent = any
+      ? `${cells.length} cells · min ${fmt(p.min_cell_mv, 0)} · max ${fmt(p.max_cell_mv, 0)} · Δ ${fmt(p.cell_imbalance_mv, 0)} mV`
+      : (p.data_valid === false ? 'no current reading' : '');
+  });
+  $('cells-summary').textContent = `${packs.length} packs · ${total} cells · min ${fmt(s.min_cell_mv, 0)} · max ${fmt(s.max_cell_mv, 0)} mV`;
+}
+
+// A pack's state in the bank: colour and text (online, joining, silent, offline).
+const PACK_STATE_CLASS = { online: 'ok', joining: 'warn', silent: 'warn', offline: 'bad' };
+const PACK_STATE_HELP = {
+  online: 'counted in the bank',
+  joining: 'fresh again, not counted yet (hold time / voltage window)',
+  silent: 'no fresh reading; still counted for the grace time',
+  offline: 'not counted in the bank',
+};
+
+const BOUND_TEXT = {
+  cap: 'the bank cap', sum: 'the sum of the packs', share: 'a pack’s share',
+  min_packs: 'too few packs (0)', no_pack: 'every pack blocks (0)', none: 'no valid bank',
+};
+
+function renderBankInfo(s, packs) {
+  const b = s.bank && typeof s.bank === 'object' ? s.bank : {};
+  const nameOf = (n) => {
+    const i = packs.findIndex((p, k) => packNo(p, k) === n);
+    return i >= 0 ? packName(packs[i], i) : `pack ${n}`;
+  };
+  const bound = (which, kind, pack) => {
+    if (!kind) return el('span', { class: 'bound', dataset: { limit: which } }, `${which}: —`);
+    const by = kind === 'share' && isNum(pack) && pack > 0 ? `${nameOf(pack)}’s share` : (BOUND_TEXT[kind] || pretty(kind));
+    return el('span', { class: 'bound', dataset: { limit: which, bound: kind } }, `${which} bound by `, el('b', {}, by));
+  };
+  const warnings = Array.isArray(b.warnings) ? b.warnings : [];
+  const items = [bound('CCL', b.ccl_bound, b.ccl_pack), bound('DCL', b.dcl_bound, b.dcl_pack)];
+  const m = b.modules && typeof b.modules === 'object' ? b.modules : b; // 0x372 counts
+  const cnt = (v) => (isNum(v) ? v : '—');
+  if (isNum(m.online)) {
+    items.push(el('span', { class: 'modules' }, `modules: ${m.online} online · ${cnt(m.offline)} offline · ${cnt(m.blocking_charge)} blocking charge · ${cnt(m.blocking_discharge)} blocking discharge`));
+  }
+  if (isNum(b.capacity_ah)) {
+    items.push(el('span', {}, `capacity ${fmt(b.online_capacity_ah, 0)} of ${fmt(b.capacity_ah, 0)} Ah online`));
+  }
+  items.push(el('span', { class: 'bank-warnings' }, warnings.length
+    ? warnings.map((w) => el('span', { class: 'badge warn' }, pretty(w)))
+    : el('span', { class: 'muted' }, 'no bank warning')));
+  const key = JSON.stringify([b, packs.map((p, i) => packName(p, i))]);
+  const box = $('bank-info');
+  if (box.dataset.key !== key) {
+    box.dataset.key = key;
+    box.replaceChildren(...items);
+  }
+}
+
+function packCard(p, i, s) {
+  const n = packNo(p, i);
+  const state = p.state ? String(p.state) : null;
+  const cls = PACK_STATE_CLASS[state] || 'warn';
+  const b = s.bank && typeof s.bank === 'object' ? s.bank : {};
+  const lim = p.limits || {};
+  const shareCh = lim.share_charge_percent ?? lim.share_charge_pct;
+  const shareDis = lim.share_discharge_percent ?? lim.share_discharge_pct;
+  const boundsCcl = p.bounds_ccl === true || (isNum(b.ccl_pack) && b.ccl_pack === n && b.ccl_bound === 'share');
+  const boundsDcl = p.bounds_dcl === true || (isNum(b.dcl_pack) && b.dcl_pack === n && b.dcl_bound === 'share');
+  const nodata = p.data_valid === false;
+  const pct = (v) => (isNum(v) ? `${fmt(v, 1)} %` : '—');
+  const flags = [];
+  if (boundsCcl) flags.push(el('span', { class: 'badge limit', dataset: { flag: 'bounds_ccl' } }, 'limits bank CCL'));
+  if (boundsDcl) flags.push(el('span', { class: 'badge limit', dataset: { flag: 'bounds_dcl' } }, 'limits bank DCL'));
+  if (p.blocks_charge === true) flags.push(el('span', { class: 'badge bad', dataset: { flag: 'blocks_charge' } }, 'blocks charge'));
+  if (p.blocks_discharge === true) flags.push(el('span', { class: 'badge bad', dataset: { flag: 'blocks_discharge' } }, 'blocks discharge'));
+  if (p.member === false && state !== 'offline') flags.push(el('span', { class: 'badge warn' }, 'not counted'));
+  const age = isNum(p.data_age_ms) ? fmtAge(p.data_age_ms) : '';
+  return el('div', {
+    class: `pack state-${state || 'unknown'}${nodata ? ' nodata' : ''}`,
+    dataset: { pack: n, state: state || 'unknown' },
+  },
+  el('div', { class: 'pack-head' },
+    el('span', { class: 'pack-name' }, packName(p, i)),
+    el('span', { class: `badge pack-state ${cls}`, title: PACK_STATE_HELP[state] || '' }, state || '—')),
+  nodata ? el('div', { class: 'pack-nodata' }, `NO CURRENT READING${age ? ` — last ${age}` : ''}`) : null,
+  el('dl', { class: 'kv' },
+    el('dt', {}, 'Voltage'), el('dd', { class: 'val', dataset: { k: 'voltage' } }, isNum(p.voltage) ? `${fmt(p.voltage, 2)} V` : '—'),
+    el('dt', {}, 'Current'), el('dd', { class: 'val', dataset: { k: 'current' } }, isNum(p.current) ? `${fmt(p.current, 1)} A` : '—'),
+    el('dt', {}, 'SOC'), el('dd', { class: 'val', dataset: { k: 'soc' } }, pct(p.soc_percent)),
+    el('dt', {}, 'Cells min / max'), el('dd', { class: 'val', dataset: { k: 'cells' } },
+      isNum(p.min_cell_mv) || isNum(p.max_cell_mv) ? `${fmt(p.min_cell_mv, 0)} / ${fmt(p.max_cell_mv, 0)} mV` : '—'),
+    el('dt', {}, 'Own CCL / DCL'), el('dd', { class: 'val', dataset: { k: 'limits' } },
+      isNum(lim.ccl_a) || isNum(lim.dcl_a) ? `${fmt(lim.ccl_a, 1)} / ${fmt(lim.dcl_a, 1)} A` : '—'),
+    el('dt', {}, 'Share ch. / dis.'), el('dd', { class: 'val', dataset: { k: 'share' } },
+      isNum(shareCh) || isNum(shareDis) ? `${pct(shareCh)} / ${pct(shareDis)}` : '—'),
+    el('dt', {}, 'Status'), el('dd', { class: 'val', dataset: { k: 'bms' } }, p.online_status_name ? pretty(p.online_status_name) : '—')),
+  flags.length ? el('div', { class: 'pack-flags' }, flags) : null);
+}
+
+// The bank and its packs; hidden with one pack (the page then looks as it always did).
+function renderPacks(s) {
+  const packs = packsOf(s);
+  const multi = packs.length > 1;
+  regsPackOptions(packs);
+  $('packs-card').hidden = !multi;
+  const pill = $('pill-packs');
+  pill.hidden = !multi;
+  if (!multi) return;
+  const online = packs.filter((p) => p.state === 'online').length;
+  pill.textContent = `packs: ${online}/${packs.length} online`;
+  pill.className = `pill ${online === packs.length ? 'ok' : online > 0 ? 'warn' : 'bad'}`;
+  setText('packs-summary', `${packs.length} packs · ${online} online`);
+  renderBankInfo(s, packs);
+  const box = $('packs');
+  const cards = packs.map((p, i) => packCard(p, i, s));
+  const key = cards.map((c) => c.outerHTML).join('');
+  if (box.dataset.key !== key) {
+    box.dataset.key = key;
+    box.replaceChildren(...cards);
+  }
 }
 
 function renderAlarms(s) {
@@ -450,6 +601,7 @@ function renderDashboard(s) {
   setText('v-sent', lim.sent ? 'yes' : 'NO — frames stopped', lim.sent ? 'val' : 'val error');
 
   renderAlarms(s);
+  renderPacks(s);
   renderCells(s);
 
   // links
@@ -863,6 +1015,39 @@ function initSettings() {
 
 // ---------------------------------------------------------------- TinyBMS registers
 let regsData = [];
+let regsPack = null; // the pack read and written (1-based) with several packs; null: the one pack
+
+// The pack selector, shown with several packs; GET ?pack=N and "pack": N in the write.
+function regsPackOptions(packs) {
+  const wrap = $('regs-pack-wrap');
+  const sel = $('regs-pack');
+  const multi = packs.length > 1;
+  wrap.hidden = !multi;
+  const before = regsPack;
+  if (!multi) {
+    regsPack = null;
+  } else {
+    const key = packs.map((p, i) => `${packNo(p, i)}:${packName(p, i)}`).join('|');
+    if (sel.dataset.key !== key) {
+      sel.dataset.key = key;
+      sel.replaceChildren(...packs.map((p, i) => el('option', { value: packNo(p, i) }, `${packNo(p, i)} · ${packName(p, i)}`)));
+    }
+    if (regsPack === null || !packs.some((p, i) => packNo(p, i) === regsPack)) regsPack = packNo(packs[0], 0);
+    if (sel.value !== String(regsPack)) sel.value = String(regsPack);
+  }
+  if (regsPack !== before) {
+    // The table showed another pack (or "the" pack): read again for the one now chosen.
+    regsData = [];
+    if (currentPage === 'registers') loadRegs();
+  }
+}
+
+function regsPackLabel() {
+  if (regsPack === null) return '';
+  const packs = live.status ? packsOf(live.status) : [];
+  const i = packs.findIndex((p, k) => packNo(p, k) === regsPack);
+  return i >= 0 ? ` of ${packName(packs[i], i)}` : ` of pack ${regsPack}`;
+}
 
 function regsList(d) {
   if (Array.isArray(d)) return d;
@@ -913,11 +1098,13 @@ function renderRegs() {
 
 async function loadRegs() {
   setStatus('regs-status', 'reading…');
-  const r = await api('GET', 'api/tinybms/registers');
-  if (!r.ok) { setStatus('regs-status', `cannot read: ${r.error}`, 'error'); return; }
+  const pack = regsPack;
+  const r = await api('GET', `api/tinybms/registers${pack !== null ? `?pack=${pack}` : ''}`);
+  if (pack !== regsPack) return; // another pack was chosen meanwhile
+  if (!r.ok) { setStatus('regs-status', `cannot read${regsPackLabel()}: ${r.error}`, 'error'); return; }
   regsData = regsList(r.data);
   renderRegs();
-  setStatus('regs-status', `${regsData.length} registers, ${regsData.filter(regWritable).length} writable settings`);
+  setStatus('regs-status', `${regsData.length} registers${regsPackLabel()}, ${regsData.filter(regWritable).length} writable settings`);
 }
 
 async function editReg(reg) {
@@ -925,7 +1112,8 @@ async function editReg(reg) {
   const min = regMin(reg), max = regMax(reg);
   const cur = reg.raw;
   const sc = isNum(reg.scale) && reg.scale !== 1 ? reg.scale : null;
-  const value = await confirmDialog(`Write TinyBMS register ${addr}`,
+  const pack = regsPack;
+  const value = await confirmDialog(`Write TinyBMS register ${addr}${regsPackLabel()}`,
     `${pretty(reg.name || '')}: the TinyBMS applies it at once. Current value ${regValueText(reg)}.` +
     (reg.interlock ? ' It is also checked against the other TinyBMS settings.' : '') +
     (reg.flags && [].concat(reg.flags).includes('restarts') ? ' Writing it restarts the TinyBMS.' : ''),
@@ -940,10 +1128,13 @@ async function editReg(reg) {
     return;
   }
   const shown = sc ? ` (${Math.round(v * sc * 1000) / 1000} ${reg.unit || ''})` : (reg.unit ? ` ${reg.unit}` : '');
-  const sure = await confirmDialog('Confirm register write', `Write ${v}${shown} to TinyBMS register ${addr} (${pretty(reg.name || '')})?`);
+  const sure = await confirmDialog('Confirm register write', `Write ${v}${shown} to TinyBMS register ${addr}${regsPackLabel()} (${pretty(reg.name || '')})?`);
   if (!sure) return;
+  if (pack !== regsPack) { setStatus('regs-status', 'the pack changed meanwhile; nothing written', 'error'); return; }
   setStatus('regs-status', 'writing…');
-  const r = await apiWrite('POST', 'api/tinybms/write', { address: addr, value: v });
+  const body = { address: addr, value: v };
+  if (pack !== null) body.pack = pack;
+  const r = await apiWrite('POST', 'api/tinybms/write', body);
   if (r.ok) {
     await loadRegs();
     setStatus('regs-status', `register ${addr}: ${(r.data && r.data.message) || 'written'}`, r.data && r.data.verified === false ? '' : 'ok');
@@ -954,6 +1145,12 @@ async function editReg(reg) {
 
 function initRegs() {
   $('regs-refresh').addEventListener('click', loadRegs);
+  $('regs-pack').addEventListener('change', () => {
+    regsPack = Number($('regs-pack').value);
+    regsData = [];
+    renderRegs();
+    loadRegs();
+  });
   $('regs-writable-only').addEventListener('change', renderRegs);
   pageEnter.registers = () => { if (!regsData.length) loadRegs(); };
 }

@@ -25,9 +25,11 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
 class Bridge:
-    """build/tinybms-bridge --simulate serving the embedded UI on 127.0.0.1:PORT."""
+    """build/tinybms-bridge --simulate serving the embedded UI on 127.0.0.1:PORT
+    (simulate="--simulate=2": two simulated packs on one DC bus)."""
 
-    def __init__(self, data_dir, web_server):
+    def __init__(self, data_dir, web_server, simulate="--simulate"):
+        self.simulate = simulate
         self.data_dir = pathlib.Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.config = self.data_dir / "config.json"
@@ -43,7 +45,7 @@ class Bridge:
         if not exe.exists():
             pytest.fail(f"{exe} is missing: run 'make' first (TBVB_BUILD={BUILD})")
         self.proc = subprocess.Popen(
-            [str(exe), "--simulate", "--can", "log:/dev/null", "--http", f"127.0.0.1:{self.port}",
+            [str(exe), self.simulate, "--can", "log:/dev/null", "--http", f"127.0.0.1:{self.port}",
              "--data-dir", str(self.data_dir), "--config", str(self.config)],
             stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
@@ -122,3 +124,22 @@ def test_browser_ui(prerequisites, tmp_path):
     finally:
         auth.stop()
         noauth.stop()
+
+
+def test_browser_packs(prerequisites, tmp_path):
+    """packs.test.mjs: the bank view on a --simulate=2 bridge (two packs, with credentials for
+    the register write) and the one-pack page on a plain --simulate bridge."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    packs = Bridge(tmp_path / "packs", {"username": USER, "password": PASSWORD, "bind_address": "127.0.0.1"},
+                   simulate="--simulate=2")
+    one = Bridge(tmp_path / "one", {"bind_address": "127.0.0.1"})
+    try:
+        packs.start()
+        one.start()
+        env = dict(os.environ, TBVB_URL_PACKS=packs.url, TBVB_URL_ONE=one.url,
+                   TBVB_USER=USER, TBVB_PASS=PASSWORD, TBVB_ARTIFACTS=str(ARTIFACTS), CHROMIUM=CHROMIUM)
+        out = _node_test(["packs.test.mjs"], env)
+        (ARTIFACTS / "browser-packs-tests.txt").write_text(out)
+    finally:
+        packs.stop()
+        one.stop()
