@@ -147,6 +147,15 @@ typedef enum {
 #define CFG_MAX_PACKS     4u  /* BRG_MAX_PACKS */
 #define CFG_PACK_NAME_LEN 17u /* 16 characters */
 
+/* The "packs" section (cfg_t.packs). */
+typedef struct {
+    uint8_t count;
+    struct {
+        char device[CFG_PATH_LEN];    /* required; each pack its own */
+        char name[CFG_PACK_NAME_LEN]; /* printable ASCII; "" = "Pack N" when shown */
+    } pack[CFG_MAX_PACKS];
+} cfg_packs_t;
+
 /* The whole configuration. Plain data: fixed-size arrays, no pointers, safe
  * to copy by assignment. Member comments give the JSON key where the name
  * differs; docs/configuration.md has ranges and meanings. */
@@ -170,13 +179,7 @@ typedef struct {
      * timeout and retries. count 0 = no section (or []): one pack on
      * hardware.uart.device, as before the section existed. Entries from
      * count on are unused (all zero after a parse). Read at start. */
-    struct {
-        uint8_t count;
-        struct {
-            char device[CFG_PATH_LEN];    /* required; each pack its own */
-            char name[CFG_PACK_NAME_LEN]; /* printable ASCII; "" = "Pack N" when shown */
-        } pack[CFG_MAX_PACKS];
-    } packs;
+    cfg_packs_t packs;
     /* "bank": how the packs are combined into one battery (bank.h has the
      * meaning of each; the defaults are bank_default_config's). Used with
      * two packs or more; the bank's current caps are victron.max_*. */

@@ -124,6 +124,7 @@ typedef struct {
     diag_t *diag; /* diagnostics, metrics, watchdog */
     mqtt_t *mqtt;
     char config_path[PATH_MAX];
+    cfg_packs_t file_packs; /* the "packs" section of the file, without --uart / --simulate */
     const char *data_dir;
     char energy_path[PATH_MAX]; /* <data dir>/energy.json (0x378 counters) */
     energy_writer_t *energy;    /* saves it off the loop thread */
@@ -472,9 +473,12 @@ static int setup_config(daemon_t *d, const char *data_dir)
     if (d->opts->simulate == 1u) {
         c.packs.count = 0; /* plain --simulate: one simulated pack */
     } else if (d->opts->simulate > 1u) {
+        /* Placeholders, never opened (open_devices uses the simulator),
+         * distinct absolute paths so that the packs rules hold. */
         c.packs.count = (uint8_t)d->opts->simulate;
         for (size_t i = 0; i < c.packs.count; i++) {
-            snprintf(c.packs.pack[i].device, sizeof c.packs.pack[i].device, "simulator");
+            snprintf(c.packs.pack[i].device, sizeof c.packs.pack[i].device, "/simulator/%zu",
+                     i + 1u);
         }
     } else if (d->opts->uart_count == 1u && c.packs.count <= 1u) {
         /* One --uart: exactly as before the "packs" section existed. */
@@ -501,6 +505,9 @@ static int setup_config(daemon_t *d, const char *data_dir)
         log_error("command line: %s%s%s", err.key, err.key[0] ? ": " : "", err.message);
         return DAEMON_EXIT_USAGE;
     }
+    /* The file's own packs (not the command line's) are what a settings
+     * update starts from and saves (hub_config below). */
+    d->file_packs = d->cfg.packs;
     d->cfg = c;
     log_info("configuration %s loaded", cfg_path);
     return DAEMON_EXIT_OK;
@@ -521,6 +528,16 @@ static void close_uarts(daemon_t *d)
         serial_port_close(&d->uart[i].port);
         d->uart[i].open = false;
     }
+}
+
+/* The running configuration as the servers show it and a settings update
+ * starts from: the file's packs, so that --uart and --simulate=N are never
+ * saved into the file (the packs change at the next start anyway). */
+static void hub_config(daemon_t *d)
+{
+    cfg_t c = d->cfg;
+    c.packs = d->file_packs;
+    hub_set_running_config(d->hub, &c);
 }
 
 static int open_devices(daemon_t *d)
@@ -718,7 +735,7 @@ int daemon_run(const daemon_opts_t *opts)
         log_error("out of memory");
         return DAEMON_EXIT_DEVICE;
     }
-    hub_set_running_config(d.hub, &d.cfg);
+    hub_config(&d);
     rc = open_devices(&d);
     if (rc != DAEMON_EXIT_OK) {
         hub_destroy(d.hub);
