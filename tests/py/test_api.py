@@ -21,7 +21,8 @@ USER, PASSWORD, TOKEN = "admin", "correct-horse", "tok-0123456789abcdef"
 
 
 class Bridge:
-    def __init__(self, tmp, config, name="b"):
+    def __init__(self, tmp, config, name="b", simulate="--simulate"):
+        self.simulate = simulate
         self.dir = tmp / name
         self.dir.mkdir(exist_ok=True)
         self.config = self.dir / "config.json"
@@ -37,7 +38,7 @@ class Bridge:
             pytest.fail(f"{binary} is missing: run 'make' first")
         self.stderr = open(self.dir / "stderr.log", "ab")
         self.proc = subprocess.Popen(
-            [str(binary), "--simulate", "--can", f"log:{self.can_log}", "--http",
+            [str(binary), self.simulate, "--can", f"log:{self.can_log}", "--http",
              f"127.0.0.1:{self.port}", "--data-dir", str(self.dir), "--config", str(self.config)],
             stdout=subprocess.DEVNULL, stderr=self.stderr)
         deadline = time.time() + 10
@@ -437,3 +438,38 @@ def test_256_websocket_clients_with_a_stalled_one_and_can_keeps_going(bridge):
     assert len(recent) >= 2, stamps[-5:]
     assert doc["watchdog"]["stalls"] == 0, doc["watchdog"]
     print("ws stats", doc["http"], "third push latest", last[-1], "0x351 gaps", gaps)
+
+
+def test_two_simulated_packs_are_one_battery_and_never_saved_into_the_file(tmp_path):
+    """--simulate=2: two mismatched packs on one DC bus; the status shows the bank and each
+    pack; a settings update saves the file's own sections, never the command line's packs."""
+    b = Bridge(tmp_path, CONFIG, simulate="--simulate=2").start()
+    try:
+        def two_online():
+            s = b.json("GET", "/api/status")[1]
+            packs = s.get("packs") or []
+            return s if s.get("data_valid") and [p["state"] for p in packs] == ["online"] * 2 \
+                else None
+        s = wait_for(two_online, timeout=15)
+        assert s, b.json("GET", "/api/status")[1]
+        assert [p["index"] for p in s["packs"]] == [1, 2]
+        assert s["bank"]["modules"]["online"] == 2
+        # The battery's current is the packs' sum (each TinyBMS measures its own).
+        total = sum(p["current"] for p in s["packs"])
+        assert abs(s["current"] - total) < 0.01 + 0.001 * abs(total), (s["current"], total)
+        # The packs are mismatched: 280 Ah and 224 Ah, 504 Ah installed.
+        assert s["bank"]["capacity_ah"] == 504
+
+        code, _, _ = b.get("/api/tinybms/registers?pack=2")
+        assert code == 200
+        code, doc, _ = b.json("GET", "/api/tinybms/registers?pack=3")
+        assert code == 400, doc
+
+        code, doc, _ = b.json("POST", "/api/settings", auth="basic",
+                              body={"bank": {"offline_grace_ms": 5000}})
+        assert code == 200 and doc["success"] is True, doc
+        saved = json.loads(b.config.read_text())
+        assert saved["bank"]["offline_grace_ms"] == 5000
+        assert "packs" not in saved, saved.get("packs")
+    finally:
+        b.stop()
