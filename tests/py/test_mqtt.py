@@ -92,14 +92,14 @@ def has_http():
 
 
 class Bridge:
-    def __init__(self, tmp, broker_port, interval_ms=1000, http_port=None):
+    def __init__(self, tmp, broker_port, interval_ms=1000, http_port=None, simulate="--simulate"):
         self.tmp = tmp
         self.can_log = tmp / "can.log"
         self.err = tmp / "bridge.err"
         cfg = {"mqtt": {"enabled": True, "host": "127.0.0.1", "port": broker_port,
                         "client_id": NODE, "interval_ms": interval_ms, "keepalive_s": 5}}
         (tmp / "config.json").write_text(json.dumps(cfg))
-        args = [str(_binary("tinybms-bridge")), "--simulate", "--can", f"log:{self.can_log}",
+        args = [str(_binary("tinybms-bridge")), simulate, "--can", f"log:{self.can_log}",
                 "--config", str(tmp / "config.json"), "--data-dir", str(tmp)]
         if http_port is not None:
             args += ["--http", f"127.0.0.1:{http_port}"]
@@ -223,6 +223,12 @@ def test_topics_discovery_availability_and_last_will(tmp_path, env):
         assert f"homeassistant/sensor/{NODE}/{obj}/config" in disc, obj
     for obj in ("data_valid", "gx_link", "alarm", "alarm_high_voltage"):
         assert f"homeassistant/binary_sensor/{NODE}/{obj}/config" in disc, obj
+    # One pack: its packs/1/ topics carry the battery's own values; no second device.
+    assert sub.last(f"{ROOT_TOPIC}/packs/1/bank_state") == "online"
+    assert sub.last(f"{ROOT_TOPIC}/packs/1/data_valid") == "true"
+    assert abs(num(sub.last(f"{ROOT_TOPIC}/packs/1/voltage")) - v) < 0.5
+    assert sub.last(f"{ROOT_TOPIC}/bank") is None
+    assert not any("/pack1_" in t for t in disc)
 
     late = Subscriber(port)
     try:
@@ -297,3 +303,90 @@ def test_reconnect_after_broker_restart_and_can_never_waits(tmp_path, env):
     folded = [ln for ln in lines if "last message repeated" in ln]
     assert len(written) == 1 and len(folded) == 1, lines
     assert err.count("MQTT: connected to") == 2, err
+
+
+def _states_at_one_time(sub, topics):
+    """The JSON of each topic from the same publication (same "ts"), the newest such."""
+    by_ts = {}
+    for t in topics:
+        for m in sub.all(t):
+            doc = json.loads(m[2])
+            by_ts.setdefault(doc["ts"], {})[t] = doc
+    common = [ts for ts, docs in by_ts.items() if len(docs) == len(topics)]
+    assert common, "no publication carried every state topic"
+    return by_ts[max(common)]
+
+
+def test_two_packs_publish_each_pack_and_a_device_per_pack(tmp_path, env):
+    port = free_port()
+    env["broker"] = broker = Broker(tmp_path, port)
+    broker.start()
+    env["sub"] = sub = Subscriber(port)
+    http_port = free_port() if has_http() else None
+    env["bridge"] = bridge = Bridge(tmp_path, port, interval_ms=1000, http_port=http_port,
+                                    simulate="--simulate=2")
+    assert wait_for(lambda: all(len(sub.all(f"{ROOT_TOPIC}/packs/{n}/voltage")) >= 2
+                                for n in (1, 2)), 15), bridge.stderr()
+
+    for n in (1, 2):
+        pre = f"{ROOT_TOPIC}/packs/{n}"
+        assert sub.last(f"{pre}/name") == f"Pack {n}"
+        assert sub.last(f"{pre}/bank_state") == "online"
+        assert sub.last(f"{pre}/data_valid") == "true"
+        assert sub.last(f"{pre}/member") == "true"
+        assert sub.last(f"{pre}/blocks_charge") == "false"
+        assert 40.0 < num(sub.last(f"{pre}/voltage")) < 60.0
+        cells = {int(m[1].rsplit("/", 1)[1]) for m in sub.all()
+                 if re.fullmatch(rf"{pre}/cells/\d+", m[1])}
+        assert cells == set(range(1, 17))
+        assert 0.0 <= num(sub.last(f"{pre}/limits/share_charge_percent")) <= 100.0
+        assert num(sub.last(f"{pre}/limits/ccl_a")) >= 0
+    # The battery is the bank: from one publication, its current is the packs' sum and its
+    # voltage lies between theirs.
+    states = _states_at_one_time(sub, [f"{ROOT_TOPIC}/state", f"{ROOT_TOPIC}/packs/1/state",
+                                       f"{ROOT_TOPIC}/packs/2/state"])
+    bank_doc = states[f"{ROOT_TOPIC}/state"]
+    p1, p2 = states[f"{ROOT_TOPIC}/packs/1/state"], states[f"{ROOT_TOPIC}/packs/2/state"]
+    assert abs(bank_doc["current"] - (p1["current"] + p2["current"])) < 0.01, (bank_doc, p1, p2)
+    assert min(p1["voltage"], p2["voltage"]) - 0.01 <= bank_doc["voltage"] <= \
+        max(p1["voltage"], p2["voltage"]) + 0.01
+    assert len(p1["cells"]) == len(p2["cells"]) == 16
+    bank = json.loads(sub.last(f"{ROOT_TOPIC}/bank"))
+    assert bank["modules"]["online"] == 2 and bank["modules"]["offline"] == 0
+    assert isinstance(bank["warnings"], list)
+    assert bank["capacity_ah"] > 0
+    if http_port is not None:
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/api/status", timeout=5) as r:
+            api = json.load(r)
+        assert [p["name"] for p in api["packs"]] == ["Pack 1", "Pack 2"]
+        assert api["bank"]["capacity_ah"] == pytest.approx(bank["capacity_ah"])
+
+    # Discovery: the bridge's device as with one pack, plus one device per pack.
+    disc = {m[1]: json.loads(m[2]) for m in sub.all() if m[1].startswith("homeassistant/")}
+    uids = [d["unique_id"] for d in disc.values()]
+    assert len(uids) == len(set(uids))
+    bridge_ident = f"tinybms_victron_bridge_{NODE}"
+    published = {m[1] for m in sub.all()}
+    for n in (1, 2):
+        for obj in ("voltage", "current", "soc", "ccl", "cell_16", "bank_state"):
+            doc = disc[f"homeassistant/sensor/{NODE}/pack{n}_{obj}/config"]
+            assert doc["device"]["identifiers"] == [f"{bridge_ident}_pack{n}"]
+            assert doc["device"]["via_device"] == bridge_ident
+            assert doc["device"]["name"].endswith(f"Pack {n}")
+            assert doc["unique_id"] == f"{NODE}_pack{n}_{obj}"
+            assert doc["state_topic"] in published, doc["state_topic"]
+        for obj in ("data_valid", "blocks_charge", "blocks_discharge", "bounds_ccl"):
+            assert f"homeassistant/binary_sensor/{NODE}/pack{n}_{obj}/config" in disc, obj
+    assert disc[f"homeassistant/sensor/{NODE}/voltage/config"]["device"]["identifiers"] == \
+        [bridge_ident]
+    # Retained: a subscriber that comes later gets the pack devices and the pack states.
+    late = Subscriber(port)
+    try:
+        assert wait_for(lambda: late.last(f"homeassistant/sensor/{NODE}/pack2_voltage/config")
+                        is not None and late.last(f"{ROOT_TOPIC}/packs/2/bank_state") is not None, 5)
+        for t in (f"homeassistant/sensor/{NODE}/pack2_voltage/config",
+                  f"{ROOT_TOPIC}/packs/2/bank_state"):
+            assert late.all(t)[0][3], t  # the broker's retained copy comes first
+    finally:
+        late.close()
+    assert bridge.stop() == 0
