@@ -253,7 +253,9 @@ static void build_bms(const brg_t *b, status_t *o)
     }
     o->bms.have_settings = b->settings.valid;
     o->bms.series_cells = b->settings.series_cells;
-    o->bms.capacity_ah = b->settings.capacity_10mah / 100.0;
+    /* A bank's installed capacity may pass the 655.35 Ah a TinyBMS register holds. */
+    o->bms.capacity_ah =
+        b->n_packs > 1u ? (double)b->capacity_ah : b->settings.capacity_10mah / 100.0;
     o->bms.over_voltage_cutoff_mv = b->settings.over_voltage_mv;
     o->bms.under_voltage_cutoff_mv = b->settings.under_voltage_mv;
     o->bms.charge_over_current_a = b->settings.charge_oc_a;

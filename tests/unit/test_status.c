@@ -447,6 +447,24 @@ static void test_two_packs_give_each_pack_and_the_bank(void **state)
     free(doc);
 }
 
+static void test_a_bank_above_655_ah_shows_its_whole_capacity(void **state)
+{
+    (void)state;
+    uint64_t now;
+    start_two_packs(&now);
+    pack_regs[0][306] = 40000; /* 400 Ah */
+    pack_regs[1][306] = 40000;
+    run_two_packs(&now, now + 3000000u, NULL);
+    status_input_t in = two_pack_input(now);
+    status_t st;
+    assert_true(status_build(&in, 1, &st));
+    assert_true(near(st.bank.capacity_ah, 800.0));
+    /* The top-level TinyBMS capacity is the bank's: more than the
+     * 655.35 Ah one TinyBMS register can hold. */
+    assert_true(near(st.bms.capacity_ah, 800.0));
+    assert_true(near(st.packs[0].capacity_ah.v, 400.0));
+}
+
 static void test_a_silent_pack_is_named_in_the_bank_warnings(void **state)
 {
     (void)state;
@@ -514,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_stale_data_keeps_values_but_says_so),
         cmocka_unit_test(test_one_pack_describes_that_pack_without_bank_bounds),
         cmocka_unit_test(test_two_packs_give_each_pack_and_the_bank),
+        cmocka_unit_test(test_a_bank_above_655_ah_shows_its_whole_capacity),
         cmocka_unit_test(test_a_silent_pack_is_named_in_the_bank_warnings),
         cmocka_unit_test(test_bad_arguments),
     };
