@@ -1,6 +1,7 @@
 """Browser end-to-end tests of the web UI (issue 5): headless Debian Chromium driven by
 playwright-core (tests/browser/*.test.mjs, node's test runner) against two
-build/tinybms-bridge --simulate processes, one with credentials and one without.
+build/tinybms-bridge --simulate processes, one with credentials and one without; the bank view
+(packs.test.mjs) against a --simulate=2 bridge (two packs) and a one-pack one.
 
 Screenshots land in tests/artifacts/. Needs node + npm (`npm ci` is run by `make test`)
 and /usr/bin/chromium (scripts/install-deps)."""
