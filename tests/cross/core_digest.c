@@ -229,7 +229,7 @@ static void observe(sim_t *s)
     if (b->keepalive_seen && !brg_keepalive_ok(b, s->now)) {
         o |= OBS_KEEPALIVE_LOST;
     }
-    if (tbms_poller_stats(&b->poller).crc_errors > 0) {
+    if (tbms_poller_stats(&b->bms[0].poller).crc_errors > 0) {
         o |= OBS_CRC_ERRORS;
     }
     if (b->limits.reasons & CHG_REASON_CCL_TEMP_LOST) {
@@ -470,7 +470,7 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 static void print_summary(sim_t *s, const scenario_t *sc)
 {
     const brg_t *b = &s->brg;
-    tbms_poller_stats_t ps = tbms_poller_stats(&b->poller);
+    tbms_poller_stats_t ps = tbms_poller_stats(&b->bms[0].poller);
     printf("limits cvl_mv=%" PRId32 " ccl_ma=%" PRId32 " dcl_ma=%" PRId32 " dvl_mv=%" PRId32
            " reasons=0x%04" PRIX32 " cvl=%s cvl_changes=%" PRIu32 "\n",
            b->limits.cvl_mv, b->limits.ccl_ma, b->limits.dcl_ma, b->limits.dvl_mv,
