@@ -54,7 +54,8 @@ SPLIT_PM = 1500
 OC_HEADROOM_PM = 50  # bank.h BANK_OC_HEADROOM_PM: L_i stays 5 % below the pack's cutoff
 
 # 0x35A conditions (victron-can-bms.md A.3: byte = cond / 4, pair = cond % 4; warnings +4).
-COND_GENERAL, COND_HIGH_VOLTAGE, COND_BMS_INTERNAL = 0, 1, 11
+COND_GENERAL, COND_HIGH_VOLTAGE, COND_LOW_VOLTAGE, COND_LOW_TEMP_CHARGE = 0, 1, 2, 6
+COND_BMS_INTERNAL = 11
 PAIR_ACTIVE, PAIR_OK = 0b01, 0b10
 
 STATUS_CHARGING, STATUS_DISCHARGING, STATUS_FAULT = 0x91, 0x93, 0x9B
@@ -560,6 +561,23 @@ def test_a_pack_blocking_charge_leaves_the_others_limits_at_once(bank):
     rig.pair_is(COND_BMS_INTERNAL, PAIR_OK)
     assert text(rig.gx.last(0x375)) == "P2C1"
 
+    # Pack 2 recovers; pack 3's cells reach its under-voltage cutoff (reg 316, 2800 mV): its
+    # TinyBMS opens the discharge path. It still charges (5 A) through the other.
+    p2.update(cells_mv=3300, current_a=10.0)
+    p3.update(cells_mv=2800, current_a=5.0)
+    dcl = bank_limit_ma([member(p1, charge=False), member(p2, charge=False),
+                         member(p3, blocks=True, charge=False)], charge=False)
+    ccl = bank_limit_ma([member(p) for p in rig.packs])
+    # DCL: packs 1 and 2, charging at 20 A: -20 + (57 + 10) / 0.75 = 69.3 A. CCL: all three
+    # (25 A, pack 1 40 %): 25 + 18.5 / 0.5 = 62 A.
+    assert (dcl, ccl) == (69333, 62000)
+    rig.wait(lambda: rig.gx.latest(0x372, f372) == (3, 0, 1, 0), 10,
+             "pack 3 not counted blocking discharge")
+    rig.wait(lambda: (rig.ccl(), rig.dcl()) == (can_a(ccl), can_a(dcl)), 10,
+             "the limits with pack 3 blocking discharge")
+    rig.pair_is(COND_LOW_VOLTAGE, PAIR_ACTIVE)
+    assert text(rig.gx.last(0x374)) == "P3C1"
+
 
 # ---- 4. a pack's UART goes silent -------------------------------------------------------------
 
@@ -628,6 +646,133 @@ def test_a_pack_silent_near_a_cutoff_is_dropped_without_the_grace(bank):
     assert rig.gx.latest(0x351, f351)[3] == pytest.approx(52.0)
 
 
+def test_a_pack_back_within_its_grace_stays_counted_unless_its_voltage_moved(bank):
+    rig = bank(2)
+    p1, p2 = rig.packs
+    # A long grace and a hold far beyond every wait: being counted again at once can only
+    # come from never having left the bank.
+    rig.start(bank={"offline_grace_ms": 60000, "rejoin_hold_ms": 600000})
+    rig.online(2)
+    p1.mute()
+    rig.wait(lambda: rig.gx.latest(0x372, f372) == (1, 0, 0, 1), 10, "pack 1 never silent")
+    rig.status_is(lambda d: d["packs"][0]["state"] == "silent"
+                  and "pack_silent" in d["bank"]["warnings"], "pack 1 not silent")
+    p1.unmute()
+    rig.online(2, timeout=15)
+    both = bank_limit_ma([member(p1), member(p2)])
+    rig.wait(lambda: rig.ccl() == can_a(both), 10, "CCL of both packs")
+
+    # Silent again, and its voltage moved 1.6 V away meanwhile (16 x 100 mV, the window is
+    # 16 x 50 mV): it comes back as a pack that must join again, hold and all.
+    p1.mute()
+    rig.wait(lambda: rig.gx.latest(0x372, f372) == (1, 0, 0, 1), 10, "pack 1 never silent")
+    p1.update(cells_mv=3400, current_a=2.0)
+    p1.unmute()
+    rig.status_is(lambda d: d["packs"][0]["state"] == "joining"
+                  and "voltage_mismatch" in d["bank"]["warnings"], "pack 1 not joining")
+    # Read (its 2 A are in the bank's current), not counted; back in the window it still
+    # waits for the ten-minute hold.
+    rig.wait(lambda: rig.gx.latest(0x356, f356)[1] == 12.0, 10, "pack 1 not read")
+    p1.update(cells_mv=3300, current_a=10.0)
+    rig.wait(lambda: rig.gx.latest(0x356, f356)[1] == 20.0, 10, "pack 1 not read")
+    t = time.monotonic()
+    time.sleep(2.0)
+    assert {f372(d)[0] for _, d in rig.gx.since(0x372, t)} == {1}
+    assert rig.status()["packs"][0]["state"] == "joining"
+
+
+def test_a_cold_pack_conducts_with_a_zero_limit(bank):
+    """bank.h: a pack whose limit is 0 for another reason than its TinyBMS cutting (here 2 degC,
+    below the 5 degC charge limit) still conducts: it is no "blocking" pack whose current the
+    others take over, it bounds the bank with L = 0."""
+    rig = bank(2)
+    p1, p2 = rig.packs
+    rig.start(bank=FAST)
+    rig.online(2)
+    p1.update(temp_c=2.0, current_a=0.0)
+    p2.update(current_a=10.0)
+    rig.pair_is(COND_LOW_TEMP_CHARGE, PAIR_ACTIVE)
+    # Taking nothing of the 10 A now, it would take 1.5 x its equal share of any more: the
+    # bank stays at what flows (10 + (0 - 0) / 0.75).
+    cold = dict(member(p1), lim_ma=0)
+    expect = bank_limit_ma([cold, member(p2)])
+    assert expect == 10000
+    rig.wait(lambda: rig.ccl() is not None and rig.ccl() <= can_a(expect), 10,
+             "CCL above what flows with a cold pack")
+    assert rig.gx.latest(0x372, f372) == (2, 0, 0, 0)  # not blocking: it conducts
+    # As soon as it takes current (3 A of 13 A): L / share = 0.
+    p1.update(current_a=3.0)
+    assert bank_limit_ma([dict(member(p1), lim_ma=0), member(p2)]) == 0
+    rig.wait(lambda: rig.ccl() == 0.0, 10, "CCL not 0 with a cold pack taking current")
+    assert rig.dcl() > 0
+
+
+def test_four_packs_median_weights_and_ids(bank):
+    rig = bank(4)
+    cells3 = [3320] * CELLS
+    cells3[12] = 3290  # the bank's lowest cell: pack 3, cell 13
+    cells4 = [3330] * CELLS
+    cells4[6] = 3345  # the highest: pack 4, cell 7
+    for p, cells, cap, soc, temp in zip(rig.packs, (3300, 3310, cells3, cells4),
+                                        (100, 200, 300, 400), (20.0, 40.0, 60.0, 80.0),
+                                        (20.0, 22.0, 24.0, 26.0)):
+        p.update(cells_mv=cells, capacity_ah=cap, soc_pct=soc, temp_c=temp)
+    rig.start(bank=FAST)
+    rig.online(4)
+    # Four at 10 A of 28.5 A: sum 114 A; L / share 114 A; guard with the assumed share
+    # 1.5 / 4 = 0.375: 40 + 18.5 / 0.375 = 89.3 A. DCL: -40 + 67 / 0.375 = 138.7 A: cap 100 A.
+    ccl = bank_limit_ma([member(p) for p in rig.packs])
+    dcl = bank_limit_ma([member(p, charge=False) for p in rig.packs], charge=False)
+    assert (ccl, dcl) == (89333, 100000)
+    rig.wait(lambda: (rig.ccl(), rig.dcl()) == (can_a(ccl), can_a(dcl)), 10, "four packs' limits")
+    assert rig.gx.latest(0x372, f372) == (4, 0, 0, 0)
+    v, i, t = rig.gx.latest(0x356, f356)
+    # Median of 52.800, 52.960, 53.090, 53.295 V: the mean of the middle two, 53.025 V.
+    assert v == pytest.approx(53.025, abs=0.011)
+    assert (i, t) == (pytest.approx(40.0), pytest.approx(26.0))
+    # (100 x 20 + 200 x 40 + 300 x 60 + 400 x 80) / 1000 = 60 % (the plain mean: 50 %).
+    assert rig.gx.latest(0x355, f355)[0] == 60
+    assert struct.unpack("<H", rig.gx.last(0x379)[:2])[0] == 1000
+    assert rig.gx.latest(0x373, f373) == (3290, 3345, 273 + 20, 273 + 26)
+    assert (text(rig.gx.last(0x374)), text(rig.gx.last(0x375))) == ("P3C13", "P4C7")
+    assert (text(rig.gx.last(0x376)), text(rig.gx.last(0x377))) == ("P1T1", "P4T1")
+
+
+def test_a_fifth_uart_is_refused(tmp_path):
+    res = subprocess.run([str(BUILD / "tinybms-bridge"), *["--uart", "/dev/null"] * 5, "--can",
+                          "log:/dev/null", "--data-dir", str(tmp_path), "--http", "off"],
+                         capture_output=True, text=True, timeout=20)
+    assert res.returncode == 2, res.stderr
+    assert "at most 4 packs" in res.stderr
+
+
+def test_a_pack_missing_from_the_start_is_offline_and_joins_when_it_answers(bank):
+    rig = bank(2)
+    p1, p2 = rig.packs
+    p1.update(soc_pct=80.0)
+    p2.update(soc_pct=20.0, capacity_ah=100)
+    p2.mute()  # never answers until told
+    rig.start(bank=FAST)
+    # The bank forms without it (at the stale limit): pack 1 is the battery, its SOC alone
+    # (not a mean with a pack nobody has read), its capacity alone, and a warning.
+    rig.online(1, timeout=15)
+    rig.wait(lambda: rig.gx.latest(0x355, f355) is not None and rig.ccl() is not None, 10,
+             "no battery frames without pack 2")
+    assert rig.gx.latest(0x372, f372) == (1, 0, 0, 1)
+    assert rig.gx.latest(0x355, f355)[0] == 80
+    assert struct.unpack("<H", rig.gx.last(0x379)[:2])[0] == 200
+    rig.pair_is(COND_BMS_INTERNAL, PAIR_ACTIVE, warning=True)
+    alone = bank_limit_ma([member(p1)])
+    assert alone == 28500 and rig.ccl() == can_a(alone)
+    assert rig.status()["packs"][1]["state"] == "offline"
+    p2.unmute()
+    rig.online(2, timeout=15)
+    # (200 x 80 + 100 x 20) / 300 = 60 %
+    rig.wait(lambda: rig.gx.latest(0x355, f355)[0] == 60, 10, "SOC not weighted over both")
+    assert struct.unpack("<H", rig.gx.last(0x379)[:2])[0] == 300
+    rig.pair_is(COND_BMS_INTERNAL, PAIR_OK, warning=True)
+
+
 # ---- 5. every pack silent ---------------------------------------------------------------------
 
 def test_all_packs_silent_stops_the_battery_frames_and_they_resume(bank):
@@ -646,7 +791,10 @@ def test_all_packs_silent_stops_the_battery_frames_and_they_resume(bank):
     p2.unmute()
     rig.wait(lambda: 0x351 in rig.gx.ids(since=back), 10, "frames never resumed")
     rig.online(2)
-    assert rig.ccl() == can_a(bank_limit_ma([member(p1), member(p2)]))
+    both = bank_limit_ma([member(p1), member(p2)])
+    rig.wait(lambda: rig.ccl() == can_a(both), 10, "CCL of both packs")
+    assert rig.bridge.stop() == 0
+    assert int(rig.bridge.summary()["stale_events"]) == 1
 
 
 # ---- 6. rejoin ----------------------------------------------------------------------------------
