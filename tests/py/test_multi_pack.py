@@ -401,7 +401,8 @@ def test_two_packs_are_one_battery_with_summed_limits_and_weighted_values(bank):
     rig = bank(2)
     p1, p2 = rig.packs
     p1.update(capacity_ah=200, soc_pct=80.0, cells_mv=3300, temp_c=25.0)
-    p2.update(capacity_ah=100, soc_pct=50.0, cells_mv=3310, temp_c=31.0)
+    # Pack 2's TinyBMS cuts at 3.50 V a cell (reg 315): its CVL is 16 x (3.50 - 0.10) V.
+    p2.update(capacity_ah=100, soc_pct=50.0, cells_mv=3310, temp_c=31.0, ov_mv=3500)
     rig.start(bank=FAST)
     rig.online(2)
 
@@ -419,7 +420,8 @@ def test_two_packs_are_one_battery_with_summed_limits_and_weighted_values(bank):
     assert dcl == 69333 and rig.dcl() == can_a(dcl)
 
     cvl, _, _, dvl = rig.gx.latest(0x351, f351)
-    assert cvl == pytest.approx(CELLS * 3.45) and dvl == pytest.approx(CELLS * 2.9)
+    assert cvl == pytest.approx(CELLS * 3.40)  # the lower of 55.2 V and 54.4 V
+    assert dvl == pytest.approx(CELLS * 2.9)
     v, i, t = rig.gx.latest(0x356, f356)
     assert v == pytest.approx((52.80 + 52.96) / 2, abs=0.011)  # median of two: their mean
     assert i == pytest.approx(20.0)  # the sum
