@@ -542,6 +542,38 @@ static void update_stats(tbms_sim_t *sim)
     sim->stat_tmax_c = thi > sim->stat_tmax_c ? thi : sim->stat_tmax_c;
 }
 
+/* The demo current a as a charger and inverter obeying the DVCC limits
+ * would let it flow (rules in tbms_sim.h, tbms_sim_set_dvcc_limits). */
+static float dvcc_current_a(const tbms_sim_t *sim, float a)
+{
+    const tbms_sim_dvcc_t *l = &sim->dvcc;
+    if (!l->set) {
+        return a;
+    }
+    uint64_t age = sim->wall_ms > l->at_ms ? sim->wall_ms - l->at_ms : 0u;
+    if (age > TBMS_SIM_DVCC_TIMEOUT_MS) {
+        return 0.0f; /* victron-can-bms.md A.7: no 0x351, no charge, no discharge */
+    }
+    float ocv = tbms_sim_model_pack_ocv_v(&sim->model);
+    float r = tbms_sim_model_pack_resistance_ohm(&sim->model);
+    if (a > 0.0f) {
+        float cv = ((float)l->cvl_mv / 1000.0f - ocv) / r;
+        float ccl = (float)l->ccl_ma / 1000.0f;
+        a = a < ccl ? a : ccl;
+        a = a < cv ? a : cv;
+        return a > 0.0f ? a : 0.0f;
+    }
+    if (a < 0.0f) {
+        float dv = (ocv - (float)l->dvl_mv / 1000.0f) / r;
+        float dcl = (float)l->dcl_ma / 1000.0f;
+        float d = -a;
+        d = d < dcl ? d : dcl;
+        d = d < dv ? d : dv;
+        return d > 0.0f ? -d : 0.0f;
+    }
+    return a;
+}
+
 static float requested_current_a(const tbms_sim_t *sim)
 {
     if (sim->external_current) {
@@ -551,7 +583,8 @@ static float requested_current_a(const tbms_sim_t *sim)
         return 0.0f;
     }
     float cv_v = (float)(sim->settings.fully_charged_mv + DEMO_CV_ABOVE_FULL_MV) / 1000.0f;
-    return tbms_sim_model_demo_current_a(&sim->model, sim->cfg.seed, sim->model_ms, cv_v);
+    return dvcc_current_a(
+        sim, tbms_sim_model_demo_current_a(&sim->model, sim->cfg.seed, sim->model_ms, cv_v));
 }
 
 /* One physics and BMS step of dt_ms model milliseconds (0 = re-evaluate). */
@@ -687,6 +720,7 @@ tbms_sim_err_t tbms_sim_init(tbms_sim_t *sim, const tbms_sim_config_t *cfg, uint
     sim->soh_raw = DEFAULT_SOH_RAW;
     sim->soc_frac = sim->cfg.soc_pct / 100.0f;
     sim->last_step_ms = now_ms;
+    sim->wall_ms = now_ms;
     sim->last_rx_ms = now_ms;
     sim->next_broadcast_ms = now_ms;
     sim->stats_cleared_s = sim->cfg.lifetime_s;
@@ -713,6 +747,31 @@ void tbms_sim_clear_current(tbms_sim_t *sim)
     }
 }
 
+tbms_sim_err_t tbms_sim_set_dvcc_limits(tbms_sim_t *sim, int32_t ccl_ma, int32_t dcl_ma,
+                                        int32_t cvl_mv, int32_t dvl_mv, uint64_t now_ms)
+{
+    if (sim == NULL || ccl_ma < 0 || dcl_ma < 0 || cvl_mv < 0 || dvl_mv < 0) {
+        return TBMS_SIM_ERR_ARG;
+    }
+    tbms_sim_step(sim, now_ms);
+    sim->dvcc.set = true;
+    sim->dvcc.ccl_ma = ccl_ma;
+    sim->dvcc.dcl_ma = dcl_ma;
+    sim->dvcc.cvl_mv = cvl_mv;
+    sim->dvcc.dvl_mv = dvl_mv;
+    sim->dvcc.at_ms = sim->last_step_ms; /* now_ms, or the later last step */
+    tick(sim, 0u);
+    return TBMS_SIM_OK;
+}
+
+void tbms_sim_clear_dvcc_limits(tbms_sim_t *sim)
+{
+    if (sim != NULL) {
+        memset(&sim->dvcc, 0, sizeof sim->dvcc);
+        tick(sim, 0u);
+    }
+}
+
 static void wake(tbms_sim_t *sim, uint8_t reason)
 {
     sim->asleep = false;
@@ -724,16 +783,23 @@ void tbms_sim_step(tbms_sim_t *sim, uint64_t now_ms)
     if (sim == NULL || now_ms < sim->last_step_ms) {
         return;
     }
+    uint64_t from_ms = sim->last_step_ms;
     double add = (double)(now_ms - sim->last_step_ms) * (double)sim->cfg.time_scale +
                  (double)sim->model_frac_ms;
     sim->last_step_ms = now_ms;
     uint64_t dm = (uint64_t)add;
     sim->model_frac_ms = (float)(add - (double)dm);
+    uint64_t done = 0u;
     while (dm > 0u) {
         uint32_t d = dm > TICK_MAX_MS ? TICK_MAX_MS : (uint32_t)dm;
+        /* The wall time this tick starts at, for the age of the DVCC limits. */
+        uint64_t w = from_ms + (uint64_t)((double)done / (double)sim->cfg.time_scale);
+        sim->wall_ms = w < now_ms ? w : now_ms;
         tick(sim, d);
         dm -= d;
+        done += d;
     }
+    sim->wall_ms = now_ms;
 
     /* Sleep (MAN-D Table 3.11): quiet UART, small current, no over-current. */
     bool small = fabsf(sim->requested_a) < TBMS_SIM_SLEEP_CURRENT_A &&

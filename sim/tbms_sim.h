@@ -24,6 +24,8 @@
  *   - balances (51/52) the cells above 303 that sit more than 308 above the
  *     lowest one, bleeding them in the model;
  *   - broadcasts ASCII lines while setting 342 is non-zero;
+ *   - given the bridge's 0x351 limits (tbms_sim_set_dvcc_limits), keeps
+ *     its demo current to them as a Victron system under DVCC would;
  *   - optionally answers late (latency_min_ms..latency_max_ms, see
  *     tbms_sim_config_t), one request at a time and in order, like a
  *     half-duplex BMS busy with its measurements.
@@ -131,6 +133,23 @@ typedef struct {
     tbms_frame_t frame; /* the request when !rejected */
 } tbms_sim_pending_t;
 
+/* Limits given with tbms_sim_set_dvcc_limits() stop counting this many
+ * WALL ms after they were given: the GX stops charging and discharging
+ * when 0x351 goes quiet for a few seconds (victron-can-bms.md A.7;
+ * victron_sim.h's lost_after_us default is the same 5 s). */
+#define TBMS_SIM_DVCC_TIMEOUT_MS 5000u
+
+/* The limits a Victron charger/inverter obeys (DVCC), as the BMS sent them
+ * in 0x351. Treat as private; see tbms_sim_set_dvcc_limits(). */
+typedef struct {
+    bool set;       /* false: no limits (the demo day flows as it is) */
+    int32_t ccl_ma; /* charge current limit, >= 0 */
+    int32_t dcl_ma; /* discharge current limit, >= 0 */
+    int32_t cvl_mv; /* charge voltage limit, >= 0 */
+    int32_t dvl_mv; /* discharge voltage limit, >= 0 (0 = no floor) */
+    uint64_t at_ms; /* wall ms they were given */
+} tbms_sim_dvcc_t;
+
 /* Bits of tbms_sim_t.faults. */
 #define TBMS_SIM_FAULT_OV        0x01u /* over-voltage: charging cut */
 #define TBMS_SIM_FAULT_UV        0x02u /* under-voltage: discharging cut */
@@ -163,6 +182,8 @@ typedef struct {
     bool external_current;
     float external_current_a;
     float requested_a; /* what the load/charger asks for */
+    tbms_sim_dvcc_t dvcc; /* limits the demo charger/load obeys */
+    uint64_t wall_ms;     /* wall time the physics stands at (start of a tick) */
 
     /* BMS state. */
     bool asleep;
@@ -229,6 +250,47 @@ void tbms_sim_set_current_ma(tbms_sim_t *sim, int32_t ma);
 
 /* Back to the demo profile (or 0 A when the profile is disabled). */
 void tbms_sim_clear_current(tbms_sim_t *sim);
+
+/*
+ * Tells the simulator the limits a Victron charger and inverter would obey
+ * (DVCC, victron-can-bms.md A.8): the CCL, DCL, CVL and DVL the bridge
+ * just sent in 0x351, received at wall time now_ms. Call it for every
+ * 0x351 (about once a second); ccl_ma = ccl_da * 100 and so on.
+ *
+ * They shape ONLY the demo profile (cfg.demo_profile, no current imposed
+ * with tbms_sim_set_current_ma(): an imposed current stays as imposed).
+ * The demo current the profile asks for, a, becomes:
+ *   - charging (a > 0): min(a, CCL, I_cv) with I_cv = (CVL - OCV) / R,
+ *     OCV and R the pack's true open-circuit voltage and series
+ *     resistance (tbms_sim_model.h), never below 0: an ideal CC/CV
+ *     charger that holds the pack's terminal voltage at CVL, so the
+ *     current tapers to 0 as the pack fills, without a control loop and
+ *     so without overshoot or oscillation (the terminal voltage may pass
+ *     CVL by what the OCV rises within one 1 s physics tick, a few mV);
+ *     at OCV >= CVL it is 0;
+ *   - discharging (a < 0): max(a, -DCL, -I_dv) with I_dv = (OCV - DVL) / R,
+ *     never below 0: the inverter draws no more than keeps the terminal
+ *     voltage at or above DVL, and nothing once the pack is at or below
+ *     DVL (DVL 0: no floor);
+ *   - limits older than TBMS_SIM_DVCC_TIMEOUT_MS of wall time (no new
+ *     call: the bridge stopped sending 0x351) give 0 A both ways, as the
+ *     GX stops charging and discharging (victron-can-bms.md A.7).
+ * The profile's own cut (no cell above reg 300 + 10 mV) still applies,
+ * and so do the BMS's protections. Never called, or after
+ * tbms_sim_clear_dvcc_limits(): the demo profile exactly as without.
+ *
+ * First advances the pack to now_ms (tbms_sim_step: the time before ran
+ * under the old limits), then takes the new ones at once. A now_ms earlier
+ * than the last step counts as that step's time.
+ * Returns TBMS_SIM_OK, or TBMS_SIM_ERR_ARG (sim NULL, a negative value;
+ * nothing changes).
+ */
+tbms_sim_err_t tbms_sim_set_dvcc_limits(tbms_sim_t *sim, int32_t ccl_ma, int32_t dcl_ma,
+                                        int32_t cvl_mv, int32_t dvl_mv, uint64_t now_ms);
+
+/* Forgets the DVCC limits: the demo profile flows as if they had never
+ * been set (not 0 A as stale limits give). Takes effect at once. */
+void tbms_sim_clear_dvcc_limits(tbms_sim_t *sim);
 
 /*
  * Advances the physics and the BMS logic to wall time now_ms (sub-steps of

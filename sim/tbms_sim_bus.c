@@ -314,7 +314,39 @@ static int32_t bank_cv_ma(const tbms_sim_bus_t *bus, const net_t *k, int32_t cc_
     return lo;
 }
 
-/* The demo day of tbms_sim_model.h on pack 0, scaled to the bank. */
+/* The bank's demo current ma as a charger and inverter obeying the DVCC
+ * limits would let it flow (rules in tbms_sim_bus.h). total_a(V) is the
+ * external current at which the bus sits at V (non-decreasing in V), so
+ * the largest charge that keeps the bus at or below CVL is total_a(CVL)
+ * and the largest discharge that keeps it at or above DVL -total_a(DVL). */
+static int32_t dvcc_ma(const tbms_sim_bus_t *bus, const net_t *k, int32_t ma)
+{
+    const tbms_sim_dvcc_t *l = &bus->dvcc;
+    if (!l->set) {
+        return ma;
+    }
+    uint64_t age = bus->last_ms > l->at_ms ? bus->last_ms - l->at_ms : 0u;
+    if (age > TBMS_SIM_DVCC_TIMEOUT_MS) {
+        return 0; /* victron-can-bms.md A.7: no 0x351, no charge, no discharge */
+    }
+    if (ma > 0) {
+        int32_t cv = clamp_i32(floor_d(total_a(k, (double)l->cvl_mv / 1000.0) * 1000.0));
+        ma = ma < l->ccl_ma ? ma : l->ccl_ma;
+        ma = ma < cv ? ma : cv;
+        return ma > 0 ? ma : 0;
+    }
+    if (ma < 0) {
+        int32_t dv = clamp_i32(floor_d(-total_a(k, (double)l->dvl_mv / 1000.0) * 1000.0));
+        int32_t d = -ma;
+        d = d < l->dcl_ma ? d : l->dcl_ma;
+        d = d < dv ? d : dv;
+        return d > 0 ? -d : 0;
+    }
+    return 0;
+}
+
+/* The demo day of tbms_sim_model.h on pack 0, scaled to the bank, shaped
+ * by the DVCC limits when set. */
 static int32_t demo_ma(const tbms_sim_bus_t *bus, const net_t *k)
 {
     if (!bus->demo_profile) {
@@ -328,7 +360,7 @@ static int32_t demo_ma(const tbms_sim_bus_t *bus, const net_t *k)
     float a = tbms_sim_model_demo_current_a(m0, tbms_sim_config(bus->pack[0])->seed, bus->model_ms,
                                             DEMO_UNLIMITED_CELL_V) *
               (total_ah / m0->capacity_ah);
-    int32_t ma = clamp_i32((double)a * 1000.0);
+    int32_t ma = dvcc_ma(bus, k, clamp_i32((double)a * 1000.0));
     return ma > 0 ? bank_cv_ma(bus, k, ma) : ma;
 }
 
@@ -412,6 +444,31 @@ void tbms_sim_bus_clear_current(tbms_sim_bus_t *bus)
 {
     if (bus != NULL && bus->count > 0u) {
         bus->external_current = false;
+        split(bus);
+    }
+}
+
+tbms_sim_err_t tbms_sim_bus_set_dvcc_limits(tbms_sim_bus_t *bus, int32_t ccl_ma, int32_t dcl_ma,
+                                            int32_t cvl_mv, int32_t dvl_mv, uint64_t now_ms)
+{
+    if (bus == NULL || bus->count == 0u || ccl_ma < 0 || dcl_ma < 0 || cvl_mv < 0 || dvl_mv < 0) {
+        return TBMS_SIM_ERR_ARG;
+    }
+    tbms_sim_bus_step(bus, now_ms);
+    bus->dvcc.set = true;
+    bus->dvcc.ccl_ma = ccl_ma;
+    bus->dvcc.dcl_ma = dcl_ma;
+    bus->dvcc.cvl_mv = cvl_mv;
+    bus->dvcc.dvl_mv = dvl_mv;
+    bus->dvcc.at_ms = bus->last_ms; /* now_ms, or the later last step */
+    split(bus);
+    return TBMS_SIM_OK;
+}
+
+void tbms_sim_bus_clear_dvcc_limits(tbms_sim_bus_t *bus)
+{
+    if (bus != NULL && bus->count > 0u) {
+        memset(&bus->dvcc, 0, sizeof bus->dvcc);
         split(bus);
     }
 }

@@ -50,8 +50,9 @@
  * (tbms_sim_model_demo_current_a, on pack 0's model and seed) scaled by
  * the bank's installed capacity / pack 0's capacity; its charging phase is
  * cut, as for one pack, to the largest current at which no cell of any
- * pack exceeds its "fully charged" setting (reg 300) + 10 mV. Demo off
- * and nothing set: 0 A (the packs still exchange current).
+ * pack exceeds its "fully charged" setting (reg 300) + 10 mV, and to the
+ * DVCC limits when given (tbms_sim_bus_set_dvcc_limits). Demo off and
+ * nothing set: 0 A (the packs still exchange current).
  *
  * The physics is the packs' true state: E_i and R_i come from the model,
  * so a reading forced with tbms_sim_force_cell_mv() changes what that BMS
@@ -112,6 +113,7 @@ typedef struct {
     /* External current. */
     bool external_current;
     int32_t external_ma;
+    tbms_sim_dvcc_t dvcc; /* limits the demo day obeys */
 
     /* Time. */
     uint64_t last_ms;
@@ -145,6 +147,39 @@ void tbms_sim_bus_set_current_ma(tbms_sim_bus_t *bus, int32_t ma);
 
 /* Back to the demo day (or 0 A when the packs' demo profile is off). */
 void tbms_sim_bus_clear_current(tbms_sim_bus_t *bus);
+
+/*
+ * Tells the bus the limits a Victron charger and inverter would obey
+ * (DVCC), as the bridge just sent them in 0x351 for the whole bank,
+ * received at wall time now_ms; call it for every 0x351. As for one pack
+ * (tbms_sim_set_dvcc_limits, same units and TBMS_SIM_DVCC_TIMEOUT_MS), they
+ * shape ONLY the demo day, before the bank's cell cut (reg 300 + 10 mV);
+ * a current set with tbms_sim_bus_set_current_ma() stays as set. With
+ * the demo day asking for I:
+ *   - charging (I > 0): min(I, CCL, I_cv), I_cv the external current at
+ *     which the split puts the bus voltage at CVL (the sum of the packs'
+ *     currents at V = CVL, their paths applied; never below 0): the bank
+ *     is held at CVL and the current tapers to 0 as it fills, no loop, no
+ *     oscillation; 0 once no pack's path takes charge at V <= CVL;
+ *   - discharging (I < 0): max(I, -DCL, -I_dv), I_dv the discharge at
+ *     which the bus sits at DVL (never below 0): 0 once the bank is at or
+ *     below DVL (DVL 0: no floor);
+ *   - limits older than TBMS_SIM_DVCC_TIMEOUT_MS of wall time (the bus's
+ *     time at the split) give 0 A both ways (victron-can-bms.md A.7); the
+ *     packs may still exchange current among themselves.
+ * The limits are in whole mA, so the packs' currents, which sum to the
+ * bank current exactly (see Rounding), sum to at most CCL (DCL).
+ * First steps the bus to now_ms (tbms_sim_bus_step), then re-splits with
+ * the new limits. Never called, or after tbms_sim_bus_clear_dvcc_limits():
+ * the demo day exactly as without.
+ * Returns TBMS_SIM_OK, or TBMS_SIM_ERR_ARG (bus NULL or not initialised,
+ * a negative value; nothing changes).
+ */
+tbms_sim_err_t tbms_sim_bus_set_dvcc_limits(tbms_sim_bus_t *bus, int32_t ccl_ma, int32_t dcl_ma,
+                                            int32_t cvl_mv, int32_t dvl_mv, uint64_t now_ms);
+
+/* Forgets the DVCC limits (the demo day as if never set); re-splits at once. */
+void tbms_sim_bus_clear_dvcc_limits(tbms_sim_bus_t *bus);
 
 /*
  * Advances the bank to wall time now_ms: splits, steps every pack, in

@@ -819,6 +819,243 @@ static void test_same_seed_is_deterministic_and_seeds_differ(void **state)
     assert_true(differs);
 }
 
+/* ---- DVCC: the demo current keeps to the limits of 0x351 ---- */
+
+typedef struct {
+    int32_t ccl_ma, dcl_ma, cvl_mv, dvl_mv;
+} lim_t;
+
+/* What a run saw, once a second. */
+typedef struct {
+    float max_ma, min_ma; /* pack current */
+    float max_mv, min_mv; /* true terminal voltage of the pack */
+    float max_rise_ma;    /* largest rise of the current from one second to the next */
+} seen_t;
+
+/* Limits that never bind: 1000 A, 60 V, no floor. */
+static const lim_t loose = {1000000, 1000000, 60000, 0};
+
+static float terminal_mv(const tbms_sim_t *sim)
+{
+    float v = 0.0f;
+    for (unsigned i = 0; i < tbms_sim_cell_count(sim); i++) {
+        v += tbms_sim_cell_mv(sim, i);
+    }
+    return v;
+}
+
+static void seen_init(seen_t *s)
+{
+    s->max_ma = -1e9f;
+    s->min_ma = 1e9f;
+    s->max_mv = 0.0f;
+    s->min_mv = 1e9f;
+    s->max_rise_ma = -1e9f;
+}
+
+static void seen_add(seen_t *s, const tbms_sim_t *sim, float prev_ma)
+{
+    float ma = tbms_sim_current_ma(sim);
+    float mv = terminal_mv(sim);
+    s->max_ma = ma > s->max_ma ? ma : s->max_ma;
+    s->min_ma = ma < s->min_ma ? ma : s->min_ma;
+    s->max_mv = mv > s->max_mv ? mv : s->max_mv;
+    s->min_mv = mv < s->min_mv ? mv : s->min_mv;
+    s->max_rise_ma = ma - prev_ma > s->max_rise_ma ? ma - prev_ma : s->max_rise_ma;
+}
+
+/* From wall time `from` to `to`, gives the limits every second as the
+ * bridge's 0x351 does, recording what flows after each. */
+static void run_obeying(tbms_sim_t *sim, uint64_t from, uint64_t to, const lim_t *l, seen_t *s)
+{
+    seen_init(s);
+    float prev = tbms_sim_current_ma(sim);
+    for (uint64_t t = from + 1000u; t <= to; t += 1000u) {
+        assert_int_equal(
+            tbms_sim_set_dvcc_limits(sim, l->ccl_ma, l->dcl_ma, l->cvl_mv, l->dvl_mv, t),
+            TBMS_SIM_OK);
+        seen_add(s, sim, prev);
+        prev = tbms_sim_current_ma(sim);
+    }
+}
+
+static tbms_sim_config_t demo_config(float soc_pct)
+{
+    tbms_sim_config_t c = tbms_sim_default_config();
+    c.sleep_enabled = false;
+    c.soc_pct = soc_pct;
+    return c;
+}
+
+static void test_dvcc_demo_charge_keeps_to_the_ccl_and_an_imposed_current_does_not(void **state)
+{
+    (void)state;
+    static tbms_sim_t sim;
+    tbms_sim_config_t c = demo_config(55.0f);
+    init_sim(&sim, &c);
+    assert_true(tbms_sim_current_ma(&sim) > 50000.0f); /* the demo day charges 0.2 C = 56 A */
+    const lim_t l = {20000, 1000000, 60000, 0};
+    seen_t s;
+    run_obeying(&sim, T0, T0 + 14u * 60000u, &l, &s);
+    assert_true(s.max_ma <= 20000.0f + 1.0f); /* float rounding of 20 A */
+    assert_true(s.min_ma >= 19999.0f);        /* held at the CCL all along */
+    /* An imposed current is the caller's business. */
+    tbms_sim_set_current_ma(&sim, 40000);
+    assert_true(tbms_sim_current_ma(&sim) > 39999.0f);
+    tbms_sim_clear_current(&sim);
+    assert_true(tbms_sim_current_ma(&sim) <= 20001.0f);
+    assert_true(tbms_sim_current_ma(&sim) >= 19999.0f);
+}
+
+static void test_dvcc_demo_charge_tapers_to_zero_at_the_cvl_without_oscillating(void **state)
+{
+    (void)state;
+    static tbms_sim_t sim;
+    tbms_sim_config_t c = demo_config(95.0f); /* cells ~3.36 V: the pack ~53.8 V */
+    init_sim(&sim, &c);
+    const lim_t l = {1000000, 1000000, 54400, 0}; /* 3.40 V a cell */
+    float start_ma = tbms_sim_current_ma(&sim);
+    seen_t s;
+    run_obeying(&sim, T0, T0 + 14u * 60000u, &l, &s);
+    /* Held at CVL: the terminal voltage passes it by at most what the OCV
+     * rises in one 1 s tick; the current only falls once it tapers. */
+    assert_true(s.max_mv <= 54400.0f + 5.0f);
+    assert_true(s.max_mv >= 54400.0f - 5.0f); /* it got there */
+    assert_true(s.min_ma >= 0.0f);
+    float end_ma = tbms_sim_current_ma(&sim);
+    assert_true(end_ma < start_ma / 5.0f);
+    assert_true(s.max_rise_ma < 0.03f * start_ma); /* the demo's own 2 % ripple, no swing */
+    /* Already above CVL: no charge at all. */
+    static tbms_sim_t full;
+    init_sim(&full, &c);
+    const lim_t low = {1000000, 1000000, 52000, 0};
+    run_obeying(&full, T0, T0 + 10u * 60000u, &low, &s);
+    assert_true(s.max_ma == 0.0f && s.min_ma == 0.0f);
+    assert_int_equal(tbms_sim_status(&full), 0x97); /* idle */
+}
+
+static void test_dvcc_demo_discharge_keeps_to_the_dcl_and_stops_at_the_dvl(void **state)
+{
+    (void)state;
+    static tbms_sim_t sim;
+    tbms_sim_config_t c = demo_config(55.0f);
+    init_sim(&sim, &c);
+    seen_t s;
+    run_obeying(&sim, T0, T0 + 21u * 60000u, &loose, &s); /* charge, standby */
+    /* Discharging 20..50 min, about 0.1 C = 28 A +-40 %: DCL 10 A binds. */
+    const lim_t l = {1000000, 10000, 60000, 0};
+    run_obeying(&sim, T0 + 21u * 60000u, T0 + 49u * 60000u, &l, &s);
+    assert_true(s.min_ma >= -10000.0f - 1.0f);
+    assert_true(s.max_ma <= -9999.0f);
+
+    /* DVL above the pack: no discharge, standby included. */
+    static tbms_sim_t low;
+    init_sim(&low, &c);
+    run_obeying(&low, T0, T0 + 20u * 60000u, &loose, &s);
+    int32_t ocv_mv = (int32_t)(tbms_sim_model_pack_ocv_v(tbms_sim_model(&low)) * 1000.0f);
+    const lim_t above = {1000000, 1000000, 60000, ocv_mv + 50};
+    run_obeying(&low, T0 + 20u * 60000u, T0 + 50u * 60000u, &above, &s);
+    assert_true(s.max_ma == 0.0f && s.min_ma == 0.0f);
+
+    /* DVL just below: the inverter draws only what keeps the pack at DVL. */
+    const lim_t below = {1000000, 1000000, 60000, ocv_mv - 30};
+    run_obeying(&low, T0 + 80u * 60000u, T0 + 110u * 60000u, &below, &s);
+    assert_true(s.min_ma < -1000.0f);
+    assert_true(s.min_mv >= (float)(ocv_mv - 30) - 5.0f);
+    assert_true(s.min_mv <= (float)(ocv_mv - 30) + 5.0f);
+}
+
+static void test_dvcc_limits_not_renewed_for_5s_stop_charge_and_discharge(void **state)
+{
+    (void)state;
+    static tbms_sim_t sim;
+    tbms_sim_config_t c = demo_config(55.0f);
+    init_sim(&sim, &c);
+    assert_int_equal(
+        tbms_sim_set_dvcc_limits(&sim, loose.ccl_ma, loose.dcl_ma, loose.cvl_mv, loose.dvl_mv, T0),
+        TBMS_SIM_OK);
+    tbms_sim_step(&sim, T0 + TBMS_SIM_DVCC_TIMEOUT_MS);
+    assert_true(tbms_sim_current_ma(&sim) > 50000.0f); /* fresh: charging */
+    /* One 1 s tick after the timeout the charger has stopped, and stays so. */
+    for (uint64_t t = T0 + TBMS_SIM_DVCC_TIMEOUT_MS + 2000u; t < T0 + 60000u; t += 1000u) {
+        tbms_sim_step(&sim, t);
+        assert_true(tbms_sim_current_ma(&sim) == 0.0f);
+    }
+    /* A new 0x351: charging again at once. */
+    assert_int_equal(tbms_sim_set_dvcc_limits(&sim, loose.ccl_ma, loose.dcl_ma, loose.cvl_mv,
+                                              loose.dvl_mv, T0 + 60000u),
+                     TBMS_SIM_OK);
+    assert_true(tbms_sim_current_ma(&sim) > 50000.0f);
+    /* The same while discharging. */
+    seen_t s;
+    run_obeying(&sim, T0 + 60000u, T0 + 25u * 60000u, &loose, &s);
+    assert_true(tbms_sim_current_ma(&sim) < -10000.0f);
+    tbms_sim_step(&sim, T0 + 25u * 60000u + TBMS_SIM_DVCC_TIMEOUT_MS + 2000u);
+    assert_true(tbms_sim_current_ma(&sim) == 0.0f);
+}
+
+static void test_dvcc_never_set_or_cleared_runs_the_demo_day_unchanged(void **state)
+{
+    (void)state;
+    static tbms_sim_t plain;
+    static tbms_sim_t cleared;
+    static tbms_sim_t plain_now;
+    static tbms_sim_t loose_run;
+    tbms_sim_config_t c = demo_config(55.0f);
+    init_sim(&plain, &c);
+    init_sim(&cleared, &c);
+    init_sim(&plain_now, &c);
+    init_sim(&loose_run, &c);
+    /* Set and cleared at once: nothing stays of them, not even their age
+     * (stale limits would give 0 A from 5 s on). */
+    assert_int_equal(tbms_sim_set_dvcc_limits(&cleared, loose.ccl_ma, loose.dcl_ma, loose.cvl_mv,
+                                              loose.dvl_mv, T0),
+                     TBMS_SIM_OK);
+    tbms_sim_clear_dvcc_limits(&cleared);
+    for (uint64_t t = T0 + 1000u; t <= T0 + 2u * HOUR_MS; t += 1000u) {
+        tbms_sim_step(&plain, t);
+        tbms_sim_step(&cleared, t);
+        /* Limits that never bind, renewed every second, change nothing
+         * either. Setting them re-evaluates the current at t at once, so
+         * the reference does the same (clear_current re-evaluates too). */
+        tbms_sim_step(&plain_now, t);
+        tbms_sim_clear_current(&plain_now);
+        assert_int_equal(tbms_sim_set_dvcc_limits(&loose_run, loose.ccl_ma, loose.dcl_ma,
+                                                  loose.cvl_mv, loose.dvl_mv, t),
+                         TBMS_SIM_OK);
+    }
+    bool moved = false;
+    for (uint16_t r = 0; r < TBMS_SIM_REG_COUNT; r++) {
+        assert_int_equal(tbms_sim_register(&cleared, r), tbms_sim_register(&plain, r));
+        assert_int_equal(tbms_sim_register(&loose_run, r), tbms_sim_register(&plain_now, r));
+    }
+    for (unsigned i = 0; i < 16u; i++) {
+        assert_true(tbms_sim_cell_soc_pct(&loose_run, i) == tbms_sim_cell_soc_pct(&plain, i));
+        moved |= tbms_sim_cell_soc_pct(&plain, i) != 55.0f;
+    }
+    assert_true(moved);
+    assert_true(tbms_sim_current_ma(&cleared) == tbms_sim_current_ma(&plain));
+    assert_true(tbms_sim_current_ma(&loose_run) == tbms_sim_current_ma(&plain_now));
+}
+
+static void test_dvcc_bad_limits_are_refused_and_change_nothing(void **state)
+{
+    (void)state;
+    static tbms_sim_t sim;
+    tbms_sim_config_t c = demo_config(55.0f);
+    init_sim(&sim, &c);
+    assert_int_equal(tbms_sim_set_dvcc_limits(&sim, 10000, 10000, 54000, 48000, T0), TBMS_SIM_OK);
+    float before = tbms_sim_current_ma(&sim);
+    assert_true(before <= 10001.0f);
+    assert_int_equal(tbms_sim_set_dvcc_limits(NULL, 1, 1, 1, 1, T0), TBMS_SIM_ERR_ARG);
+    assert_int_equal(tbms_sim_set_dvcc_limits(&sim, -1, 10000, 54000, 48000, T0), TBMS_SIM_ERR_ARG);
+    assert_int_equal(tbms_sim_set_dvcc_limits(&sim, 90000, -1, 54000, 48000, T0), TBMS_SIM_ERR_ARG);
+    assert_int_equal(tbms_sim_set_dvcc_limits(&sim, 90000, 10000, -1, 48000, T0), TBMS_SIM_ERR_ARG);
+    assert_int_equal(tbms_sim_set_dvcc_limits(&sim, 90000, 10000, 54000, -1, T0), TBMS_SIM_ERR_ARG);
+    assert_true(tbms_sim_current_ma(&sim) == before);
+    tbms_sim_clear_dvcc_limits(NULL); /* ignored */
+}
+
 /* ---- Hooks, broadcast, configuration ---- */
 
 static void test_muted_bms_answers_nothing_and_corrupt_hook_breaks_crc(void **state)
@@ -1125,6 +1362,12 @@ int main(void)
         cmocka_unit_test(test_cells_spread_near_full_and_balancing_bits_follow),
         cmocka_unit_test(test_demo_profile_charges_then_discharges),
         cmocka_unit_test(test_same_seed_is_deterministic_and_seeds_differ),
+        cmocka_unit_test(test_dvcc_demo_charge_keeps_to_the_ccl_and_an_imposed_current_does_not),
+        cmocka_unit_test(test_dvcc_demo_charge_tapers_to_zero_at_the_cvl_without_oscillating),
+        cmocka_unit_test(test_dvcc_demo_discharge_keeps_to_the_dcl_and_stops_at_the_dvl),
+        cmocka_unit_test(test_dvcc_limits_not_renewed_for_5s_stop_charge_and_discharge),
+        cmocka_unit_test(test_dvcc_never_set_or_cleared_runs_the_demo_day_unchanged),
+        cmocka_unit_test(test_dvcc_bad_limits_are_refused_and_change_nothing),
         cmocka_unit_test(test_muted_bms_answers_nothing_and_corrupt_hook_breaks_crc),
         cmocka_unit_test(test_broadcast_sends_ascii_lines_a_parser_skips),
         cmocka_unit_test(test_late_answer_waits_its_drawn_delay_after_the_request),

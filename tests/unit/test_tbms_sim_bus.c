@@ -564,6 +564,216 @@ static void test_bus_mismatched_config_varies_packs_around_the_base(void **state
     assert_memory_equal(&d, &def, sizeof d);
 }
 
+/* ---- DVCC: the bank's demo day keeps to the limits of 0x351 ---- */
+
+typedef struct {
+    int32_t ccl_ma, dcl_ma, cvl_mv, dvl_mv;
+} lim_t;
+
+typedef struct {
+    int32_t max_ma, min_ma; /* requested (= delivered) bank current */
+    float max_v, min_v;     /* bus voltage */
+    int32_t max_rise_ma;    /* largest rise from one second to the next */
+    bool sums_ok;           /* delivered == requested == sum of the packs, every second */
+} bus_seen_t;
+
+/* Limits that never bind: 3000 A, 60 V, no floor. */
+static const lim_t bus_loose = {3000000, 3000000, 60000, 0};
+
+/* From wall time `from` to `to`, gives the limits every second as the
+ * bridge's 0x351 does, recording the bank after each. */
+static void bus_run_obeying(uint64_t from, uint64_t to, const lim_t *l, bus_seen_t *s)
+{
+    s->max_ma = INT32_MIN;
+    s->min_ma = INT32_MAX;
+    s->max_v = 0.0f;
+    s->min_v = 1e9f;
+    s->max_rise_ma = INT32_MIN;
+    s->sums_ok = true;
+    int32_t prev = tbms_sim_bus_requested_ma(&bus);
+    for (uint64_t t = from + 1000u; t <= to; t += 1000u) {
+        assert_int_equal(
+            tbms_sim_bus_set_dvcc_limits(&bus, l->ccl_ma, l->dcl_ma, l->cvl_mv, l->dvl_mv, t),
+            TBMS_SIM_OK);
+        int32_t ma = tbms_sim_bus_requested_ma(&bus);
+        float v = tbms_sim_bus_voltage_v(&bus);
+        s->max_ma = ma > s->max_ma ? ma : s->max_ma;
+        s->min_ma = ma < s->min_ma ? ma : s->min_ma;
+        s->max_v = v > s->max_v ? v : s->max_v;
+        s->min_v = v < s->min_v ? v : s->min_v;
+        s->max_rise_ma = ma - prev > s->max_rise_ma ? ma - prev : s->max_rise_ma;
+        s->sums_ok = s->sums_ok && tbms_sim_bus_delivered_ma(&bus) == ma && sum_ma() == ma;
+        prev = ma;
+    }
+}
+
+static void test_bus_dvcc_demo_charge_keeps_to_the_ccl(void **state)
+{
+    (void)state;
+    start_demo_bank(50.0f);
+    assert_true(tbms_sim_bus_requested_ma(&bus) > 150000); /* 0.2 C of 804 Ah */
+    const lim_t l = {50000, 3000000, 60000, 0};
+    bus_seen_t s;
+    bus_run_obeying(T0, T0 + 14u * MIN_MS, &l, &s);
+    /* 50 A exactly, every second, split over the packs. */
+    assert_int_equal(s.max_ma, 50000);
+    assert_int_equal(s.min_ma, 50000);
+    assert_true(s.sums_ok);
+    for (unsigned i = 0; i < 3u; i++) {
+        assert_true(tbms_sim_bus_pack_current_ma(&bus, i) > 0);
+    }
+    /* An imposed current stays as imposed. */
+    tbms_sim_bus_set_current_ma(&bus, 80000);
+    assert_int_equal(sum_ma(), 80000);
+    tbms_sim_bus_clear_current(&bus);
+    assert_int_equal(sum_ma(), 50000);
+}
+
+static void test_bus_dvcc_demo_charge_tapers_to_zero_at_the_cvl_without_oscillating(void **state)
+{
+    (void)state;
+    start_demo_bank(95.0f);                       /* packs at 95, 85 and 98 % */
+    const lim_t l = {3000000, 3000000, 54400, 0}; /* 3.40 V a cell */
+    int32_t start = tbms_sim_bus_requested_ma(&bus);
+    bus_seen_t s;
+    bus_run_obeying(T0, T0 + 14u * MIN_MS, &l, &s);
+    assert_true(s.max_v <= 54.4f + 0.005f);
+    assert_true(s.max_v >= 54.4f - 0.005f); /* it got there */
+    assert_true(s.min_ma >= 0);
+    /* Slower than one pack: the 85 % pack still takes ~70 A at 3.40 V a
+     * cell after 14 min (and while the 98 % one evens out into the others
+     * the bank may take a little more for a while: no swing, though). */
+    assert_true(tbms_sim_bus_requested_ma(&bus) < start / 2);
+    assert_true(s.max_rise_ma < start / 30); /* the demo's own 2 % ripple at most */
+    assert_true(s.sums_ok);
+
+    /* Already above CVL: the bank takes no charge (its packs may still
+     * even out among themselves). */
+    start_demo_bank(95.0f);
+    const lim_t low = {3000000, 3000000, 52000, 0};
+    bus_run_obeying(T0, T0 + 10u * MIN_MS, &low, &s);
+    assert_int_equal(s.max_ma, 0);
+    assert_int_equal(s.min_ma, 0);
+    assert_true(s.sums_ok);
+}
+
+static void test_bus_dvcc_demo_discharge_keeps_to_the_dcl_and_stops_at_the_dvl(void **state)
+{
+    (void)state;
+    start_demo_bank(55.0f);
+    bus_seen_t s;
+    bus_run_obeying(T0, T0 + 21u * MIN_MS, &bus_loose, &s); /* charge, standby */
+    /* Discharging about 0.1 C of 804 Ah = 80 A +-40 %: DCL 30 A binds. */
+    const lim_t l = {3000000, 30000, 60000, 0};
+    bus_run_obeying(T0 + 21u * MIN_MS, T0 + 49u * MIN_MS, &l, &s);
+    assert_int_equal(s.min_ma, -30000);
+    assert_int_equal(s.max_ma, -30000);
+    assert_true(s.sums_ok);
+
+    /* DVL above the bus voltage at rest: no discharge, standby included. */
+    start_demo_bank(55.0f);
+    bus_run_obeying(T0, T0 + 20u * MIN_MS, &bus_loose, &s);
+    tbms_sim_bus_set_current_ma(&bus, 0);
+    int32_t rest_mv = (int32_t)(tbms_sim_bus_voltage_v(&bus) * 1000.0f);
+    tbms_sim_bus_clear_current(&bus);
+    const lim_t above = {3000000, 3000000, 60000, rest_mv + 50};
+    bus_run_obeying(T0 + 20u * MIN_MS, T0 + 50u * MIN_MS, &above, &s);
+    assert_int_equal(s.min_ma, 0);
+    assert_int_equal(s.max_ma, 0);
+
+    /* DVL just below: the bank gives only what keeps the bus at DVL. */
+    const lim_t below = {3000000, 3000000, 60000, rest_mv - 30};
+    bus_run_obeying(T0 + 80u * MIN_MS, T0 + 110u * MIN_MS, &below, &s);
+    assert_true(s.min_ma < -1000);
+    assert_true(s.min_v >= (float)(rest_mv - 30) / 1000.0f - 0.005f);
+    assert_true(s.min_v <= (float)(rest_mv - 30) / 1000.0f + 0.005f);
+    assert_true(s.sums_ok);
+}
+
+static void test_bus_dvcc_limits_not_renewed_for_5s_stop_charge_and_discharge(void **state)
+{
+    (void)state;
+    start_demo_bank(55.0f);
+    assert_int_equal(tbms_sim_bus_set_dvcc_limits(&bus, bus_loose.ccl_ma, bus_loose.dcl_ma,
+                                                  bus_loose.cvl_mv, bus_loose.dvl_mv, T0),
+                     TBMS_SIM_OK);
+    tbms_sim_bus_step(&bus, T0 + TBMS_SIM_DVCC_TIMEOUT_MS);
+    assert_true(tbms_sim_bus_requested_ma(&bus) > 150000);
+    for (uint64_t t = T0 + TBMS_SIM_DVCC_TIMEOUT_MS + 1000u; t < T0 + MIN_MS; t += 1000u) {
+        tbms_sim_bus_step(&bus, t);
+        assert_int_equal(tbms_sim_bus_requested_ma(&bus), 0);
+        assert_int_equal(tbms_sim_bus_delivered_ma(&bus), 0);
+    }
+    assert_int_equal(tbms_sim_bus_set_dvcc_limits(&bus, bus_loose.ccl_ma, bus_loose.dcl_ma,
+                                                  bus_loose.cvl_mv, bus_loose.dvl_mv, T0 + MIN_MS),
+                     TBMS_SIM_OK);
+    assert_true(tbms_sim_bus_requested_ma(&bus) > 150000);
+    bus_seen_t s;
+    bus_run_obeying(T0 + MIN_MS, T0 + 25u * MIN_MS, &bus_loose, &s);
+    assert_true(tbms_sim_bus_requested_ma(&bus) < -40000);
+    tbms_sim_bus_step(&bus, T0 + 25u * MIN_MS + TBMS_SIM_DVCC_TIMEOUT_MS + 1000u);
+    assert_int_equal(tbms_sim_bus_requested_ma(&bus), 0);
+    assert_int_equal(sum_ma(), 0);
+}
+
+static snap_t snap_now(void)
+{
+    snap_t s;
+    memset(&s, 0, sizeof s);
+    for (unsigned i = 0; i < 3u; i++) {
+        s.ma[i] = tbms_sim_bus_pack_current_ma(&bus, i);
+        s.soc[i] = tbms_sim_soc_pct(&packs[i]);
+        s.status[i] = tbms_sim_status(&packs[i]);
+    }
+    s.v = tbms_sim_bus_voltage_v(&bus);
+    return s;
+}
+
+static void test_bus_dvcc_never_set_or_cleared_runs_the_demo_day_unchanged(void **state)
+{
+    (void)state;
+    snap_t plain = run_demo_for_90_minutes();
+    /* Set and cleared at once: nothing stays, not even their age. */
+    start_demo_bank(55.0f);
+    assert_int_equal(tbms_sim_bus_set_dvcc_limits(&bus, 1000, 1000, 50000, 53000, T0), TBMS_SIM_OK);
+    tbms_sim_bus_clear_dvcc_limits(&bus);
+    tbms_sim_bus_step(&bus, T0 + 90u * MIN_MS);
+    snap_t cleared = snap_now();
+    assert_memory_equal(&cleared, &plain, sizeof plain);
+
+    /* Limits that never bind, renewed every second: the same as a run
+     * stepped every second without them. */
+    start_demo_bank(55.0f);
+    for (uint64_t t = T0 + 1000u; t <= T0 + 90u * MIN_MS; t += 1000u) {
+        tbms_sim_bus_step(&bus, t);
+    }
+    snap_t stepped = snap_now();
+    start_demo_bank(55.0f);
+    bus_seen_t s;
+    bus_run_obeying(T0, T0 + 90u * MIN_MS, &bus_loose, &s);
+    snap_t loose_run = snap_now();
+    assert_memory_equal(&loose_run, &stepped, sizeof stepped);
+}
+
+static void test_bus_dvcc_bad_limits_are_refused_and_change_nothing(void **state)
+{
+    (void)state;
+    start_demo_bank(50.0f);
+    assert_int_equal(tbms_sim_bus_set_dvcc_limits(&bus, 40000, 40000, 56000, 48000, T0),
+                     TBMS_SIM_OK);
+    assert_int_equal(tbms_sim_bus_requested_ma(&bus), 40000);
+    assert_int_equal(tbms_sim_bus_set_dvcc_limits(NULL, 1, 1, 1, 1, T0), TBMS_SIM_ERR_ARG);
+    assert_int_equal(tbms_sim_bus_set_dvcc_limits(&bus, -1, 1, 1, 1, T0), TBMS_SIM_ERR_ARG);
+    assert_int_equal(tbms_sim_bus_set_dvcc_limits(&bus, 1, -1, 1, 1, T0), TBMS_SIM_ERR_ARG);
+    assert_int_equal(tbms_sim_bus_set_dvcc_limits(&bus, 1, 1, -1, 1, T0), TBMS_SIM_ERR_ARG);
+    assert_int_equal(tbms_sim_bus_set_dvcc_limits(&bus, 1, 1, 1, -1, T0), TBMS_SIM_ERR_ARG);
+    assert_int_equal(tbms_sim_bus_requested_ma(&bus), 40000);
+    tbms_sim_bus_clear_dvcc_limits(NULL); /* ignored */
+    static tbms_sim_bus_t empty;
+    memset(&empty, 0, sizeof empty);
+    assert_int_equal(tbms_sim_bus_set_dvcc_limits(&empty, 1, 1, 1, 1, T0), TBMS_SIM_ERR_ARG);
+}
+
 /* ---- Arguments ---- */
 
 static void test_bus_init_rejects_bad_arguments(void **state)
@@ -611,6 +821,12 @@ int main(void)
         cmocka_unit_test(test_bus_demo_day_scales_to_the_bank_and_charges_first),
         cmocka_unit_test(test_bus_demo_charge_keeps_every_cell_near_full_plus_10mv),
         cmocka_unit_test(test_bus_is_deterministic_for_its_seeds),
+        cmocka_unit_test(test_bus_dvcc_demo_charge_keeps_to_the_ccl),
+        cmocka_unit_test(test_bus_dvcc_demo_charge_tapers_to_zero_at_the_cvl_without_oscillating),
+        cmocka_unit_test(test_bus_dvcc_demo_discharge_keeps_to_the_dcl_and_stops_at_the_dvl),
+        cmocka_unit_test(test_bus_dvcc_limits_not_renewed_for_5s_stop_charge_and_discharge),
+        cmocka_unit_test(test_bus_dvcc_never_set_or_cleared_runs_the_demo_day_unchanged),
+        cmocka_unit_test(test_bus_dvcc_bad_limits_are_refused_and_change_nothing),
         cmocka_unit_test(test_bus_mismatched_config_varies_packs_around_the_base),
         cmocka_unit_test(test_bus_init_rejects_bad_arguments),
     };
