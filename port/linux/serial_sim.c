@@ -186,3 +186,27 @@ tbms_sim_bus_t *serial_sim_bank_bus(serial_sim_bank_t *bank)
 {
     return bank != NULL ? &bank->bus : NULL;
 }
+
+int serial_sim_set_dvcc_limits(serial_sim_t *ctx, int32_t ccl_ma, int32_t dcl_ma, int32_t cvl_mv,
+                               int32_t dvl_mv)
+{
+    /* A single pack's simulator exists from its open() on; a bank pack's
+     * current belongs to the bus. */
+    if (ctx == NULL || ctx->bank != NULL || ctx->pipe_fd[0] < 0) {
+        return -EINVAL;
+    }
+    tbms_sim_err_t e =
+        tbms_sim_set_dvcc_limits(&ctx->sim, ccl_ma, dcl_ma, cvl_mv, dvl_mv, mono_ms());
+    return e == TBMS_SIM_OK ? 0 : -EINVAL;
+}
+
+int serial_sim_bank_set_dvcc_limits(serial_sim_bank_t *bank, int32_t ccl_ma, int32_t dcl_ma,
+                                    int32_t cvl_mv, int32_t dvl_mv)
+{
+    if (bank == NULL || bank->count == 0u) {
+        return -EINVAL;
+    }
+    tbms_sim_err_t e =
+        tbms_sim_bus_set_dvcc_limits(&bank->bus, ccl_ma, dcl_ma, cvl_mv, dvl_mv, mono_ms());
+    return e == TBMS_SIM_OK ? 0 : -EINVAL;
+}

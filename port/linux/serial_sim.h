@@ -24,8 +24,9 @@
  *     ports) the bus is stepped to the monotonic now, and the pack then
  *     answers at that same now: all packs stay on one time base, and each
  *     TinyBMS reports its own share of the bank current. The external
- *     current is the demo day scaled to the bank (tbms_sim_bus.h); to
- *     impose one, tbms_sim_bus_set_current_ma(serial_sim_bank_bus(&bank), ma).
+ *     current is the demo day scaled to the bank (tbms_sim_bus.h), kept to
+ *     the bridge's 0x351 limits once serial_sim_bank_set_dvcc_limits() is
+ *     called; to impose one, tbms_sim_bus_set_current_ma(serial_sim_bank_bus(&bank), ma).
  *     open() of a bank pack only connects its pipe: the pack keeps its
  *     state across close/open (a replugged cable does not reset a battery).
  *
@@ -108,5 +109,27 @@ void serial_sim_bank_set_muted(serial_sim_bank_t *bank, unsigned i, bool muted);
 
 /* The bank's bus, to read it (tbms_sim_bus_*) or impose a current. */
 tbms_sim_bus_t *serial_sim_bank_bus(serial_sim_bank_t *bank);
+
+/*
+ * DVCC: the limits a Victron charger and inverter would obey, as the
+ * bridge just sent them in 0x351 (ccl_ma = ccl_da * 100, dcl_ma =
+ * dcl_da * 100, cvl_mv, dvl_mv as vcan_limits_t has them), taken at the
+ * monotonic now. The simulated demo current then keeps to them: charge
+ * <= CCL and tapering to 0 at CVL, discharge <= DCL and 0 at DVL, and 0 A
+ * both ways once no call came for TBMS_SIM_DVCC_TIMEOUT_MS (5 s): the rules
+ * are tbms_sim_set_dvcc_limits() (one pack) and
+ * tbms_sim_bus_set_dvcc_limits() (a bank, the limits of the whole bank).
+ * Call it for every 0x351 sent. Never called: the demo current as before.
+ *
+ * serial_sim_set_dvcc_limits: one pack (ctx not in a bank) after its
+ * open(); a bank pack's ctx is refused (give the bank's limits to the
+ * bank). serial_sim_bank_set_dvcc_limits: a bank from serial_sim_bank_init.
+ * Return 0, or -EINVAL (NULL, a pack not open or in a bank, a negative
+ * value; nothing changes).
+ */
+int serial_sim_set_dvcc_limits(serial_sim_t *ctx, int32_t ccl_ma, int32_t dcl_ma, int32_t cvl_mv,
+                               int32_t dvl_mv);
+int serial_sim_bank_set_dvcc_limits(serial_sim_bank_t *bank, int32_t ccl_ma, int32_t dcl_ma,
+                                    int32_t cvl_mv, int32_t dvl_mv);
 
 #endif /* SERIAL_SIM_H */

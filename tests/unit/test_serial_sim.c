@@ -172,6 +172,50 @@ static void test_serial_sim_bank_reopen_keeps_the_pack_state(void **state)
     close_bank();
 }
 
+static void test_serial_sim_dvcc_limits_cap_the_single_pack_demo_current(void **state)
+{
+    (void)state;
+    static serial_sim_t ctx;
+    serial_sim_ctx_init(&ctx);
+    /* The simulator exists from open() on. */
+    assert_int_equal(serial_sim_set_dvcc_limits(&ctx, 10000, 10000, 56000, 48000), -EINVAL);
+    open_ctx(&ctx);
+    assert_true(read_live(&ctx).pack_ma > 50000); /* the demo day charges 0.2 C = 56 A */
+    assert_int_equal(serial_sim_set_dvcc_limits(&ctx, 10000, 10000, 56000, 48000), 0);
+    tbms_live_t live = read_live(&ctx);
+    assert_in_range(live.pack_ma, 9990, 10000);
+    assert_int_equal(serial_sim_set_dvcc_limits(&ctx, -1, 10000, 56000, 48000), -EINVAL);
+    assert_int_equal(serial_sim_set_dvcc_limits(NULL, 1, 1, 1, 1), -EINVAL);
+    assert_in_range(read_live(&ctx).pack_ma, 9990, 10000); /* unchanged */
+    serial_sim_ops.close(&ctx);
+}
+
+static void test_serial_sim_dvcc_limits_cap_the_bank_demo_current(void **state)
+{
+    (void)state;
+    assert_int_equal(serial_sim_bank_init(&bank, 3u, NULL), 0);
+    for (unsigned i = 0; i < 3u; i++) {
+        open_ctx(serial_sim_bank_ctx(&bank, i));
+    }
+    /* Without limits: 0.2 C of 784 Ah. */
+    assert_true(tbms_sim_bus_requested_ma(serial_sim_bank_bus(&bank)) > 150000);
+    assert_int_equal(serial_sim_bank_set_dvcc_limits(&bank, 50000, 100000, 56000, 48000), 0);
+    assert_int_equal(tbms_sim_bus_requested_ma(serial_sim_bank_bus(&bank)), 50000);
+    int32_t total = 0;
+    for (unsigned i = 0; i < 3u; i++) {
+        total += read_live(serial_sim_bank_ctx(&bank, i)).pack_ma;
+    }
+    /* Read a few ms apart while the bus keeps stepping: within a few mA. */
+    assert_in_range(total, 50000 - 8, 50000 + 8);
+    /* A bank pack takes the bank's limits, not its own. */
+    assert_int_equal(serial_sim_set_dvcc_limits(serial_sim_bank_ctx(&bank, 0u), 1, 1, 1, 1),
+                     -EINVAL);
+    assert_int_equal(serial_sim_bank_set_dvcc_limits(&bank, 1, 1, 1, -1), -EINVAL);
+    assert_int_equal(serial_sim_bank_set_dvcc_limits(NULL, 1, 1, 1, 1), -EINVAL);
+    assert_int_equal(tbms_sim_bus_requested_ma(serial_sim_bank_bus(&bank)), 50000);
+    close_bank();
+}
+
 static void test_serial_sim_bank_init_rejects_bad_arguments(void **state)
 {
     (void)state;
@@ -201,6 +245,8 @@ int main(void)
         cmocka_unit_test(test_serial_sim_bank_open_switch_pack_reports_zero_amps),
         cmocka_unit_test(test_serial_sim_bank_muted_pack_answers_nothing_and_others_do),
         cmocka_unit_test(test_serial_sim_bank_reopen_keeps_the_pack_state),
+        cmocka_unit_test(test_serial_sim_dvcc_limits_cap_the_single_pack_demo_current),
+        cmocka_unit_test(test_serial_sim_dvcc_limits_cap_the_bank_demo_current),
         cmocka_unit_test(test_serial_sim_bank_init_rejects_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
