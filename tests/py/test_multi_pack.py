@@ -494,6 +494,17 @@ def test_unequal_shares_bound_the_bank_by_the_pack_that_takes_more(bank, guard):
     rig.status_is(lambda d: (d["bank"]["ccl_bound"], d["bank"]["ccl_pack"]) == ("share", 2),
                   "CCL not bound by pack 2's share")
 
+    # Packs at different open-circuit voltages: pack 2 discharges 5 A into pack 1, which takes
+    # 15 A of the bank's 10 A (a measured share of 150 %): 28.5 x 10 / 15 = 19 A; the guard
+    # (its share is above the assumed one) 10 + 13.5 / 1.5 = 19 A. Pack 2 gives current, its
+    # share is not measurable: 10 + (28.5 + 5) / 0.75 = 54.7 A.
+    p1.update(current_a=15.0)
+    p2.update(current_a=-5.0, status=STATUS_DISCHARGING)
+    expect = bank_limit_ma([member(p1), member(p2)], guard=guard)
+    assert expect == 19000
+    rig.wait(lambda: rig.ccl() == can_a(expect) and rig.gx.latest(0x356, f356)[1] == 10.0, 10,
+             "CCL with pack 2 charging pack 1")
+
     # Discharging 40 A, pack 1 giving 75 % (30 A of its 57 A), pack 2 10 A: the same rule on
     # the DCL. 57 x 40 / 30 = 76 A; guard 40 + 27 / 0.75 = 76 A; pack 2: 228 A (guard
     # 102.7 A); sum 114 A; cap 100 A.
