@@ -353,12 +353,33 @@ static void uart_receive(daemon_t *d, uint64_t now)
     }
 }
 
+/* --simulate=N with N >= 2: the packs on one bus (about 18 kB: static). */
+static serial_sim_bank_t sim_bank;
+
+/* --simulate: the simulated charger and loads obey each 0x351 the bridge
+ * sends, as a Victron system under DVCC does (serial_sim.h); without one
+ * for 5 s they stop. */
+static void simulator_follows(daemon_t *d, const vcan_frame_t *f)
+{
+    vcan_limits_t l;
+    if (d->opts->simulate == 0u || f->id != VCAN_ID_LIMITS || vcan_decode_limits(f, &l) != VCAN_OK) {
+        return;
+    }
+    int32_t ccl_ma = l.ccl_da * 100, dcl_ma = l.dcl_da * 100;
+    if (d->n_uarts > 1u) {
+        (void)serial_sim_bank_set_dvcc_limits(&sim_bank, ccl_ma, dcl_ma, l.cvl_mv, l.dvl_mv);
+    } else {
+        (void)serial_sim_set_dvcc_limits(&d->uart[0].sim, ccl_ma, dcl_ma, l.cvl_mv, l.dvl_mv);
+    }
+}
+
 static void can_send_due(daemon_t *d, uint64_t now)
 {
     vcan_frame_t frames[BRG_MAX_FRAMES_PER_TICK];
     size_t n = svc_can_tx(&d->svc, now, frames, BRG_MAX_FRAMES_PER_TICK);
     uint64_t t_ms = n > 0 ? wall_ms() : 0u;
     for (size_t i = 0; i < n; i++) {
+        simulator_follows(d, &frames[i]);
         canport_err_t e = canport_send(&d->can, &frames[i], now / 1000u);
         hub_push_can(d->hub, true, &frames[i], t_ms);
         svc_frame_sent(&d->svc, &frames[i], e == CANPORT_OK, now);
@@ -513,8 +534,6 @@ static int setup_config(daemon_t *d, const char *data_dir)
     return DAEMON_EXIT_OK;
 }
 
-/* --simulate=N with N >= 2: the packs on one bus (about 18 kB: static). */
-static serial_sim_bank_t sim_bank;
 
 /* The device of pack i: the "packs" section's, else hardware.uart.device. */
 static const char *pack_device(const cfg_t *c, size_t i)
