@@ -482,8 +482,8 @@ static int setup_config(daemon_t *d, const char *data_dir)
     cfg_warnings_t *warn = malloc(sizeof *warn); /* NULL: load without the warnings */
     if (cfg_load_file_warn(cfg_path, &d->cfg, warn, &err) != CFG_OK) {
         free(warn);
-        log_error("configuration %s: %s%s%s", cfg_path, err.key, err.key[0] ? ": " : "",
-                  err.message);
+        /* The message names the file and the key already. */
+        log_error("configuration: %s", err.message);
         return DAEMON_EXIT_USAGE;
     }
     for (size_t i = 0; warn != NULL && i < warn->count; i++) {
@@ -523,7 +523,7 @@ static int setup_config(daemon_t *d, const char *data_dir)
         snprintf(c.hardware.can.interface, sizeof c.hardware.can.interface, "%s", d->opts->can);
     }
     if (cfg_validate(&c, &err) != CFG_OK) {
-        log_error("command line: %s%s%s", err.key, err.key[0] ? ": " : "", err.message);
+        log_error("command line: %s", err.message);
         return DAEMON_EXIT_USAGE;
     }
     /* The file's own packs (not the command line's) are what a settings
