@@ -61,7 +61,10 @@
  *             bitmask register", reg 50 is the only live status), so these
  *             are all that can be known. A pack whose limit is 0 for any
  *             other reason (cold, no usable temperature sensor) still
- *             conducts: it stays a participant with L_i = 0, so CCL = 0.
+ *             conducts: it stays a participant with L_i = 0, so CCL is at
+ *             most the current flowing now, none of which goes through that
+ *             pack (total + (0 - 0) / share), and 0 as soon as it takes any
+ *             (L_i / share_i = 0).
  *             Blocking discharge: a cell at or below reg 316, or a FAULT
  *             whose cause stops discharging (CHG_REASON_DCL_BMS_FAULT in its
  *             limits, charge.h).
