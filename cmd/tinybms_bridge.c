@@ -31,6 +31,11 @@ static void usage(FILE *to)
             "                         slcan:TTY         USB adapter with slcan firmware\n"
             "                         log:FILE          write frames in candump -L format\n"
             "                         log:-             ... to standard output\n"
+            "                       Optional with --dbus (then no CAN port is opened)\n"
+            "  --dbus               publish the battery on the system D-Bus as a Venus OS\n"
+            "                       battery service, com.victronenergy.battery.<tty name>\n"
+            "                       (victron.dbus.enabled), for the bridge running on a GX;\n"
+            "                       DBUS_SYSTEM_BUS_ADDRESS overrides the bus address\n"
             "  --simulate[=N]       use the built-in TinyBMS simulator instead of a UART;\n"
             "                       N (2 to 4) simulated packs in parallel on one DC bus\n"
             "  --config FILE        JSON configuration (created with defaults when missing;\n"
@@ -72,7 +77,7 @@ static int parse_level(const char *s)
 int main(int argc, char **argv)
 {
     enum { OPT_UART = 1, OPT_BAUD, OPT_CAN, OPT_SIM, OPT_CONFIG, OPT_DATA, OPT_DURATION,
-           OPT_PRINT, OPT_LEVEL, OPT_HELP, OPT_VERSION, OPT_HTTP };
+           OPT_PRINT, OPT_LEVEL, OPT_HELP, OPT_VERSION, OPT_HTTP, OPT_DBUS };
     static const struct option longopts[] = {
         {"uart", required_argument, NULL, OPT_UART},
         {"baud", required_argument, NULL, OPT_BAUD},
@@ -84,6 +89,7 @@ int main(int argc, char **argv)
         {"print-frames", no_argument, NULL, OPT_PRINT},
         {"log-level", required_argument, NULL, OPT_LEVEL},
         {"http", required_argument, NULL, OPT_HTTP},
+        {"dbus", no_argument, NULL, OPT_DBUS},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -162,6 +168,9 @@ int main(int argc, char **argv)
             o.http = optarg;
             break;
         }
+        case OPT_DBUS:
+            o.dbus = true;
+            break;
         case OPT_HELP:
             usage(stdout);
             return 0;

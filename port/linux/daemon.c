@@ -36,6 +36,7 @@
 #include "service.h"
 #include "serial_sim.h"
 #include "status_json.h"
+#include "venus_dbus.h"
 
 #ifndef TBVB_VERSION
 #define TBVB_VERSION "dev"
@@ -128,6 +129,8 @@ typedef struct {
     const char *data_dir;
     char energy_path[PATH_MAX]; /* <data dir>/energy.json (0x378 counters) */
     energy_writer_t *energy;    /* saves it off the loop thread */
+    venus_dbus_t *vdbus;        /* the Venus OS D-Bus battery service; NULL when off */
+    bool can_off;               /* --dbus without --can: no CAN port is opened */
 } daemon_t;
 
 /* ---- the service's platform side (svc_ops_t) ---- */
@@ -159,6 +162,7 @@ static void svc_publish_status(void *ctx, const status_t *st)
 {
     daemon_t *d = ctx;
     hub_publish_status(d->hub, st, status_json(st));
+    venus_dbus_publish(d->vdbus, st);
 }
 
 static uint64_t wall_ms(void);
@@ -221,7 +225,7 @@ static svc_io_t io_now(daemon_t *d)
                 .tx_error_counter = cs.tx_error_counter,
                 .rx_error_counter = cs.rx_error_counter,
                 .connected = cs.connected,
-                .interface = d->cfg.hardware.can.interface,
+                .interface = d->can_off ? "none" : d->cfg.hardware.can.interface,
             },
         .can_error = canport_last_error(&d->can),
         .time_ms = wall_ms(),
@@ -629,6 +633,10 @@ static int open_devices(daemon_t *d)
         u->open = true;
     }
 
+    if (d->can_off) {
+        log_info("CAN: none (--dbus without --can): the battery is on D-Bus only");
+        return DAEMON_EXIT_OK;
+    }
     char err[256];
     bool loopback = d->cfg.hardware.can.mode == CFG_CAN_LOOPBACK;
     if (canport_open_mode(&d->can, d->cfg.hardware.can.interface,
@@ -643,6 +651,45 @@ static int open_devices(daemon_t *d)
                         "reaches a bus"
                       : "");
     return DAEMON_EXIT_OK;
+}
+
+/* The Venus OS D-Bus battery service (venus_dbus.h), named for pack 1's
+ * serial port; connecting and negotiating go on in the loop. */
+static void start_dbus(daemon_t *d)
+{
+    if (!d->opts->dbus) {
+        return;
+    }
+    venus_dbus_config_t vc;
+    memset(&vc, 0, sizeof vc);
+    if (d->opts->simulate > 0u) {
+        snprintf(vc.suffix, sizeof vc.suffix, "simulator");
+    } else {
+        venus_dbus_suffix(d->uart[0].device, vc.suffix, sizeof vc.suffix);
+    }
+    vc.preferred_instance = 512;
+    vc.items.product_id = 0xBA7B; /* victron.dbus.product_id's default */
+    snprintf(vc.items.process_name, sizeof vc.items.process_name, "tinybms-bridge");
+    snprintf(vc.items.process_version, sizeof vc.items.process_version, "%s",
+             TBVB_VERSION_STRING);
+    /* /Mgmt/Connection: the device path's end when it is long. */
+    const char *dev = d->uart[0].device;
+    size_t len = strlen(dev);
+    const char *cut = len > 30u ? "..." : "";
+    const char *tail = len > 30u ? dev + len - 30u : dev;
+    if (d->n_uarts > 1u) {
+        snprintf(vc.items.connection, sizeof vc.items.connection, "%u TinyBMS, pack 1 on %s%.30s",
+                 (unsigned)d->n_uarts, cut, tail);
+    } else {
+        snprintf(vc.items.connection, sizeof vc.items.connection, "TinyBMS on %s%.30s", cut, tail);
+    }
+    d->vdbus = venus_dbus_create(&vc, mono_us());
+    if (d->vdbus == NULL) {
+        log_error("D-Bus: cannot start the battery service (name suffix '%s')", vc.suffix);
+        return;
+    }
+    log_info("D-Bus: publishing the battery as com.victronenergy.battery.%s on the system bus",
+             vc.suffix);
 }
 
 static void loop(daemon_t *d)
@@ -684,7 +731,7 @@ static void loop(daemon_t *d)
         if (end_us - now < wait_us) {
             wait_us = end_us - now;
         }
-        struct pollfd pfd[2 + BRG_MAX_PACKS];
+        struct pollfd pfd[2 + BRG_MAX_PACKS + VENUS_DBUS_MAX_FDS];
         nfds_t n = 0;
         pfd[n++] = (struct pollfd){.fd = hub_wake_fd(d->hub), .events = POLLIN};
         for (size_t i = 0; i < d->n_uarts; i++) {
@@ -696,6 +743,12 @@ static void loop(daemon_t *d)
         int cfd = canport_fd(&d->can);
         if (cfd >= 0) {
             pfd[n++] = (struct pollfd){.fd = cfd, .events = POLLIN};
+        }
+        nfds_t vd_first = n;
+        n += (nfds_t)venus_dbus_pollfds(d->vdbus, &pfd[n], VENUS_DBUS_MAX_FDS);
+        uint64_t vd_next = venus_dbus_next_us(d->vdbus);
+        if (d->vdbus != NULL && vd_next < now + wait_us) {
+            wait_us = vd_next > now ? vd_next - now : 0u;
         }
         int timeout_ms = (int)((wait_us + 999u) / 1000u);
         uint64_t t_wait = mono_us();
@@ -715,6 +768,7 @@ static void loop(daemon_t *d)
         if (cfd >= 0) {
             can_receive(d, now);
         }
+        venus_dbus_handle(d->vdbus, &pfd[vd_first], (size_t)(n - vd_first), now);
     }
 }
 
@@ -723,6 +777,7 @@ int daemon_run(const daemon_opts_t *opts)
     static daemon_t d; /* large (snapshots, buffers): not on the stack */
     memset(&d, 0, sizeof d);
     d.opts = opts;
+    d.can_off = opts->dbus && opts->can == NULL;
     if (opts->log_level >= 0) {
         log_set_level((log_level_t)opts->log_level);
     }
@@ -786,11 +841,14 @@ int daemon_run(const daemon_opts_t *opts)
     d.diag = diag_create(TBVB_VERSION_STRING, mono_us());
     diag_configure(d.diag, &d.cfg);
     diag_ready(d.diag);
+    start_dbus(&d);
 
     loop(&d);
 
     uint64_t now = mono_us();
     log_info("stopping%s", stop_requested ? " on signal" : "");
+    venus_dbus_destroy(d.vdbus); /* the bus name released first */
+    d.vdbus = NULL;
     /* civetweb's shutdown can take up to ~2 s (its threads poll); the summary's
      * runtime is the bridge's, taken before. */
     http_stop(http);

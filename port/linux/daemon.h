@@ -25,6 +25,8 @@ typedef struct {
     bool print_frames;       /* decoded CAN frames on stdout */
     int log_level;           /* -1: logging.level from the configuration */
     const char *http;        /* --http "ADDR:PORT" or "off"; NULL: web_server.* */
+    bool dbus;               /* --dbus: the Venus OS D-Bus battery service (victron.dbus.enabled);
+                              * without can: no CAN port at all */
 } daemon_opts_t;
 
 /* Exit codes. */
