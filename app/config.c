@@ -304,6 +304,45 @@ static bool chk_host(const char *s, char *why, size_t why_len)
     return true;
 }
 
+/* Well-formed UTF-8 (D-Bus refuses anything else), shortest forms only, no
+ * surrogates, at most U+10FFFF. */
+static bool chk_utf8(const char *s, char *why, size_t why_len)
+{
+    static const uint32_t least[4] = {0u, 0x80u, 0x800u, 0x10000u}; /* shortest form */
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p != '\0') {
+        unsigned c = *p;
+        size_t more = 4u; /* continuation bytes; 4 = not a lead byte */
+        uint32_t cp = 0u;
+        if (c < 0x80u) {
+            more = 0u;
+            cp = c;
+        } else if ((c & 0xE0u) == 0xC0u) {
+            more = 1u;
+            cp = c & 0x1Fu;
+        } else if ((c & 0xF0u) == 0xE0u) {
+            more = 2u;
+            cp = c & 0x0Fu;
+        } else if ((c & 0xF8u) == 0xF0u) {
+            more = 3u;
+            cp = c & 0x07u;
+        }
+        bool ok = more < 4u;
+        for (size_t i = 1; ok && i <= more; i++) {
+            ok = (p[i] & 0xC0u) == 0x80u; /* also stops at the NUL */
+            cp = (cp << 6) | (p[i] & 0x3Fu);
+        }
+        ok = ok && cp >= least[more] && cp <= 0x10FFFFu && (cp < 0xD800u || cp > 0xDFFFu);
+        if (!ok) {
+            (void)snprintf(why, why_len, "is not valid UTF-8 (byte %zu)",
+                           (size_t)(p - (const unsigned char *)s) + 1u);
+            return false;
+        }
+        p += more + 1u;
+    }
+    return true;
+}
+
 /* HTTP Basic authentication cannot carry ':' in the user name. */
 static bool chk_web_user(const char *s, char *why, size_t why_len)
 {
@@ -543,6 +582,19 @@ static const key_def_t keys[] = {
        "mV", NULL, "Cell imbalance (max - min cell) warning threshold (0x35A)."),
     KI("victron.thresholds.imbalance_alarm_mv", victron.thresholds.imbalance_alarm_mv, 10, 2000, 0u,
        "mV", NULL, "Cell imbalance alarm threshold (0x35A)."),
+    /* victron.dbus: venus-dbus.md; read by the Linux port at start. */
+    KB("victron.dbus.enabled", victron.dbus.enabled,
+       "Publish the battery on the GX's own D-Bus as com.victronenergy.battery.TTY (TTY: the "
+       "serial device's name, e.g. ttyUSB0), for the bridge running on Venus OS; CAN may then "
+       "be left out. Read at start."),
+    KI("victron.dbus.device_instance", victron.dbus.device_instance, 0, 65535, 0u, "", NULL,
+       "Device instance asked of Venus OS (localsettings moves it to the next free one, and "
+       "the GUI may change it). Read at start."),
+    KI("victron.dbus.product_id", victron.dbus.product_id, 1, 65535, 0u, "", NULL,
+       "/ProductId (47739 = 0xBA7B); not one Venus OS special-cases (Pylontech, BYD, Lynx "
+       "BMS...: refused). Read at start."),
+    KS("victron.dbus.custom_name", victron.dbus.custom_name, 0, 0u, chk_utf8,
+       "/CustomName shown on the GX (UTF-8); empty = the product name. Read at start."),
 
     /* cvl: seed-system.md 3.3 (keys) and 3.4 (algorithm). */
     KB("cvl.enabled", cvl.enabled, "Run the CVL/CCL/DCL state machine (else fixed limits)."),
@@ -965,6 +1017,15 @@ void cfg_defaults(cfg_t *out)
     brg_default_config(&core);
     bridge_config_to_cfg(&core, out);
 
+    /* victron.dbus (venus-dbus.md): "battery:512" is what Venus drivers
+     * ask for; 0xBA7B is in none of systemcalc's lists and is not
+     * dbus-serialbattery's 0xBA77, so nothing that keys on that id takes
+     * the bridge for serialbattery (docs/configuration.md "Venus OS D-Bus"). */
+    out->victron.dbus.enabled = false;
+    out->victron.dbus.device_instance = 512;
+    out->victron.dbus.product_id = CFG_DBUS_PRODUCT_ID_DEFAULT;
+    out->victron.dbus.custom_name[0] = '\0';
+
     out->logging.log_level = (uint8_t)CFG_LOG_INFO;
     out->logging.log_uart_traffic = false;
     out->logging.log_can_traffic = false;
@@ -1271,6 +1332,44 @@ static cfg_err_t check_packs(const cfg_t *c, const bool *touched, bool packs_tou
     return CFG_OK;
 }
 
+/* Product ids dbus-systemcalc-py treats specially (venus-dbus.md
+ * "ProductId": delegates/batterysettings.py forces DVCC and sense settings
+ * for these, delegates/dvcc.py applies brand quirks to the limits of
+ * 0xB004 LG, 0xB009 Pylontech, 0xB00A/0xB015/0xB019 BYD, 0xB029 Pelio-L,
+ * 0xA3E4..0xA3E7 Lynx Smart BMS). A bridge carrying one would have
+ * another battery's rules applied to its limits. */
+static const struct {
+    uint16_t id;
+    const char *name;
+} venus_special_ids[] = {
+    {0xA3E3, "Parallel BMS"},  {0xA3E4, "Lynx Smart BMS"}, {0xA3E5, "Lynx Smart BMS"},
+    {0xA3E6, "Lynx Smart BMS"}, {0xA3E7, "Lynx Smart BMS"}, {0xB004, "LG"},
+    {0xB005, "BMZ"},           {0xB009, "Pylontech"},      {0xB00A, "BYD"},
+    {0xB014, "Freedomwon"},    {0xB015, "BYD"},            {0xB016, "Discover AES"},
+    {0xB019, "BYD"},           {0xB01A, "ZYC"},            {0xB01B, "Pytes"},
+    {0xB01D, "Leoch"},         {0xB01E, "LBSA"},           {0xB01F, "Sunwoda"},
+    {0xB020, "Bluenova"},      {0xB021, "BSLBATT"},        {0xB024, "eTower"},
+    {0xB028, "Cegasa"},        {0xB029, "Pelio-L"},        {0xB02A, "Weco"},
+    {0xB02B, "Findreams"},     {0xB02E, "Meterboost"},     {0xB02F, "Soluna"},
+    {0xB038, "Batrium"},       {0xB051, "Hubble"},         {0xB052, "TAB"},
+    {0xB054, "SSS"},
+};
+
+static cfg_err_t check_product_id(const cfg_t *c, cfg_error_t *err)
+{
+    int32_t id = c->victron.dbus.product_id;
+    for (size_t i = 0; i < sizeof venus_special_ids / sizeof venus_special_ids[0]; i++) {
+        if (id == (int32_t)venus_special_ids[i].id) {
+            return fail(err, CFG_ERR_VALUE, "victron.dbus.product_id",
+                        "%ld (0x%04lX) is the %s product id, which Venus OS applies its own "
+                        "DVCC rules to; keep the default %d or pick an id in none of its lists",
+                        (long)id, (unsigned long)id, venus_special_ids[i].name,
+                        CFG_DBUS_PRODUCT_ID_DEFAULT);
+        }
+    }
+    return CFG_OK;
+}
+
 static cfg_err_t validate(const cfg_t *c, const bool *touched, bool packs_touched, cfg_error_t *err)
 {
     for (size_t i = 0; i < ALL_COUNT; i++) {
@@ -1279,7 +1378,11 @@ static cfg_err_t validate(const cfg_t *c, const bool *touched, bool packs_touche
             return rc;
         }
     }
-    cfg_err_t rc = check_packs(c, touched, packs_touched, err);
+    cfg_err_t rc = check_product_id(c, err);
+    if (rc != CFG_OK) {
+        return rc;
+    }
+    rc = check_packs(c, touched, packs_touched, err);
     if (rc != CFG_OK) {
         return rc;
     }

@@ -147,6 +147,9 @@ typedef enum {
 #define CFG_MAX_PACKS     4u  /* BRG_MAX_PACKS */
 #define CFG_PACK_NAME_LEN 17u /* 16 characters */
 
+/* victron.dbus.product_id's default, 0xBA7B (docs/configuration.md). */
+#define CFG_DBUS_PRODUCT_ID_DEFAULT 47739
+
 /* The "packs" section (cfg_t.packs). */
 typedef struct {
     uint8_t count;
@@ -220,6 +223,15 @@ typedef struct {
             int32_t imbalance_warn_mv;
             int32_t imbalance_alarm_mv;
         } thresholds;
+        /* "victron.dbus": the battery as a Venus OS D-Bus service, for a
+         * bridge running on the GX itself (venus_items.h; the Linux port
+         * reads these at start, the bridge core never). */
+        struct {
+            bool enabled;
+            int32_t device_instance;         /* preferred; localsettings may move it */
+            int32_t product_id;              /* /ProductId; not one Venus special-cases */
+            char custom_name[CFG_NAME_LEN];  /* UTF-8; "" = none */
+        } dbus;
     } victron;
     struct {
         bool enabled;

@@ -899,6 +899,106 @@ static void test_manufacturer_names_that_trigger_venus_quirks_are_rejected(void 
     (void)parse_ok("{\"victron\":{\"manufacturer_name\":\"Energus\"}}");
 }
 
+/* victron.dbus: the Venus OS D-Bus service (read by the Linux port). */
+static void test_dbus_keys_default_off_with_instance_512_and_our_own_product_id(void **state)
+{
+    (void)state;
+    cfg_t c;
+    cfg_defaults(&c);
+    assert_false(c.victron.dbus.enabled);
+    assert_int_equal(c.victron.dbus.device_instance, 512);
+    assert_int_equal(c.victron.dbus.product_id, 0xBA7B);
+    assert_int_equal(CFG_DBUS_PRODUCT_ID_DEFAULT, 0xBA7B);
+    assert_string_equal(c.victron.dbus.custom_name, "");
+    c = parse_ok("{\"victron\":{\"dbus\":{\"enabled\":true,\"device_instance\":3,"
+                 "\"product_id\":47735,\"custom_name\":\"Batterie S\xc3\xbc"
+                 "d \xe2\x9a\xa1\"}}}");
+    assert_true(c.victron.dbus.enabled);
+    assert_int_equal(c.victron.dbus.device_instance, 3);
+    assert_int_equal(c.victron.dbus.product_id, 0xBA77); /* dbus-serialbattery's: allowed */
+    assert_string_equal(c.victron.dbus.custom_name, "Batterie S\xc3\xbc" "d \xe2\x9a\xa1");
+    /* written back under victron.dbus, and read again the same */
+    char *text = cfg_to_json(&c, false);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"dbus\""));
+    cfg_t again = parse_ok(text);
+    free(text);
+    assert_true(cfg_equal(&c, &again));
+}
+
+static void test_dbus_product_ids_venus_special_cases_are_refused(void **state)
+{
+    (void)state;
+    expect_error("{\"victron\":{\"dbus\":{\"product_id\":45065}}}", CFG_ERR_VALUE,
+                 "victron.dbus.product_id", "0xB009) is the Pylontech product id");
+    expect_error("{\"victron\":{\"dbus\":{\"product_id\":41957}}}", CFG_ERR_VALUE,
+                 "victron.dbus.product_id", "Lynx Smart BMS");
+    expect_error("{\"victron\":{\"dbus\":{\"product_id\":45066}}}", CFG_ERR_VALUE,
+                 "victron.dbus.product_id", "BYD");
+    expect_error("{\"victron\":{\"dbus\":{\"product_id\":45060}}}", CFG_ERR_VALUE,
+                 "victron.dbus.product_id", "LG");
+    expect_error("{\"victron\":{\"dbus\":{\"product_id\":0}}}", CFG_ERR_RANGE,
+                 "victron.dbus.product_id", "below the minimum 1");
+    expect_error("{\"victron\":{\"dbus\":{\"product_id\":65536}}}", CFG_ERR_RANGE,
+                 "victron.dbus.product_id", "above the maximum 65535");
+    expect_error("{\"victron\":{\"dbus\":{\"product_id\":\"0xBA7B\"}}}", CFG_ERR_TYPE,
+                 "victron.dbus.product_id", "");
+    expect_error("{\"victron\":{\"dbus\":{\"device_instance\":-1}}}", CFG_ERR_RANGE,
+                 "victron.dbus.device_instance", "below the minimum 0");
+    expect_error("{\"victron\":{\"dbus\":{\"enabled\":1}}}", CFG_ERR_TYPE, "victron.dbus.enabled",
+                 "");
+    expect_error("{\"victron\":{\"dbus\":{\"instance\":1}}}", CFG_ERR_UNKNOWN_KEY,
+                 "victron.dbus.instance", "");
+    /* A merge that picks a special id changes nothing. */
+    cfg_t base;
+    cfg_defaults(&base);
+    expect_error_from(&base, "{\"victron\":{\"dbus\":{\"enabled\":true,\"product_id\":45065}}}",
+                      CFG_ERR_VALUE, "victron.dbus.product_id", "Pylontech");
+    /* Built in code, the same check. */
+    base.victron.dbus.product_id = 0xA3E5;
+    cfg_error_t err;
+    assert_int_equal(cfg_validate(&base, &err), CFG_ERR_VALUE);
+    assert_string_equal(err.key, "victron.dbus.product_id");
+}
+
+static void test_dbus_custom_name_must_be_utf8_of_63_bytes_at_most(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "\xff",             /* not a lead byte */
+        "ab\xc3",           /* cut sequence */
+        "\xc3(",            /* bad continuation */
+        "\xc0\xaf",         /* overlong '/' */
+        "\xe0\x80\xaf",     /* overlong */
+        "\xed\xa0\x80",     /* surrogate U+D800 */
+        "\xf4\x90\x80\x80", /* above U+10FFFF */
+        "\xf8\x88\x80\x80\x80",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char json[128];
+        (void)snprintf(json, sizeof json, "{\"victron\":{\"dbus\":{\"custom_name\":\"%s\"}}}",
+                       bad[i]);
+        expect_error(json, CFG_ERR_VALUE, "victron.dbus.custom_name", "is not valid UTF-8");
+    }
+    expect_error("{\"victron\":{\"dbus\":{\"custom_name\":\"ok \xff\"}}}", CFG_ERR_VALUE,
+                 "victron.dbus.custom_name", "(byte 4)");
+    char json[160];
+    char name[65];
+    memset(name, 'n', 64);
+    name[64] = '\0';
+    (void)snprintf(json, sizeof json, "{\"victron\":{\"dbus\":{\"custom_name\":\"%s\"}}}", name);
+    expect_error(json, CFG_ERR_VALUE, "victron.dbus.custom_name",
+                 "is 64 characters long; the maximum is 63");
+    name[63] = '\0';
+    (void)snprintf(json, sizeof json, "{\"victron\":{\"dbus\":{\"custom_name\":\"%s\"}}}", name);
+    cfg_t c = parse_ok(json);
+    assert_int_equal(strlen(c.victron.dbus.custom_name), 63);
+    expect_error("{\"victron\":{\"dbus\":{\"custom_name\":\"a\\tb\"}}}", CFG_ERR_VALUE,
+                 "victron.dbus.custom_name", "contains a control character");
+    c = parse_ok("{\"victron\":{\"dbus\":{\"custom_name\":\"\xf0\x9f\x94\x8b Bank\"}}}");
+    assert_string_equal(c.victron.dbus.custom_name, "\xf0\x9f\x94\x8b Bank");
+}
+
 static void test_string_formats_are_checked(void **state)
 {
     (void)state;
@@ -2012,6 +2112,9 @@ int main(void)
         cmocka_unit_test(test_numbers_finer_than_the_resolution_are_rejected),
         cmocka_unit_test(test_cross_field_rules),
         cmocka_unit_test(test_manufacturer_names_that_trigger_venus_quirks_are_rejected),
+        cmocka_unit_test(test_dbus_keys_default_off_with_instance_512_and_our_own_product_id),
+        cmocka_unit_test(test_dbus_product_ids_venus_special_cases_are_refused),
+        cmocka_unit_test(test_dbus_custom_name_must_be_utf8_of_63_bytes_at_most),
         cmocka_unit_test(test_string_formats_are_checked),
         cmocka_unit_test(test_secret_errors_never_echo_the_secret),
         cmocka_unit_test(test_invalid_json_is_a_syntax_error_with_position),

@@ -394,6 +394,26 @@ static void test_packs_take_effect_at_the_next_start_bank_keys_at_once(void **st
     assert_int_equal(svc_bridge(&restarted)->cfg.bank.min_packs, 1);
 }
 
+/* victron.dbus.* are the Linux port's (the D-Bus service, read at start):
+ * no value of them reaches the bridge core's configuration. */
+static void test_dbus_keys_do_not_reach_the_bridge_core(void **state)
+{
+    (void)state;
+    cfg_t base = base_config();
+    static const char *dbus = "{\"victron\":{\"dbus\":{\"enabled\":true,\"device_instance\":7,"
+                              "\"product_id\":4660,\"custom_name\":\"Boat\"}}}";
+    cfg_t c;
+    cfg_error_t err;
+    assert_int_equal(cfg_merge_json(&base, dbus, strlen(dbus), &c, &err), CFG_OK);
+    assert_false(cfg_equal(&base, &c));
+    brg_config_t a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    bridge_config_from_cfg(&base, &a);
+    bridge_config_from_cfg(&c, &b);
+    assert_memory_equal(&a, &b, sizeof a);
+}
+
 static void test_hot_reload_turns_stats_and_events_reads_on_and_off(void **state)
 {
     (void)state;
@@ -426,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_hot_reload_of_any_key_ends_where_a_start_would),
         cmocka_unit_test(test_hot_reload_of_any_key_ends_where_a_start_would_with_two_packs),
         cmocka_unit_test(test_packs_take_effect_at_the_next_start_bank_keys_at_once),
+        cmocka_unit_test(test_dbus_keys_do_not_reach_the_bridge_core),
         cmocka_unit_test(test_hot_reload_turns_stats_and_events_reads_on_and_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
