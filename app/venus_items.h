@@ -31,7 +31,8 @@
  *     /ProductId       i   vc->product_id (text "0xBA7B")
  *     /ProductName     s   "TinyBMS", with several packs "TinyBMS bank"
  *     /FirmwareVersion s   status.bms.firmware ("5 (internal 1234)"), invalid until read
- *     /HardwareVersion s   status.bms.hardware ("2.1"), invalid until read
+ *     /HardwareVersion s   status.bms.hardware ("2.1"), invalid until read (several
+ *                          packs: pack 1's, as the status has them)
  *     /Connected       i   1 while status.data_valid, else 0
  *     /Serial          s   vc->serial; invalid when "" (the status holds no serial)
  *     /CustomName      s   vc->custom_name, "" allowed; the only writeable item
