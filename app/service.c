@@ -159,21 +159,6 @@ static void save_energy(svc_t *s)
     }
 }
 
-/* Every pack's UART counters added up (the one pack's with one). */
-static tbms_poller_stats_t uart_totals(const brg_t *b)
-{
-    tbms_poller_stats_t t;
-    memset(&t, 0, sizeof t);
-    for (size_t i = 0; i < b->n_packs; i++) {
-        tbms_poller_stats_t u = tbms_poller_stats(&b->bms[i].poller);
-        t.polls += u.polls;
-        t.success += u.success;
-        t.timeouts += u.timeouts;
-        t.crc_errors += u.crc_errors;
-    }
-    return t;
-}
-
 static void report_changes(svc_t *s, uint64_t now_us)
 {
     const brg_t *b = &s->brg;
@@ -208,7 +193,7 @@ static void report_changes(svc_t *s, uint64_t now_us)
     }
     s->next_summary_us = now_us + SVC_SUMMARY_PERIOD_US;
     const tbms_live_t *l = &b->live;
-    tbms_poller_stats_t u = uart_totals(b);
+    tbms_poller_stats_t u = brg_uart_stats(b);
     if (b->state == BRG_DATA_VALID) {
         say(s, SVC_LOG_INFO,
             "SOC %.2f %%  %.2f V  %.1f A  cells %u..%u mV  CVL %.1f V (%s)  CCL %.1f A  DCL %.1f "

@@ -140,41 +140,6 @@ static void build_limits(const status_input_t *in, status_t *o)
     o->cvl.dcl_limit_a = o->limits.dcl_a;
 }
 
-static uint32_t max_u32(uint32_t a, uint32_t b)
-{
-    return a > b ? a : b;
-}
-
-/* The packs' poller figures as one (status.h): counters summed, the mean
- * latency over every answer, the highest last and max. One pack: its own. */
-static tbms_poller_stats_t uart_sum(const brg_t *b)
-{
-    tbms_poller_stats_t u = tbms_poller_stats(&b->bms[0].poller);
-    if (b->n_packs <= 1u) {
-        return u;
-    }
-    double weighted = (double)u.latency_avg_us * u.success;
-    for (size_t i = 1; i < b->n_packs && i < STATUS_PACKS_MAX; i++) {
-        tbms_poller_stats_t p = tbms_poller_stats(&b->bms[i].poller);
-        u.polls += p.polls;
-        u.success += p.success;
-        u.failures += p.failures;
-        u.crc_errors += p.crc_errors;
-        u.nacks += p.nacks;
-        u.malformed += p.malformed;
-        u.timeouts += p.timeouts;
-        u.retries += p.retries;
-        u.truncated += p.truncated;
-        u.unexpected += p.unexpected;
-        u.garbage_bytes += p.garbage_bytes;
-        u.latency_last_us = max_u32(u.latency_last_us, p.latency_last_us);
-        u.latency_max_us = max_u32(u.latency_max_us, p.latency_max_us);
-        weighted += (double)p.latency_avg_us * p.success;
-    }
-    u.latency_avg_us = u.success > 0u ? (uint32_t)(weighted / u.success + 0.5) : 0u;
-    return u;
-}
-
 /* Pack i's serial port as the caller gave it (status_input_t). */
 static bool pack_open(const status_input_t *in, size_t i)
 {
@@ -191,7 +156,7 @@ static const char *pack_device(const status_input_t *in, size_t i)
 static void build_stats(const status_input_t *in, status_t *o)
 {
     const brg_t *b = in->bridge;
-    tbms_poller_stats_t u = uart_sum(b);
+    tbms_poller_stats_t u = brg_uart_stats(b);
     o->uart.polls = u.polls;
     o->uart.success = u.success;
     o->uart.errors = u.failures + u.crc_errors + u.nacks + u.malformed;

@@ -220,6 +220,14 @@ void brg_uart_rx(brg_t *b, size_t pack, const uint8_t *data, size_t n, uint64_t 
 size_t brg_can_tx(brg_t *b, uint64_t now_us, vcan_frame_t *out, size_t cap);
 void brg_can_rx(brg_t *b, const vcan_frame_t *f, uint64_t now_us);
 
+/*
+ * Every pack's UART statistics as one (the one pack's, exactly, with one
+ * pack): counters added up, latency_last_us and latency_max_us the worst
+ * pack's, latency_avg_us the packs' averages weighted by their answers.
+ * All zero for NULL.
+ */
+tbms_poller_stats_t brg_uart_stats(const brg_t *b);
+
 /* Earliest time at which brg_uart_step or brg_can_tx has work. */
 uint64_t brg_next_us(const brg_t *b);
 

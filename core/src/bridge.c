@@ -818,6 +818,43 @@ size_t brg_build_all(brg_t *b, vcan_frame_t *out, size_t cap)
     return s.n;
 }
 
+static uint32_t max_u32(uint32_t a, uint32_t b)
+{
+    return a > b ? a : b;
+}
+
+tbms_poller_stats_t brg_uart_stats(const brg_t *b)
+{
+    tbms_poller_stats_t u;
+    memset(&u, 0, sizeof u);
+    if (b == NULL || b->n_packs == 0u) {
+        return u;
+    }
+    u = tbms_poller_stats(&b->bms[0].poller);
+    uint64_t weighted = (uint64_t)u.latency_avg_us * u.success;
+    for (size_t i = 1; i < b->n_packs; i++) {
+        tbms_poller_stats_t p = tbms_poller_stats(&b->bms[i].poller);
+        u.polls += p.polls;
+        u.success += p.success;
+        u.failures += p.failures;
+        u.retries += p.retries;
+        u.timeouts += p.timeouts;
+        u.crc_errors += p.crc_errors;
+        u.malformed += p.malformed;
+        u.truncated += p.truncated;
+        u.nacks += p.nacks;
+        u.unexpected += p.unexpected;
+        u.garbage_bytes += p.garbage_bytes;
+        u.latency_last_us = max_u32(u.latency_last_us, p.latency_last_us);
+        u.latency_max_us = max_u32(u.latency_max_us, p.latency_max_us);
+        weighted += (uint64_t)p.latency_avg_us * p.success;
+    }
+    if (b->n_packs > 1u) {
+        u.latency_avg_us = u.success > 0u ? (uint32_t)((weighted + u.success / 2u) / u.success) : 0u;
+    }
+    return u;
+}
+
 uint64_t brg_next_us(const brg_t *b)
 {
     if (b == NULL) {

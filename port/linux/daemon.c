@@ -429,24 +429,7 @@ static void can_receive(daemon_t *d, uint64_t now)
 static void print_summary(daemon_t *d, uint64_t now)
 {
     const brg_t *b = svc_bridge(&d->svc);
-    /* Every pack's UART added up (latencies: the worst pack's). */
-    tbms_poller_stats_t u;
-    memset(&u, 0, sizeof u);
-    for (size_t i = 0; i < b->n_packs; i++) {
-        tbms_poller_stats_t p = tbms_poller_stats(&b->bms[i].poller);
-        u.polls += p.polls;
-        u.success += p.success;
-        u.failures += p.failures;
-        u.timeouts += p.timeouts;
-        u.retries += p.retries;
-        u.crc_errors += p.crc_errors;
-        u.nacks += p.nacks;
-        u.garbage_bytes += p.garbage_bytes;
-        u.latency_last_us = p.latency_last_us > u.latency_last_us ? p.latency_last_us
-                                                                   : u.latency_last_us;
-        u.latency_avg_us = p.latency_avg_us > u.latency_avg_us ? p.latency_avg_us : u.latency_avg_us;
-        u.latency_max_us = p.latency_max_us > u.latency_max_us ? p.latency_max_us : u.latency_max_us;
-    }
+    tbms_poller_stats_t u = brg_uart_stats(b); /* every pack's, added up */
     svc_timing_t tm;
     svc_timing(&d->svc, &tm);
     canport_stats_t c;
