@@ -636,11 +636,12 @@ static int open_devices(daemon_t *d)
     return DAEMON_EXIT_OK;
 }
 
-/* The Venus OS D-Bus battery service (venus_dbus.h), named for pack 1's
- * serial port; connecting and negotiating go on in the loop. */
+/* The Venus OS D-Bus battery service (venus_dbus.h; --dbus or
+ * victron.dbus.enabled, read at start), named for pack 1's serial port;
+ * connecting and negotiating go on in the loop. */
 static void start_dbus(daemon_t *d)
 {
-    if (!d->opts->dbus) {
+    if (!d->opts->dbus && !d->cfg.victron.dbus.enabled) {
         return;
     }
     venus_dbus_config_t vc;
@@ -650,8 +651,10 @@ static void start_dbus(daemon_t *d)
     } else {
         venus_dbus_suffix(d->uart[0].device, vc.suffix, sizeof vc.suffix);
     }
-    vc.preferred_instance = 512;
-    vc.items.product_id = 0xBA7B; /* victron.dbus.product_id's default */
+    vc.preferred_instance = d->cfg.victron.dbus.device_instance;
+    vc.items.product_id = d->cfg.victron.dbus.product_id;
+    snprintf(vc.items.custom_name, sizeof vc.items.custom_name, "%.63s",
+             d->cfg.victron.dbus.custom_name);
     snprintf(vc.items.process_name, sizeof vc.items.process_name, "tinybms-bridge");
     snprintf(vc.items.process_version, sizeof vc.items.process_version, "%s",
              TBVB_VERSION_STRING);

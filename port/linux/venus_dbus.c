@@ -149,6 +149,23 @@ static bool valid_suffix(const char *s)
     return true;
 }
 
+/* libdbus refuses to append a string that is not UTF-8 (a message could
+ * not be built at all): a string cut inside a character loses that
+ * character, anything else invalid becomes "". */
+static void valid_utf8(char *s)
+{
+    size_t n = strlen(s);
+    for (int k = 0; k < 4 && n > 0u; k++) {
+        if (dbus_validate_utf8(s, NULL)) {
+            return;
+        }
+        s[--n] = '\0';
+    }
+    if (!dbus_validate_utf8(s, NULL)) {
+        s[0] = '\0';
+    }
+}
+
 /* ---- libdbus main-loop hooks ---- */
 
 static dbus_bool_t add_watch(DBusWatch *w, void *data)
@@ -412,13 +429,20 @@ static void patch_instance(venus_dbus_t *vd)
 
 /* ---- method calls on our paths ---- */
 
+/* Out of memory building a reply: the caller gets an error, and the call
+ * is done with (NEED_MEMORY would have libdbus hand it over again, for
+ * ever if the failure lasts). */
 static DBusHandlerResult reply_and_unref(venus_dbus_t *vd, DBusMessage *r)
 {
-    if (r == NULL) {
-        return DBUS_HANDLER_RESULT_NEED_MEMORY;
+    if (r != NULL) {
+        send_and_unref(vd, r);
     }
-    send_and_unref(vd, r);
     return DBUS_HANDLER_RESULT_HANDLED;
+}
+
+static DBusHandlerResult failed(venus_dbus_t *vd, DBusMessage *m)
+{
+    return reply_and_unref(vd, dbus_message_new_error(m, DBUS_ERROR_NO_MEMORY, "out of memory"));
 }
 
 static DBusHandlerResult unknown_path(venus_dbus_t *vd, DBusMessage *m, const char *path)
@@ -436,7 +460,7 @@ static DBusHandlerResult get_value(venus_dbus_t *vd, DBusMessage *m, const char 
     }
     DBusMessage *r = dbus_message_new_method_return(m);
     if (r == NULL) {
-        return DBUS_HANDLER_RESULT_NEED_MEMORY;
+        return failed(vd, m);
     }
     DBusMessageIter it;
     dbus_message_iter_init_append(r, &it);
@@ -470,7 +494,7 @@ static DBusHandlerResult get_value(venus_dbus_t *vd, DBusMessage *m, const char 
     }
     if (!ok) {
         dbus_message_unref(r);
-        return DBUS_HANDLER_RESULT_NEED_MEMORY;
+        return failed(vd, m);
     }
     return reply_and_unref(vd, r);
 }
@@ -479,7 +503,7 @@ static DBusHandlerResult get_items(venus_dbus_t *vd, DBusMessage *m)
 {
     DBusMessage *r = dbus_message_new_method_return(m);
     if (r == NULL) {
-        return DBUS_HANDLER_RESULT_NEED_MEMORY;
+        return failed(vd, m);
     }
     DBusMessageIter it;
     DBusMessageIter arr;
@@ -491,7 +515,7 @@ static DBusHandlerResult get_items(venus_dbus_t *vd, DBusMessage *m)
     ok = ok && dbus_message_iter_close_container(&it, &arr);
     if (!ok) {
         dbus_message_unref(r);
-        return DBUS_HANDLER_RESULT_NEED_MEMORY;
+        return failed(vd, m);
     }
     return reply_and_unref(vd, r);
 }
@@ -503,7 +527,7 @@ static DBusHandlerResult reply_int(venus_dbus_t *vd, DBusMessage *m, dbus_int32_
         if (r != NULL) {
             dbus_message_unref(r);
         }
-        return DBUS_HANDLER_RESULT_NEED_MEMORY;
+        return failed(vd, m);
     }
     return reply_and_unref(vd, r);
 }
@@ -630,7 +654,7 @@ static DBusHandlerResult introspect(venus_dbus_t *vd, DBusMessage *m, const char
         if (r != NULL) {
             dbus_message_unref(r);
         }
-        return DBUS_HANDLER_RESULT_NEED_MEMORY;
+        return failed(vd, m);
     }
     return reply_and_unref(vd, r);
 }
@@ -1312,6 +1336,10 @@ void venus_dbus_publish(venus_dbus_t *vd, const status_t *st)
     venus_config_t vc = vd->cfg.items;
     vc.device_instance = vd->instance;
     size_t n = venus_items_build(st, &vc, vd->next, VENUS_ITEMS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        valid_utf8(vd->next[i].s);
+        valid_utf8(vd->next[i].text);
+    }
     if (n == 0u) {
         if (!vd->build_failed_logged) {
             log_error("D-Bus: the battery's items could not be built; nothing published");

@@ -146,17 +146,19 @@ class Settings:
 class Bridge:
     """build/tinybms-bridge --dbus (no --can), its log in stderr.log."""
 
-    def __init__(self, tmp, bus, *args, bms_timeout_ms=2000):
+    def __init__(self, tmp, bus, *args, bms_timeout_ms=2000, dbus_flag=True, victron=None):
         self.dir = tmp / "bridge"
         self.dir.mkdir(exist_ok=True)
-        (self.dir / "config.json").write_text(json.dumps(
-            {"tinybms": {"bms_timeout_ms": bms_timeout_ms}}))
+        config = {"tinybms": {"bms_timeout_ms": bms_timeout_ms}}
+        if victron:
+            config["victron"] = victron
+        (self.dir / "config.json").write_text(json.dumps(config))
         self.err_path = self.dir / "stderr.log"
         self.err = open(self.err_path, "w")
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address)
         self.proc = subprocess.Popen(
-            [str(_binary("tinybms-bridge")), "--dbus", "--http", "off", "--data-dir",
-             str(self.dir), "--config", str(self.dir / "config.json"), *args],
+            [str(_binary("tinybms-bridge")), *(["--dbus"] if dbus_flag else []), "--http", "off",
+             "--data-dir", str(self.dir), "--config", str(self.dir / "config.json"), *args],
             stdout=subprocess.DEVNULL, stderr=self.err, env=env)
 
     def log(self):
@@ -398,6 +400,25 @@ def test_no_settings_service_uses_the_preferred_instance(tmp_path):
         assert pump(lambda: has_name(conn, SIM_NAME), 20), bridge.log()
         assert call(conn, SIM_NAME, "/DeviceInstance", "GetValue") == 512
         assert "no device instance from com.victronenergy.settings" in bridge.log()
+    finally:
+        bridge.stop()
+        bus.stop()
+
+
+def test_configuration_enables_the_service_with_its_instance_id_and_name(tmp_path):
+    bus = Bus(tmp_path)
+    can_log = tmp_path / "can.log"
+    # No --dbus: victron.dbus.enabled; the configured CAN interface is still opened.
+    bridge = Bridge(tmp_path, bus, "--simulate", "--can", f"log:{can_log}", dbus_flag=False,
+                    victron={"dbus": {"enabled": True, "device_instance": 300,
+                                      "product_id": 0xBA70, "custom_name": "Boat bänk"}})
+    try:
+        conn = bus.client()
+        assert pump(lambda: has_name(conn, SIM_NAME), 20), bridge.log()
+        assert call(conn, SIM_NAME, "/DeviceInstance", "GetValue") == 300
+        assert call(conn, SIM_NAME, "/ProductId", "GetValue") == 0xBA70
+        assert call(conn, SIM_NAME, "/CustomName", "GetValue") == "Boat bänk"
+        assert wait_for(lambda: can_log.exists() and can_log.stat().st_size > 0, 10)
     finally:
         bridge.stop()
         bus.stop()
