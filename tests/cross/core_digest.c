@@ -14,8 +14,13 @@
  * scenario, corrupted, cut-off and noisy answers. A small pack model
  * (5 Ah, so a charge takes minutes, not hours) and a charger that obeys
  * CVL and CCL move the image every simulated second; a GX sends 0x305
- * every second. Only integers are printed; the only float arithmetic is
- * the IEEE-754 encoding of the image's voltage and current registers.
+ * every second. One scenario puts two packs on the bridge (cfg.packs = 2,
+ * the bank of bank.h): each has its own register image following the same
+ * model (same cells and SOC, its own part of the bank current) and its own
+ * UART (its own answers, latency and silence); the digest then also prints
+ * the packs' states and what bounds the bank ("p" lines). Only integers
+ * are printed; the only float arithmetic is the IEEE-754 encoding of the
+ * images' voltage and current registers.
  *
  * Exit status: 0 when every scenario reached the conditions it is meant
  * to exercise (the "expect" lines), 1 otherwise.
@@ -57,13 +62,19 @@ enum {
     OBS_LOW_TEMP = 1u << 11,
     OBS_DISCHARGED = 1u << 12,
     OBS_CVL_PROTECTION = 1u << 13,
-    OBS_COUNT_ = 14
+    OBS_PACK_SILENT = 1u << 14,    /* a member's reads stopped, within the grace */
+    OBS_PACK_OFFLINE = 1u << 15,   /* a pack that was online is dropped */
+    OBS_PACK_REJOINED = 1u << 16,  /* ... and is online again */
+    OBS_PACK_BLOCKING = 1u << 17,  /* a member blocks charge (0x372) */
+    OBS_CCL_BANK_LOWER = 1u << 18, /* CCL while a pack blocks < CCL with every pack */
+    OBS_COUNT_ = 19
 };
 
 static const char *const obs_name[OBS_COUNT_] = {
-    "cvl-transition", "cvl-float", "ccl-zero",       "alarm-high-voltage", "bms-fault",
-    "stale",          "resumed",   "keepalive-lost", "crc-errors",         "temp-lost",
-    "no-temp",        "low-temp",  "discharged",     "cvl-protection",
+    "cvl-transition", "cvl-float",     "ccl-zero",       "alarm-high-voltage", "bms-fault",
+    "stale",          "resumed",       "keepalive-lost", "crc-errors",         "temp-lost",
+    "no-temp",        "low-temp",      "discharged",     "cvl-protection",     "pack-silent",
+    "pack-offline",   "pack-rejoined", "pack-blocking",  "ccl-lower-blocking",
 };
 
 typedef struct sim sim_t;
@@ -75,7 +86,16 @@ typedef struct {
     uint32_t soc_start_cpct;
     script_fn script;
     uint32_t expect; /* OBS_* */
+    uint8_t packs;   /* TinyBMS packs on the bridge (cfg.packs), 1..SIM_PACKS */
 } scenario_t;
+
+/* Packs a scenario may put on the bridge: each its own image and UART. */
+#define SIM_PACKS 2u
+
+_Static_assert(SIM_PACKS <= BRG_MAX_PACKS, "the bridge reads SIM_PACKS packs");
+
+/* Pack 1's part of the bank current, per mille (pack 2 takes the rest). */
+#define PACK1_SHARE_PM 600
 
 /* What the digest prints when it changes (limits travel in 0x351). */
 typedef struct {
@@ -88,25 +108,47 @@ typedef struct {
     uint8_t temp_used_mask;
 } view_t;
 
-struct sim {
-    brg_t brg;
-    uint16_t regs[FAKE_BMS_REGS];
-    uint64_t now;
-    uint32_t rng;
-    /* the TinyBMS */
-    bool bms_alive;
+/* With several packs, what the digest prints when it changes. */
+typedef struct {
+    bank_pack_state_t state[SIM_PACKS];
+    bool blocks_charge[SIM_PACKS];
+    bool blocks_discharge[SIM_PACKS];
+    vcan_modules_t modules;
+    bank_bound_t ccl_bound;
+    bank_bound_t dcl_bound;
+    uint8_t ccl_pack;
+    uint8_t dcl_pack;
+    uint32_t warnings;
+} bank_view_t;
+
+/* One TinyBMS's UART: its pending answer and latency, its faults. */
+typedef struct {
+    bool alive;
     uint32_t noise_permille; /* answers spoiled, per thousand */
     bool pending;
     uint64_t pending_at;
     size_t pending_n;
     uint8_t pending_bytes[TBMS_FRAME_MAX + 16u];
-    /* the pack model and the charger */
+} uart_sim_t;
+
+struct sim {
+    brg_t brg;
+    size_t packs; /* the scenario's packs */
+    uint16_t regs[SIM_PACKS][FAKE_BMS_REGS];
+    uint64_t now;
+    uint32_t rng;
+    /* the TinyBMS of each pack on its UART */
+    uart_sim_t uart[SIM_PACKS];
+    /* the pack model (the bank: packs x 5 Ah, every pack at the same SOC)
+     * and the charger */
+    uint64_t capacity_mas;
     uint64_t charge_mas;
-    int32_t current_ma;
-    int32_t load_ma; /* discharge current drawn when > 0 */
+    int32_t current_ma;         /* the bank's */
+    int32_t pack_ma[SIM_PACKS]; /* each pack's part, what its TinyBMS measures */
+    int32_t load_ma;            /* discharge current drawn when > 0 */
     bool charger_on;
-    int32_t cell15_extra_mv; /* a cell running away (over-voltage scenario) */
-    uint8_t status;          /* register 50 override; 0 = from the current */
+    int32_t cell15_extra_mv;   /* a cell running away (over-voltage scenario) */
+    uint8_t status[SIM_PACKS]; /* register 50 override; 0 = from the current */
     /* the GX */
     bool gx_alive;
     /* the digest */
@@ -116,6 +158,11 @@ struct sim {
     uint32_t observed;
     view_t last;
     bool last_valid;
+    bank_view_t bank_last;
+    bool bank_last_valid;
+    bool pack_was_online[SIM_PACKS];
+    bool pack_dropped[SIM_PACKS]; /* offline after having been online */
+    int32_t ccl_all_ma;           /* last CCL with every pack online, none blocking; -1 none */
 };
 
 static sim_t sim;
@@ -179,6 +226,48 @@ static view_t take_view(sim_t *s)
     return v;
 }
 
+static bank_view_t take_bank_view(const sim_t *s)
+{
+    const bank_out_t *o = &s->brg.bank_out;
+    bank_view_t v;
+    memset(&v, 0, sizeof v);
+    for (size_t i = 0; i < s->packs; i++) {
+        v.state[i] = o->pack[i].state;
+        v.blocks_charge[i] = o->pack[i].blocks_charge;
+        v.blocks_discharge[i] = o->pack[i].blocks_discharge;
+    }
+    v.modules = o->modules;
+    v.ccl_bound = o->ccl_bound;
+    v.dcl_bound = o->dcl_bound;
+    v.ccl_pack = o->ccl_pack;
+    v.dcl_pack = o->dcl_pack;
+    v.warnings = o->warnings;
+    return v;
+}
+
+/* "p" lines: the packs' states and what bounds the bank, on change. */
+static void print_bank_changes(sim_t *s)
+{
+    bank_view_t v = take_bank_view(s);
+    if (s->bank_last_valid && memcmp(&v, &s->bank_last, sizeof v) == 0) {
+        return;
+    }
+    printf("p %7" PRIu32, ms(s->now));
+    for (size_t i = 0; i < s->packs; i++) {
+        printf(" p%u=%s%s%s", (unsigned)(i + 1u), bank_pack_state_name(v.state[i]),
+               v.blocks_charge[i] ? "+blocks-charge" : "",
+               v.blocks_discharge[i] ? "+blocks-discharge" : "");
+    }
+    printf(" modules=%" PRId32 "/%" PRId32 "/%" PRId32 "/%" PRId32
+           " ccl_bound=%s/%u dcl_bound=%s/%u warnings=0x%02" PRIX32 "\n",
+           v.modules.online, v.modules.blocking_charge, v.modules.blocking_discharge,
+           v.modules.offline, bank_bound_name(v.ccl_bound), (unsigned)v.ccl_pack,
+           bank_bound_name(v.dcl_bound), (unsigned)v.dcl_pack, v.warnings);
+    s->lines++;
+    s->bank_last = v;
+    s->bank_last_valid = true;
+}
+
 static void print_changes(sim_t *s)
 {
     view_t v = take_view(s);
@@ -192,6 +281,9 @@ static void print_changes(sim_t *s)
         s->last = v;
         s->last_valid = true;
     }
+    if (s->packs > 1u) {
+        print_bank_changes(s);
+    }
     alm_event_t ev;
     while (alm_pop_event(&s->brg.alarms, &ev)) {
         printf("a %7" PRIu32 " #%" PRIu32 " %s %s %s->%s value=%" PRId32 "\n", ms(ev.time_us),
@@ -199,6 +291,48 @@ static void print_changes(sim_t *s)
                alm_level_name(ev.from), alm_level_name(ev.to), ev.value);
         s->lines++;
     }
+}
+
+/* The bank's conditions (bank.h pack states, 0x372, the bank CCL). */
+static uint32_t observe_bank(sim_t *s)
+{
+    const brg_t *b = &s->brg;
+    const bank_out_t *bo = &b->bank_out;
+    uint32_t o = 0;
+    bool all_online = true;
+    bool blocking = false;
+    for (size_t i = 0; i < s->packs; i++) {
+        bank_pack_state_t st = bo->pack[i].state;
+        if (st == BANK_PACK_SILENT) {
+            o |= OBS_PACK_SILENT;
+        }
+        if (st == BANK_PACK_OFFLINE && s->pack_was_online[i]) {
+            s->pack_dropped[i] = true;
+            o |= OBS_PACK_OFFLINE;
+        }
+        if (st == BANK_PACK_ONLINE) {
+            if (s->pack_dropped[i]) {
+                o |= OBS_PACK_REJOINED;
+            }
+            s->pack_was_online[i] = true;
+        } else {
+            all_online = false;
+        }
+        if (bo->pack[i].member && bo->pack[i].blocks_charge) {
+            blocking = true;
+        }
+    }
+    if (blocking && bo->modules.blocking_charge > 0) {
+        o |= OBS_PACK_BLOCKING;
+    }
+    if (b->state == BRG_DATA_VALID && b->limits_ok && bo->valid) {
+        if (all_online && !blocking) {
+            s->ccl_all_ma = b->limits.ccl_ma;
+        } else if (blocking && s->ccl_all_ma >= 0 && b->limits.ccl_ma < s->ccl_all_ma) {
+            o |= OBS_CCL_BANK_LOWER;
+        }
+    }
+    return o;
 }
 
 static void observe(sim_t *s)
@@ -247,6 +381,9 @@ static void observe(sim_t *s)
     if (b->cvl.reasons & CVL_REASON_PROTECTION) {
         o |= OBS_CVL_PROTECTION;
     }
+    if (s->packs > 1u) {
+        o |= observe_bank(s);
+    }
     s->observed |= o;
 }
 
@@ -256,7 +393,7 @@ static void observe(sim_t *s)
 
 static uint32_t soc_cpct(const sim_t *s)
 {
-    uint64_t c = s->charge_mas * 10000u / CAPACITY_MAS;
+    uint64_t c = s->charge_mas * 10000u / s->capacity_mas;
     return c > 10000u ? 10000u : (uint32_t)c;
 }
 
@@ -307,24 +444,37 @@ static void model_step(sim_t *s)
     i_ma -= s->load_ma;
     s->current_ma = i_ma;
     int64_t q = (int64_t)s->charge_mas + i_ma;
-    s->charge_mas = q < 0 ? 0u : (uint64_t)q > CAPACITY_MAS ? CAPACITY_MAS : (uint64_t)q;
+    s->charge_mas = q < 0 ? 0u : (uint64_t)q > s->capacity_mas ? s->capacity_mas : (uint64_t)q;
 
-    uint16_t *r = s->regs;
-    int32_t sum = 0, lo = INT32_MAX, hi = INT32_MIN;
-    for (unsigned c = 0; c < CELLS; c++) {
-        int32_t v = cell_mv(s, c, i_ma);
-        r[16u - CELLS + c] = (uint16_t)(v * 10);
-        sum += v;
-        lo = v < lo ? v : lo;
-        hi = v > hi ? v : hi;
+    /* The packs' parts: one pack takes it all; with two, pack 1 takes
+     * PACK1_SHARE_PM of it unless pack 2 is in FAULT (its TinyBMS has
+     * opened its switches: pack 1 takes everything). A pack whose UART is
+     * silent is still connected and keeps its part. */
+    s->pack_ma[0] = i_ma;
+    if (s->packs > 1u) {
+        bool open2 = s->status[1] == 0x9B;
+        s->pack_ma[0] = open2 ? i_ma : i_ma * PACK1_SHARE_PM / 1000;
+        s->pack_ma[1] = i_ma - s->pack_ma[0];
     }
-    fake_bms_f32(r, 36, (float)sum / 1000.0f);
-    fake_bms_f32(r, 38, (float)i_ma / 1000.0f);
-    r[40] = (uint16_t)lo;
-    r[41] = (uint16_t)hi;
-    fake_bms_u32(r, 46, soc_cpct(s) * 10000u);
-    uint8_t st = i_ma > 0 ? 0x91 : i_ma < 0 ? 0x93 : 0x97;
-    r[50] = s->status != 0 ? s->status : st;
+    for (size_t p = 0; p < s->packs; p++) {
+        uint16_t *r = s->regs[p];
+        int32_t p_ma = s->pack_ma[p];
+        int32_t sum = 0, lo = INT32_MAX, hi = INT32_MIN;
+        for (unsigned c = 0; c < CELLS; c++) {
+            int32_t v = cell_mv(s, c, p_ma);
+            r[16u - CELLS + c] = (uint16_t)(v * 10);
+            sum += v;
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        fake_bms_f32(r, 36, (float)sum / 1000.0f);
+        fake_bms_f32(r, 38, (float)p_ma / 1000.0f);
+        r[40] = (uint16_t)lo;
+        r[41] = (uint16_t)hi;
+        fake_bms_u32(r, 46, soc_cpct(s) * 10000u);
+        uint8_t st = p_ma > 0 ? 0x91 : p_ma < 0 ? 0x93 : 0x97;
+        r[50] = s->status[p] != 0 ? s->status[p] : st;
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -349,12 +499,12 @@ static void script_cell_over_voltage(sim_t *s, uint32_t sec)
     }
     if (sec == 32u) {
         uint32_t ts = LIFETIME_S0 + sec;
-        s->regs[200] = (uint16_t)(ts & 0xFFFFu);
-        s->regs[201] = (uint16_t)(0x03u << 8 | ((ts >> 16) & 0xFFu)); /* over-voltage */
-        s->status = 0x9B;
+        s->regs[0][200] = (uint16_t)(ts & 0xFFFFu);
+        s->regs[0][201] = (uint16_t)(0x03u << 8 | ((ts >> 16) & 0xFFu)); /* over-voltage */
+        s->status[0] = 0x9B;
     }
     if (sec == 42u) {
-        s->status = 0;
+        s->status[0] = 0;
     }
     if (sec >= 45u && sec <= 65u) {
         s->cell15_extra_mv = (int32_t)(65u - sec) * 20;
@@ -366,10 +516,10 @@ static void script_cell_over_voltage(sim_t *s, uint32_t sec)
 static void script_stale(sim_t *s, uint32_t sec)
 {
     if (sec == 10u) {
-        s->bms_alive = false;
+        s->uart[0].alive = false;
     }
     if (sec == 18u) {
-        s->bms_alive = true;
+        s->uart[0].alive = true;
     }
     if (sec == 20u) {
         s->gx_alive = false;
@@ -378,13 +528,13 @@ static void script_stale(sim_t *s, uint32_t sec)
         s->gx_alive = true;
     }
     if (sec == 30u) {
-        s->noise_permille = 1000u;
+        s->uart[0].noise_permille = 1000u;
     }
     if (sec == 33u) {
-        s->noise_permille = 333u;
+        s->uart[0].noise_permille = 333u;
     }
     if (sec == 50u) {
-        s->noise_permille = 0u;
+        s->uart[0].noise_permille = 0u;
     }
 }
 
@@ -393,52 +543,85 @@ static void script_stale(sim_t *s, uint32_t sec)
 static void script_temperature(sim_t *s, uint32_t sec)
 {
     if (sec == 10u) {
-        s->regs[42] = 0x8000;
+        s->regs[0][42] = 0x8000;
     }
     if (sec == 30u) {
-        s->regs[48] = 0x8000;
+        s->regs[0][48] = 0x8000;
     }
     if (sec == 45u) {
-        s->regs[42] = 250;
-        s->regs[48] = 300;
+        s->regs[0][42] = 250;
+        s->regs[0][48] = 300;
     }
     if (sec == 60u) {
-        s->regs[42] = 20;
+        s->regs[0][42] = 20;
     }
     if (sec == 75u) {
-        s->regs[42] = 250;
+        s->regs[0][42] = 250;
+    }
+}
+
+/* Two packs charging as one bank, pack 1 taking 60 % of the current. Each
+ * TinyBMS's charge over-current cutoff is 25 A, so the packs' own limits
+ * (23.75 A each in the bank), not the 50 A bank cap, decide the bank's
+ * CCL. Pack 2's UART goes silent at 20 s (silent from the 5 s stale limit,
+ * offline after the 10 s grace) and comes back at 45 s (joining for the
+ * 10 s hold, then online); at 95 s pack 2's TinyBMS reports FAULT (it
+ * blocks charge: pack 1 alone carries the bank) and recovers at 110 s. */
+static void script_two_pack_bank(sim_t *s, uint32_t sec)
+{
+    if (sec == 0u) {
+        for (size_t p = 0; p < s->packs; p++) {
+            s->regs[p][318] = 25;
+        }
+    }
+    if (sec == 20u) {
+        s->uart[1].alive = false;
+    }
+    if (sec == 45u) {
+        s->uart[1].alive = true;
+    }
+    if (sec == 95u) {
+        s->status[1] = 0x9B;
+    }
+    if (sec == 110u) {
+        s->status[1] = 0;
     }
 }
 
 static const scenario_t scenarios[] = {
     {"normal-charge", 240u, 8500u, script_normal_charge,
-     OBS_CVL_TRANSITION | OBS_CVL_FLOAT | OBS_DISCHARGED},
+     OBS_CVL_TRANSITION | OBS_CVL_FLOAT | OBS_DISCHARGED, 1u},
     {"cell-over-voltage", 120u, 6000u, script_cell_over_voltage,
-     OBS_CCL_ZERO | OBS_ALARM_HIGH_VOLTAGE | OBS_BMS_FAULT | OBS_CVL_PROTECTION},
+     OBS_CCL_ZERO | OBS_ALARM_HIGH_VOLTAGE | OBS_BMS_FAULT | OBS_CVL_PROTECTION, 1u},
     {"stale-and-back", 60u, 6000u, script_stale,
-     OBS_STALE | OBS_RESUMED | OBS_KEEPALIVE_LOST | OBS_CRC_ERRORS},
+     OBS_STALE | OBS_RESUMED | OBS_KEEPALIVE_LOST | OBS_CRC_ERRORS, 1u},
     {"temperature-sensor-lost", 100u, 6000u, script_temperature,
-     OBS_TEMP_LOST | OBS_NO_TEMP | OBS_LOW_TEMP | OBS_CCL_ZERO},
+     OBS_TEMP_LOST | OBS_NO_TEMP | OBS_LOW_TEMP | OBS_CCL_ZERO, 1u},
+    {"two-pack-bank", 150u, 5000u, script_two_pack_bank,
+     OBS_PACK_SILENT | OBS_PACK_OFFLINE | OBS_PACK_REJOINED | OBS_PACK_BLOCKING |
+         OBS_CCL_BANK_LOWER,
+     2u},
 };
 
 /* ------------------------------------------------------------------------
  * The TinyBMS on the UART: latency, and spoiled answers when asked
  * ------------------------------------------------------------------------ */
 
-static void bms_request(sim_t *s, const tbms_poll_tx_t *tx)
+static void bms_request(sim_t *s, size_t pack, const tbms_poll_tx_t *tx)
 {
+    uart_sim_t *u = &s->uart[pack];
     if (tx->flush_rx) {
-        s->pending = false;
+        u->pending = false;
     }
     uint8_t out[TBMS_FRAME_MAX];
     size_t n = 0;
-    if (!s->bms_alive || !fake_bms_answer(s->regs, tx, out, sizeof out, &n)) {
+    if (!u->alive || !fake_bms_answer(s->regs[pack], tx, out, sizeof out, &n)) {
         return;
     }
-    uint8_t *p = s->pending_bytes;
+    uint8_t *p = u->pending_bytes;
     size_t len = n;
     memcpy(p, out, n);
-    if (s->noise_permille > 0u && next_rand(s) % 1000u < s->noise_permille) {
+    if (u->noise_permille > 0u && next_rand(s) % 1000u < u->noise_permille) {
         switch (next_rand(s) % 3u) {
         case 0: /* a bit flipped in the payload: bad CRC */
             p[n / 2u] ^= 0x10u;
@@ -453,9 +636,9 @@ static void bms_request(sim_t *s, const tbms_poll_tx_t *tx)
             break;
         }
     }
-    s->pending = true;
-    s->pending_n = len;
-    s->pending_at = s->now + (5u + next_rand(s) % 30u) * US_PER_MS; /* 5..34 ms */
+    u->pending = true;
+    u->pending_n = len;
+    u->pending_at = s->now + (5u + next_rand(s) % 30u) * US_PER_MS; /* 5..34 ms */
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
@@ -467,10 +650,52 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
  * One scenario
  * ------------------------------------------------------------------------ */
 
+static void print_uart_stats(const char *label, const tbms_poller_t *poller)
+{
+    tbms_poller_stats_t ps = tbms_poller_stats(poller);
+    printf("%s polls=%" PRIu32 " success=%" PRIu32 " failures=%" PRIu32 " retries=%" PRIu32
+           " timeouts=%" PRIu32 " crc=%" PRIu32 " malformed=%" PRIu32 " truncated=%" PRIu32
+           " garbage=%" PRIu32 " latency_avg_us=%" PRIu32 " latency_max_us=%" PRIu32 "\n",
+           label, ps.polls, ps.success, ps.failures, ps.retries, ps.timeouts, ps.crc_errors,
+           ps.malformed, ps.truncated, ps.garbage_bytes, ps.latency_avg_us, ps.latency_max_us);
+}
+
+/* With several packs: the bank's counts, bounds and each pack's state. */
+static void print_bank_summary(const sim_t *s)
+{
+    const brg_t *b = &s->brg;
+    const bank_out_t *o = &b->bank_out;
+    printf("bank valid=%u online=%" PRId32 " blocking_charge=%" PRId32
+           " blocking_discharge=%" PRId32 " offline=%" PRId32 " ccl_bound=%s ccl_pack=%u"
+           " dcl_bound=%s dcl_pack=%u combined_ccl_ma=%" PRId32 " combined_dcl_ma=%" PRId32
+           " warnings=0x%02" PRIX32 "\n",
+           (unsigned)o->valid, o->modules.online, o->modules.blocking_charge,
+           o->modules.blocking_discharge, o->modules.offline, bank_bound_name(o->ccl_bound),
+           (unsigned)o->ccl_pack, bank_bound_name(o->dcl_bound), (unsigned)o->dcl_pack,
+           o->combined.ccl_ma, o->combined.dcl_ma, o->warnings);
+    printf("bank voltage_mv=%" PRId32 " current_ma=%" PRId32 " soc_cpct=%u capacity_ah=%" PRId32
+           " online_capacity_ah=%" PRId32 " cell_min=%u/%s cell_max=%u/%s\n",
+           o->voltage_mv, o->current_ma, (unsigned)o->soc_cpct, o->capacity_ah,
+           o->online_capacity_ah, (unsigned)o->cell_min_mv, o->cell_min_id,
+           (unsigned)o->cell_max_mv, o->cell_max_id);
+    for (size_t i = 0; i < s->packs; i++) {
+        const bank_pack_out_t *po = &o->pack[i];
+        printf("bank pack %u state=%s member=%u blocks_charge=%u blocks_discharge=%u"
+               " share_charge_pm=%" PRId32 "%s allow_charge_ma=%" PRId64 " own_ccl_ma=%" PRId32
+               " current_ma=%" PRId32 "\n",
+               (unsigned)(i + 1u), bank_pack_state_name(po->state), (unsigned)po->member,
+               (unsigned)po->blocks_charge, (unsigned)po->blocks_discharge, po->share_charge_pm,
+               po->share_charge_measured ? " (measured)" : " (assumed)", po->allow_charge_ma,
+               b->bms[i].own_limits.ccl_ma, s->pack_ma[i]);
+        char label[8] = "uartN";
+        label[4] = (char)('1' + i);
+        print_uart_stats(label, &b->bms[i].poller);
+    }
+}
+
 static void print_summary(sim_t *s, const scenario_t *sc)
 {
     const brg_t *b = &s->brg;
-    tbms_poller_stats_t ps = tbms_poller_stats(&b->bms[0].poller);
     printf("limits cvl_mv=%" PRId32 " ccl_ma=%" PRId32 " dcl_ma=%" PRId32 " dvl_mv=%" PRId32
            " reasons=0x%04" PRIX32 " cvl=%s cvl_changes=%" PRIu32 "\n",
            b->limits.cvl_mv, b->limits.ccl_ma, b->limits.dcl_ma, b->limits.dvl_mv,
@@ -481,13 +706,13 @@ static void print_summary(sim_t *s, const scenario_t *sc)
            b->counters.frames, b->counters.stale_events, b->counters.decode_errors,
            b->counters.keepalive_rx, b->counters.handshake_rx, b->counters.charged_mwh,
            b->counters.discharged_mwh);
-    printf("uart polls=%" PRIu32 " success=%" PRIu32 " failures=%" PRIu32 " retries=%" PRIu32
-           " timeouts=%" PRIu32 " crc=%" PRIu32 " malformed=%" PRIu32 " truncated=%" PRIu32
-           " garbage=%" PRIu32 " latency_avg_us=%" PRIu32 " latency_max_us=%" PRIu32 "\n",
-           ps.polls, ps.success, ps.failures, ps.retries, ps.timeouts, ps.crc_errors, ps.malformed,
-           ps.truncated, ps.garbage_bytes, ps.latency_avg_us, ps.latency_max_us);
+    if (s->packs > 1u) {
+        print_bank_summary(s);
+    } else {
+        print_uart_stats("uart", &b->bms[0].poller);
+    }
     printf("pack soc_cpct=%" PRIu32 " current_ma=%" PRId32 " cell_max_mv=%u\n", soc_cpct(s),
-           s->current_ma, (unsigned)s->regs[41]);
+           s->current_ma, (unsigned)s->regs[0][41]);
     printf("digest %s frames=%" PRIu32 " fnv1a=%08" PRIX32 "\n", sc->name, s->frames, s->fnv);
 }
 
@@ -497,16 +722,26 @@ static bool run_scenario(const scenario_t *sc)
     memset(s, 0, sizeof *s);
     s->rng = 0x2545F491u;
     s->fnv = 2166136261u;
-    s->bms_alive = true;
+    s->packs = sc->packs;
     s->gx_alive = true;
     s->charger_on = true;
-    s->charge_mas = CAPACITY_MAS * sc->soc_start_cpct / 10000u;
-    fake_bms_pack(s->regs, CELLS);
-    fake_bms_u32(s->regs, 32, LIFETIME_S0);
+    s->capacity_mas = CAPACITY_MAS * s->packs;
+    s->charge_mas = s->capacity_mas * sc->soc_start_cpct / 10000u;
+    s->ccl_all_ma = -1;
+    for (size_t p = 0; p < s->packs; p++) {
+        s->uart[p].alive = true;
+        fake_bms_pack(s->regs[p], CELLS);
+        fake_bms_u32(s->regs[p], 32, LIFETIME_S0);
+    }
 
     brg_config_t cfg;
     brg_default_config(&cfg);
+    cfg.packs = (uint8_t)s->packs;
     printf("== scenario %s (%" PRIu32 " s) ==\n", sc->name, sc->seconds);
+    if (s->packs > 1u) {
+        printf("packs %u share_pm=%u/%u\n", (unsigned)s->packs, (unsigned)PACK1_SHARE_PM,
+               (unsigned)(1000u - PACK1_SHARE_PM));
+    }
     if (brg_init(&s->brg, &cfg, 0) != TBMS_OK) {
         printf("brg_init failed\n");
         return false;
@@ -518,7 +753,9 @@ static bool run_scenario(const scenario_t *sc)
     while (s->now <= end) {
         if (s->now >= next_sec) {
             sc->script(s, sec);
-            fake_bms_u32(s->regs, 32, LIFETIME_S0 + sec);
+            for (size_t p = 0; p < s->packs; p++) {
+                fake_bms_u32(s->regs[p], 32, LIFETIME_S0 + sec);
+            }
             model_step(s);
             if (s->gx_alive) {
                 vcan_frame_t ka = {.id = 0x305u, .dlc = 8u, .data = {0}};
@@ -532,13 +769,16 @@ static bool run_scenario(const scenario_t *sc)
             sec++;
             next_sec += US_PER_S;
         }
-        if (s->pending && s->now >= s->pending_at) {
-            s->pending = false;
-            brg_uart_rx(&s->brg, 0u, s->pending_bytes, s->pending_n, s->now);
-        }
-        tbms_poll_tx_t tx;
-        if (brg_uart_step(&s->brg, 0u, s->now, &tx)) {
-            bms_request(s, &tx);
+        for (size_t p = 0; p < s->packs; p++) {
+            uart_sim_t *u = &s->uart[p];
+            if (u->pending && s->now >= u->pending_at) {
+                u->pending = false;
+                brg_uart_rx(&s->brg, p, u->pending_bytes, u->pending_n, s->now);
+            }
+            tbms_poll_tx_t tx;
+            if (brg_uart_step(&s->brg, p, s->now, &tx)) {
+                bms_request(s, p, &tx);
+            }
         }
         vcan_frame_t frames[BRG_MAX_FRAMES_PER_TICK];
         size_t n = brg_can_tx(&s->brg, s->now, frames, BRG_MAX_FRAMES_PER_TICK);
@@ -549,8 +789,10 @@ static bool run_scenario(const scenario_t *sc)
         observe(s);
 
         uint64_t next = min_u64(brg_next_us(&s->brg), next_sec);
-        if (s->pending) {
-            next = min_u64(next, s->pending_at);
+        for (size_t p = 0; p < s->packs; p++) {
+            if (s->uart[p].pending) {
+                next = min_u64(next, s->uart[p].pending_at);
+            }
         }
         s->now = next > s->now ? next : s->now + US_PER_MS;
     }
