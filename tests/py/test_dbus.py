@@ -424,6 +424,27 @@ def test_configuration_enables_the_service_with_its_instance_id_and_name(tmp_pat
         bus.stop()
 
 
+def test_several_packs_are_one_battery_with_module_counts(tmp_path):
+    bus = Bus(tmp_path)
+    bridge = Bridge(tmp_path, bus, "--simulate=2")
+    try:
+        conn = bus.client()
+        assert pump(lambda: has_name(conn, SIM_NAME), 20), bridge.log()
+        items = call(conn, SIM_NAME, "/", "GetItems")
+        missing = sorted(set(MANDATORY) - set(items))
+        assert not missing, missing
+        assert items["/ProductName"]["Value"] == "TinyBMS bank"
+        assert pump(lambda: call(conn, SIM_NAME, "/System/NrOfModulesOnline", "GetValue") == 2,
+                    20), bridge.log()
+        assert call(conn, SIM_NAME, "/System/NrOfModulesOffline", "GetValue") == 0
+        # No /Voltages/CellN with several packs (venus_items.h "Cells").
+        assert not [p for p in items if p.startswith("/Voltages/Cell")]
+        assert call(conn, SIM_NAME, "/System/MinVoltageCellId", "GetValue").startswith("P")
+    finally:
+        bridge.stop()
+        bus.stop()
+
+
 def test_sigterm_releases_the_name(tmp_path):
     bus = Bus(tmp_path)
     settings = Settings(bus)
