@@ -97,7 +97,9 @@ static void build_battery(const status_input_t *in, status_t *o)
     o->online_status = num(have, l->status_raw);
     o->online_status_name = have ? status_bms_state_name(l->status_raw) : NULL;
     o->cell_count = num(have, l->cell_count);
-    o->cells_n = fill_cells(l, o->cells);
+    /* A bank has no cells of its own: cell k of one pack is not in series
+     * with cell k of another (each pack's are in packs[]). */
+    o->cells_n = in->bridge->n_packs > 1u ? 0u : fill_cells(l, o->cells);
 
     o->temps.external_1_c = num(have && l->ext_temp_present[0], l->ext_temp_dc[0] / 10.0);
     o->temps.external_2_c = num(have && l->ext_temp_present[1], l->ext_temp_dc[1] / 10.0);

@@ -260,17 +260,36 @@ static bool enough_pv(double chargeable, float soc_sunrise_pct)
 
 static bool trace;
 
+/* The simulated TinyBMS both runs start from: the seed, 50 % SOC, its
+ * current set by the Victron system (no demo day), no sleep. */
+static tbms_sim_config_t sim_base_config(uint32_t seed_n)
+{
+    tbms_sim_config_t sc = tbms_sim_default_config();
+    sc.seed = seed_n;
+    sc.soc_pct = 50.0f;
+    sc.demo_profile = false;
+    sc.sleep_enabled = false;
+    return sc;
+}
+
+/* The shipped configuration, with the reads a 1 s closed loop needs: live
+ * data every second, settings every 10 minutes, no statistics or events. */
+static void loop_config(cfg_t *cfg)
+{
+    cfg_defaults(cfg);
+    cfg->tinybms.poll_interval_ms = 1000;
+    cfg->tinybms.settings_refresh_ms = 600000;
+    cfg->tinybms.stats_refresh_ms = 0;
+    cfg->tinybms.events_refresh_ms = 0;
+}
+
 static void run(run_kind_t kind, uint32_t days, uint32_t seed_n, run_result_t *res)
 {
     static tbms_sim_t sim;
     static brg_t brg;
     memset(res, 0, sizeof *res);
 
-    tbms_sim_config_t sc = tbms_sim_default_config();
-    sc.seed = seed_n;
-    sc.soc_pct = 50.0f;
-    sc.demo_profile = false;
-    sc.sleep_enabled = false;
+    tbms_sim_config_t sc = sim_base_config(seed_n);
     (void)tbms_sim_init(&sim, &sc, 0u);
     tbms_sim_set_current_ma(&sim, 0);
     /* The TinyBMS set up as docs/charge-control.md recommends: "fully
@@ -284,11 +303,7 @@ static void run(run_kind_t kind, uint32_t days, uint32_t seed_n, run_result_t *r
     res->uv_cutoff_mv = cfg_u16(&sim, 316);
 
     cfg_t cfg;
-    cfg_defaults(&cfg);
-    cfg.tinybms.poll_interval_ms = 1000;
-    cfg.tinybms.settings_refresh_ms = 600000;
-    cfg.tinybms.stats_refresh_ms = 0;
-    cfg.tinybms.events_refresh_ms = 0;
+    loop_config(&cfg);
     brg_config_t bc;
     bridge_config_from_cfg(&cfg, &bc);
     (void)brg_init(&brg, &bc, 0u);
@@ -475,11 +490,7 @@ static void run_bank(uint32_t days, uint32_t seed_n, bank_result_t *res)
     static brg_t brg;
     memset(res, 0, sizeof *res);
 
-    tbms_sim_config_t base = tbms_sim_default_config();
-    base.seed = seed_n;
-    base.soc_pct = 50.0f;
-    base.demo_profile = false;
-    base.sleep_enabled = false;
+    tbms_sim_config_t base = sim_base_config(seed_n);
     tbms_sim_t *packs[BANK_PACKS];
     for (unsigned i = 0; i < BANK_PACKS; i++) {
         tbms_sim_config_t sc = tbms_sim_bus_mismatched_config(&base, i);
@@ -500,11 +511,7 @@ static void run_bank(uint32_t days, uint32_t seed_n, bank_result_t *res)
     res->dis_oc_a = cfg_u16(&sim[0], 317);
 
     cfg_t cfg;
-    cfg_defaults(&cfg);
-    cfg.tinybms.poll_interval_ms = 1000;
-    cfg.tinybms.settings_refresh_ms = 600000;
-    cfg.tinybms.stats_refresh_ms = 0;
-    cfg.tinybms.events_refresh_ms = 0;
+    loop_config(&cfg);
     cfg.victron.max_charge_current_da = BANK_CAP_DA;
     cfg.cvl.sustain_ccl_limit_da = cfg.cvl.sustain_ccl_limit_da * BANK_SCALE_PCT / 100;
     cfg.packs.count = BANK_PACKS;

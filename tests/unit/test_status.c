@@ -386,6 +386,11 @@ static void test_two_packs_give_each_pack_and_the_bank(void **state)
     assert_int_equal(st.bank.offline, 0);
     assert_true(near(st.bank.capacity_ah, 560.0));
     assert_int_equal(st.bank.warnings, 0);
+    /* The bank has no cells of its own (they were all 0 mV): each pack's
+     * cells are in packs[]. */
+    assert_int_equal(st.cells_n, 0);
+    assert_int_equal(p1->cells_n, 4);
+    assert_true(p1->cells[0].mv > 3000.0);
     /* Each pack's port and counters; the top level sums them. */
     assert_string_equal(p2->uart.device, "/dev/ttyUSB1");
     assert_false(p2->uart.open);
