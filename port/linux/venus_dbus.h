@@ -74,9 +74,12 @@ typedef struct {
 void venus_dbus_suffix(const char *device, char *out, size_t cap);
 
 /*
- * Copies cfg, starts connecting (never blocks: the connection is made in
- * venus_dbus_handle). Returns NULL when cfg is NULL, the suffix is not a
- * valid name part, or memory runs out (nothing to free then).
+ * Copies cfg; nothing is opened here: the first venus_dbus_handle at or
+ * after now_us connects. The only step that may wait is the connect() to
+ * the bus socket, immediate for the local unix socket of a system bus;
+ * authentication, Hello and every call after it go through the loop.
+ * Returns NULL when cfg is NULL, the suffix is not a valid name part, or
+ * memory runs out (nothing to free then).
  */
 venus_dbus_t *venus_dbus_create(const venus_dbus_config_t *cfg, uint64_t now_us);
 
