@@ -1039,7 +1039,10 @@ static void on_reply(venus_dbus_t *vd, vd_call_t kind, DBusMessage *r, uint64_t 
     switch (kind) {
     case CALL_HELLO:
         if (is_error) {
-            bus_lost(vd, error_text(r, why, sizeof why), now_us);
+            char line[300];
+            snprintf(line, sizeof line, "the bus refused or did not answer Hello (%.200s)",
+                     error_text(r, why, sizeof why));
+            bus_lost(vd, line, now_us);
             return;
         }
         log_info("D-Bus: connected to the system bus");

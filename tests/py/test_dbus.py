@@ -493,6 +493,49 @@ def test_bus_restart_keeps_the_bridge_running_and_reannounces(tmp_path):
         bus.stop()
 
 
+def test_a_bus_that_never_answers_does_not_stall_the_bridge(tmp_path):
+    import socket
+    path = tmp_path / "mute.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen(8)
+    accepted = []
+    stop = threading.Event()
+
+    def accept():  # takes connections, never says a word
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                pass
+
+    t = threading.Thread(target=accept)
+    t.start()
+
+    class MuteBus:
+        address = f"unix:path={path}"
+
+    can_log = tmp_path / "can.log"
+    bridge = Bridge(tmp_path, MuteBus, "--simulate", "--can", f"log:{can_log}")
+    try:
+        assert wait_for(lambda: accepted, 10), bridge.log()
+        # Meanwhile the loop runs on: CAN frames keep being written.
+        assert wait_for(lambda: can_log.exists() and can_log.stat().st_size > 0, 10)
+        size = can_log.stat().st_size
+        assert wait_for(lambda: can_log.stat().st_size > size, 10)
+        assert wait_for(lambda: "did not answer Hello" in bridge.log(), 30), bridge.log()
+        assert bridge.proc.poll() is None
+        assert bridge.stop() == 0
+    finally:
+        bridge.stop()
+        stop.set()
+        t.join(5)
+        for c in accepted:
+            c.close()
+        server.close()
+
+
 class MutablePeer:
     """peers/modbus_tinybms.py --control on a socat pty pair: a TinyBMS that can go quiet."""
 
