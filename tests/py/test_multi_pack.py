@@ -312,9 +312,14 @@ class Rig:
         return value
 
     def online(self, n, timeout=30):
-        """Waits for 0x372 to count n packs online."""
+        """Waits for 0x372 to count n packs online, then for the rest of its detail burst
+        (0x372 leads it and 0x379 closes it, bridge.c build_detail; frames arrive one by one,
+        so 0x373..0x379 of that burst may still be on their way when 0x372 is seen)."""
         self.wait(lambda: (m := self.gx.latest(0x372, f372)) is not None and m[0] == n,
                   timeout, f"0x372 never counted {n} online")
+        t372 = max(t for t, d in self.gx.since(0x372, 0.0) if f372(d)[0] == n)
+        self.wait(lambda: self.gx.since(0x379, t372), timeout,
+                  "the 0x379 closing the detail burst never came")
 
     def pair_is(self, cond, value, warning=False, timeout=10):
         """Waits for a 0x35A pair to read value (frames of one burst arrive one by one: the
@@ -572,7 +577,8 @@ def test_a_pack_blocking_charge_leaves_the_others_limits_at_once(bank):
     rig.pair_is(COND_HIGH_VOLTAGE, PAIR_ACTIVE)  # its cells: an alarm
     rig.pair_is(COND_BMS_INTERNAL, PAIR_ACTIVE, warning=True)  # the bank: a warning
     rig.pair_is(COND_BMS_INTERNAL, PAIR_OK)
-    assert text(rig.gx.last(0x375)) == "P2C1"
+    # 0x375 comes after 0x372/0x373 in the detail burst: wait for it too.
+    rig.wait(lambda: text(rig.gx.last(0x375)) == "P2C1", 10, "0x375 never named P2C1")
 
     # Pack 2 recovers; pack 3's cells reach its under-voltage cutoff (reg 316, 2800 mV): its
     # TinyBMS opens the discharge path. It still charges (5 A) through the other.
@@ -589,7 +595,7 @@ def test_a_pack_blocking_charge_leaves_the_others_limits_at_once(bank):
     rig.wait(lambda: (rig.ccl(), rig.dcl()) == (can_a(ccl), can_a(dcl)), 10,
              "the limits with pack 3 blocking discharge")
     rig.pair_is(COND_LOW_VOLTAGE, PAIR_ACTIVE)
-    assert text(rig.gx.last(0x374)) == "P3C1"
+    rig.wait(lambda: text(rig.gx.last(0x374)) == "P3C1", 10, "0x374 never named P3C1")
 
 
 # ---- 4. a pack's UART goes silent -------------------------------------------------------------
