@@ -413,7 +413,7 @@ static void emit_changed(venus_dbus_t *vd, const venus_item_t *items, const size
 }
 
 /* Sets /DeviceInstance in the current table (the next build takes it from
- * vd->instance); returns its index, or -1. */
+ * vd->instance). */
 static void patch_instance(venus_dbus_t *vd)
 {
     for (size_t i = 0; i < vd->n_items; i++) {
@@ -752,8 +752,6 @@ static bool dict_instance(DBusMessageIter *arr_it, int32_t *out)
     }
     return false;
 }
-
-static void start_claim(venus_dbus_t *vd);
 
 /* The user (or localsettings) changed our instance. */
 static void instance_changed(venus_dbus_t *vd, int32_t inst)
