@@ -348,6 +348,13 @@ static void build_packs(const status_input_t *in, status_t *o)
             k->limits.share_discharge_pct = share_pct(q->share_discharge_pm);
             k->limits.share_charge_measured = q->share_charge_measured;
             k->limits.share_discharge_measured = q->share_discharge_measured;
+            /* Its limits as the bank counts them (at most 5 % below its
+             * TinyBMS over-current cutoffs, bank.h), so that they add up
+             * to what the bank says. */
+            if (k->limits.ccl_a.known) {
+                k->limits.ccl_a.v = rnd(q->counted_ccl_ma / 1000.0, 1);
+                k->limits.dcl_a.v = rnd(q->counted_dcl_ma / 1000.0, 1);
+            }
         } else {
             /* One pack: it is the battery; 0x372 says whether it blocks. */
             k->state = bank_pack_state_name(o->data_valid ? BANK_PACK_ONLINE : BANK_PACK_OFFLINE);

@@ -253,6 +253,9 @@ typedef struct {
     int32_t share_discharge_pm;
     bool share_charge_measured;
     bool share_discharge_measured;
+    int32_t counted_ccl_ma;  /* L_i as the bank counts it (its last read, at most
+                              * BANK_OC_HEADROOM_PM below its cutoff); 0 never read */
+    int32_t counted_dcl_ma;
     int64_t allow_charge_ma; /* L_i / share_i; -1 = no bound from this pack */
     int64_t allow_discharge_ma;
 } bank_pack_out_t;

@@ -644,6 +644,8 @@ tbms_err_t bank_step(bank_t *b, const bank_config_t *cfg, const bank_pack_in_t p
         po->blocks_charge = m->have_last && m->blocks_charge;
         po->blocks_discharge = m->have_last && m->blocks_discharge;
         po->near_cutoff = m->have_last && m->near_cutoff;
+        po->counted_ccl_ma = m->have_last ? m->last_ccl_ma : 0;
+        po->counted_dcl_ma = m->have_last ? m->last_dcl_ma : 0;
         po->allow_charge_ma = -1;
         po->allow_discharge_ma = -1;
         if (po->state != BANK_PACK_ONLINE) {
