@@ -77,6 +77,8 @@ struct venus_dbus {
     vd_call_t call;
     int32_t instance;
     bool have_instance; /* negotiated (or fallen back) at least once */
+    bool renegotiate;   /* localsettings (re)appeared on the bus: ask it again */
+    bool renegotiating; /* the AddSetting / GetValue in flight is such a renewal */
     venus_item_t items[VENUS_ITEMS_MAX];
     size_t n_items;
     venus_item_t next[VENUS_ITEMS_MAX];
@@ -788,6 +790,22 @@ static DBusHandlerResult on_filter(DBusConnection *c, DBusMessage *m, void *data
         vd->lost = true;
         return DBUS_HANDLER_RESULT_HANDLED;
     }
+    if (dbus_message_is_signal(m, DBUS_INTERFACE_DBUS, "NameOwnerChanged")) {
+        /* localsettings started after us, or restarted (a new unique
+         * name, whose signals the filter below must accept). */
+        const char *sender = dbus_message_get_sender(m);
+        const char *name = NULL;
+        const char *old_owner = NULL;
+        const char *new_owner = NULL;
+        if (sender != NULL && strcmp(sender, DBUS_SERVICE_DBUS) == 0 &&
+            dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &name, DBUS_TYPE_STRING, &old_owner,
+                                  DBUS_TYPE_STRING, &new_owner, DBUS_TYPE_INVALID) &&
+            strcmp(name, SETTINGS_NAME) == 0 && new_owner[0] != '\0' &&
+            strcmp(new_owner, vd->settings_owner) != 0) {
+            vd->renegotiate = true;
+        }
+        return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+    }
     if (dbus_message_get_type(m) != DBUS_MESSAGE_TYPE_SIGNAL || vd->settings_owner[0] == '\0') {
         return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
     }
@@ -852,6 +870,8 @@ static void drop_connection(venus_dbus_t *vd)
     vd->timeout_gen++;
     vd->settings_owner[0] = '\0';
     vd->lost = false;
+    vd->renegotiate = false;
+    vd->renegotiating = false;
 }
 
 static void bus_lost(venus_dbus_t *vd, const char *why, uint64_t now_us)
@@ -984,12 +1004,20 @@ static void add_setting(venus_dbus_t *vd, uint64_t now_us)
         bus_lost(vd, "cannot send AddSetting", now_us);
         return;
     }
-    vd->state = ST_NEGOTIATING;
+    if (!vd->renegotiating) {
+        vd->state = ST_NEGOTIATING;
+    }
 }
 
 /* No answer from localsettings: the instance we had, else the preferred. */
 static void settings_failed(venus_dbus_t *vd, const char *why)
 {
+    if (vd->renegotiating) {
+        vd->renegotiating = false;
+        log_warn("D-Bus: no device instance from %s (%s): keeping %d", SETTINGS_NAME, why,
+                 (int)vd->instance);
+        return;
+    }
     if (!vd->have_instance) {
         vd->instance = vd->cfg.preferred_instance;
         vd->have_instance = true;
@@ -1054,6 +1082,9 @@ static void on_reply(venus_dbus_t *vd, vd_call_t kind, DBusMessage *r, uint64_t 
             add_match(vd, rule);
             add_match(vd, "type='signal',sender='" SETTINGS_NAME "',interface='" BUSITEM
                           "',member='ItemsChanged',path='/'");
+            add_match(vd,
+                      "type='signal',sender='" DBUS_SERVICE_DBUS "',interface='" DBUS_INTERFACE_DBUS
+                      "',member='NameOwnerChanged',arg0='" SETTINGS_NAME "'");
         }
         add_setting(vd, now_us);
         return;
@@ -1080,6 +1111,13 @@ static void on_reply(venus_dbus_t *vd, vd_call_t kind, DBusMessage *r, uint64_t 
         }
         if (!dbus_message_iter_init(r, &it) || !variant_instance(&it, &inst)) {
             settings_failed(vd, "its value is not \"class:number\"");
+            return;
+        }
+        if (vd->renegotiating) {
+            /* localsettings came (back): its word counts, re-announced if new. */
+            vd->renegotiating = false;
+            log_info("D-Bus: %s answered: device instance %d", SETTINGS_NAME, (int)inst);
+            instance_changed(vd, inst);
             return;
         }
         if (inst != vd->cfg.preferred_instance) {
@@ -1218,6 +1256,10 @@ uint64_t venus_dbus_next_us(const venus_dbus_t *vd)
     if (vd->lost || (vd->pending != NULL && dbus_pending_call_get_completed(vd->pending))) {
         return 0;
     }
+    if (vd->renegotiate && vd->pending == NULL &&
+        (vd->state == ST_WAIT_ITEMS || vd->state == ST_ANNOUNCED)) {
+        return 0;
+    }
     bool paused = dbus_connection_get_outgoing_size(vd->conn) > (long)VENUS_DBUS_MAX_OUTGOING;
     if (!paused && dbus_connection_get_dispatch_status(vd->conn) == DBUS_DISPATCH_DATA_REMAINS) {
         return 0;
@@ -1321,6 +1363,13 @@ void venus_dbus_handle(venus_dbus_t *vd, const struct pollfd *pfd, size_t n, uin
     }
     if (vd->conn != NULL && (vd->lost || !dbus_connection_get_is_connected(vd->conn))) {
         bus_lost(vd, "the system bus went away", now_us);
+        return;
+    }
+    if (vd->renegotiate && vd->pending == NULL &&
+        (vd->state == ST_WAIT_ITEMS || vd->state == ST_ANNOUNCED)) {
+        vd->renegotiate = false;
+        vd->renegotiating = true;
+        add_setting(vd, now_us);
         return;
     }
     if (vd->state == ST_WAIT_ITEMS && vd->n_items > 0u && vd->pending == NULL &&

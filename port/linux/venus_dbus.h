@@ -16,7 +16,9 @@
  *   - negotiates the device instance with com.victronenergy.settings
  *     (AddSetting "Devices/<uid>/ClassAndVrmInstance" = "battery:<preferred>",
  *     then GetValue), and follows the user changing it; no settings service
- *     within VENUS_DBUS_SETTINGS_TIMEOUT_MS: the preferred instance (logged);
+ *     within VENUS_DBUS_SETTINGS_TIMEOUT_MS: the preferred instance (logged),
+ *     and the settings service is asked again when it appears (or restarts:
+ *     Venus starts its services in no fixed order);
  *   - claims the bus name only once a status made every path answer and the
  *     instance is known (systemcalc ignores for good a battery whose
  *     /DeviceInstance does not answer when its name appears): the first

@@ -445,6 +445,28 @@ def test_several_packs_are_one_battery_with_module_counts(tmp_path):
         bus.stop()
 
 
+def test_a_settings_service_that_starts_later_is_asked_again(tmp_path):
+    bus = Bus(tmp_path)
+    bridge = Bridge(tmp_path, bus, "--simulate")
+    settings = None
+    try:
+        conn = bus.client()
+        assert pump(lambda: has_name(conn, SIM_NAME), 20), bridge.log()
+        assert call(conn, SIM_NAME, "/DeviceInstance", "GetValue") == 512
+        # localsettings comes up after the bridge, with 512 already someone else's.
+        settings = Settings(bus, taken=[512])
+        assert pump(lambda: has_name(conn, SIM_NAME) and
+                    call(conn, SIM_NAME, "/DeviceInstance", "GetValue") == 513, 20), bridge.log()
+        setting = "/Settings/Devices/tinybms_simulator/ClassAndVrmInstance"
+        assert call(conn, "com.victronenergy.settings", setting, "GetValue") == "battery:513"
+        assert "device instance changed from 512 to 513" in bridge.log()
+    finally:
+        bridge.stop()
+        if settings:
+            settings.stop()
+        bus.stop()
+
+
 def test_sigterm_releases_the_name(tmp_path):
     bus = Bus(tmp_path)
     settings = Settings(bus)
