@@ -265,6 +265,9 @@ void svc_tick(svc_t *s, uint64_t now_us, const svc_io_t *io)
     }
     if (now_us >= s->next_publish_us) {
         s->next_publish_us = now_us + SVC_STATUS_PERIOD_US;
+        /* A bank is stepped when its frames go (bridge.h); stepped now too,
+         * the document's battery is made of the same reads as its packs. */
+        brg_refresh(&s->brg, now_us);
         if (s->ops->publish_status != NULL &&
             svc_status(s, now_us, s->status.seq + 1u, &s->status)) {
             s->ops->publish_status(s->ctx, &s->status);
