@@ -585,8 +585,8 @@ static const key_def_t keys[] = {
     /* victron.dbus: venus-dbus.md; read by the Linux port at start. */
     KB("victron.dbus.enabled", victron.dbus.enabled,
        "Publish the battery on the GX's own D-Bus as com.victronenergy.battery.TTY (TTY: the "
-       "serial device's name, e.g. ttyUSB0), for the bridge running on Venus OS; CAN may then "
-       "be left out. Read at start."),
+       "serial device's name, e.g. ttyUSB0), for the bridge running on Venus OS. CAN goes on "
+       "as configured; only --dbus without --can opens no CAN port. Read at start."),
     KI("victron.dbus.device_instance", victron.dbus.device_instance, 0, 65535, 0u, "", NULL,
        "Device instance asked of Venus OS (localsettings moves it to the next free one, and "
        "the GUI may change it). Read at start."),
