@@ -206,27 +206,33 @@ static void build_stats(const status_input_t *in, status_t *o)
     o->bridge.keepalive_rx = b->counters.keepalive_rx;
 }
 
+/* What a TinyBMS says of itself: its version, and the settings given. */
+static void fill_bms(status_bms_t *o, const tbms_version_t *v, const tbms_settings_t *set)
+{
+    o->have_version = v->valid;
+    o->hardware[0] = '\0';
+    o->firmware[0] = '\0';
+    if (v->valid) {
+        (void)snprintf(o->hardware, sizeof o->hardware, "%u.%u", v->hw_version, v->hw_changes);
+        (void)snprintf(o->firmware, sizeof o->firmware, "%u (internal %u)", v->fw_public,
+                       v->fw_internal);
+    }
+    o->have_settings = set->valid;
+    o->series_cells = set->series_cells;
+    o->capacity_ah = set->capacity_10mah / 100.0;
+    o->over_voltage_cutoff_mv = set->over_voltage_mv;
+    o->under_voltage_cutoff_mv = set->under_voltage_mv;
+    o->charge_over_current_a = set->charge_oc_a;
+    o->discharge_over_current_a = set->discharge_oc_a;
+}
+
 static void build_bms(const brg_t *b, status_t *o)
 {
-    const brg_bms_t *pk = &b->bms[0];
-    o->bms.have_version = pk->version.valid;
-    o->bms.hardware[0] = '\0';
-    o->bms.firmware[0] = '\0';
-    if (pk->version.valid) {
-        (void)snprintf(o->bms.hardware, sizeof o->bms.hardware, "%u.%u", pk->version.hw_version,
-                       pk->version.hw_changes);
-        (void)snprintf(o->bms.firmware, sizeof o->bms.firmware, "%u (internal %u)",
-                       pk->version.fw_public, pk->version.fw_internal);
+    fill_bms(&o->bms, &b->bms[0].version, &b->settings);
+    if (b->n_packs > 1u) {
+        /* A bank's installed capacity may pass the 655.35 Ah a register holds. */
+        o->bms.capacity_ah = (double)b->capacity_ah;
     }
-    o->bms.have_settings = b->settings.valid;
-    o->bms.series_cells = b->settings.series_cells;
-    /* A bank's installed capacity may pass the 655.35 Ah a TinyBMS register holds. */
-    o->bms.capacity_ah =
-        b->n_packs > 1u ? (double)b->capacity_ah : b->settings.capacity_10mah / 100.0;
-    o->bms.over_voltage_cutoff_mv = b->settings.over_voltage_mv;
-    o->bms.under_voltage_cutoff_mv = b->settings.under_voltage_mv;
-    o->bms.charge_over_current_a = b->settings.charge_oc_a;
-    o->bms.discharge_over_current_a = b->settings.discharge_oc_a;
 }
 
 const char *status_bank_warning_name(uint32_t bit)
@@ -288,21 +294,7 @@ static void pack_values(const brg_bms_t *p, status_pack_t *o)
     o->uart.crc_errors = u.crc_errors;
     o->uart.latency_avg_ms = rnd(u.latency_avg_us / 1000.0, 3);
 
-    o->bms.have_version = p->version.valid;
-    o->bms.hardware[0] = '\0';
-    o->bms.firmware[0] = '\0';
-    if (p->version.valid) {
-        (void)snprintf(o->bms.hardware, sizeof o->bms.hardware, "%u.%u", p->version.hw_version,
-                       p->version.hw_changes);
-        (void)snprintf(o->bms.firmware, sizeof o->bms.firmware, "%u (internal %u)",
-                       p->version.fw_public, p->version.fw_internal);
-    }
-    o->bms.have_settings = p->settings.valid;
-    o->bms.series_cells = p->settings.series_cells;
-    o->bms.over_voltage_cutoff_mv = p->settings.over_voltage_mv;
-    o->bms.under_voltage_cutoff_mv = p->settings.under_voltage_mv;
-    o->bms.charge_over_current_a = p->settings.charge_oc_a;
-    o->bms.discharge_over_current_a = p->settings.discharge_oc_a;
+    fill_bms(&o->bms, &p->version, &p->settings);
 }
 
 /* The share of a participant, % with 1 decimal; unknown when it takes none. */

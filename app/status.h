@@ -90,6 +90,18 @@ typedef struct {
 } status_cond_t;
 
 
+/* What a TinyBMS says of itself (the top level's and each pack's "bms"). */
+typedef struct {
+    bool have_version;
+    char hardware[16]; /* "2.1" */
+    char firmware[24]; /* "5 (internal 1234)" */
+    bool have_settings;
+    uint16_t series_cells;
+    double capacity_ah;
+    uint16_t over_voltage_cutoff_mv, under_voltage_cutoff_mv;
+    uint16_t charge_over_current_a, discharge_over_current_a;
+} status_bms_t;
+
 /* One pack of the bank (with one pack: that pack, the battery itself).
  * Values as the battery's (same units and rounding), from the pack's own
  * TinyBMS. With one pack: state "online" while the battery's data is valid,
@@ -123,15 +135,7 @@ typedef struct {
         bool open;
         char device[STATUS_PATH_MAX];
     } uart;
-    struct {
-        bool have_version;
-        char hardware[16];
-        char firmware[24];
-        bool have_settings;
-        uint16_t series_cells;
-        uint16_t over_voltage_cutoff_mv, under_voltage_cutoff_mv;
-        uint16_t charge_over_current_a, discharge_over_current_a;
-    } bms;
+    status_bms_t bms; /* its own TinyBMS (capacity_ah: the pack's, as capacity_ah above) */
 } status_pack_t;
 
 typedef struct {
@@ -215,16 +219,7 @@ typedef struct {
         uint32_t frames, stale_events, decode_errors, keepalive_rx;
     } bridge;
 
-    struct {
-        bool have_version;
-        char hardware[16]; /* "2.1" */
-        char firmware[24]; /* "5 (internal 1234)" */
-        bool have_settings;
-        uint16_t series_cells;
-        double capacity_ah;
-        uint16_t over_voltage_cutoff_mv, under_voltage_cutoff_mv;
-        uint16_t charge_over_current_a, discharge_over_current_a;
-    } bms;
+    status_bms_t bms; /* a bank: pack 1's version, the bank's settings and capacity */
 
     /* The packs (1 with one pack) and how the bank combines them. With
      * one pack: bounds NULL, packs 0, no warnings, the 0x372 counts and

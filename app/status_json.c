@@ -176,6 +176,26 @@ cJSON *status_json_bridge_stats(const status_t *st)
 }
 
 /* One pack of "packs": its own values under the battery's names. */
+/* "bms": keys only for what was read (capacity_ah only where asked). */
+static void add_bms(cJSON *parent, const status_bms_t *b, bool with_capacity)
+{
+    cJSON *bms = cJSON_AddObjectToObject(parent, "bms");
+    if (b->have_version) {
+        cJSON_AddStringToObject(bms, "hardware", b->hardware);
+        cJSON_AddStringToObject(bms, "firmware", b->firmware);
+    }
+    if (b->have_settings) {
+        cJSON_AddNumberToObject(bms, "series_cells", b->series_cells);
+        if (with_capacity) {
+            cJSON_AddNumberToObject(bms, "capacity_ah", b->capacity_ah);
+        }
+        cJSON_AddNumberToObject(bms, "over_voltage_cutoff_mv", b->over_voltage_cutoff_mv);
+        cJSON_AddNumberToObject(bms, "under_voltage_cutoff_mv", b->under_voltage_cutoff_mv);
+        cJSON_AddNumberToObject(bms, "charge_over_current_a", b->charge_over_current_a);
+        cJSON_AddNumberToObject(bms, "discharge_over_current_a", b->discharge_over_current_a);
+    }
+}
+
 static cJSON *pack_json(const status_pack_t *p)
 {
     cJSON *o = cJSON_CreateObject();
@@ -228,19 +248,8 @@ static cJSON *pack_json(const status_pack_t *p)
     cJSON_AddBoolToObject(u, "open", p->uart.open);
     cJSON_AddStringToObject(u, "device", p->uart.device);
 
-    /* As the top-level "bms": keys only for what was read. */
-    cJSON *bms = cJSON_AddObjectToObject(o, "bms");
-    if (p->bms.have_version) {
-        cJSON_AddStringToObject(bms, "hardware", p->bms.hardware);
-        cJSON_AddStringToObject(bms, "firmware", p->bms.firmware);
-    }
-    if (p->bms.have_settings) {
-        cJSON_AddNumberToObject(bms, "series_cells", p->bms.series_cells);
-        cJSON_AddNumberToObject(bms, "over_voltage_cutoff_mv", p->bms.over_voltage_cutoff_mv);
-        cJSON_AddNumberToObject(bms, "under_voltage_cutoff_mv", p->bms.under_voltage_cutoff_mv);
-        cJSON_AddNumberToObject(bms, "charge_over_current_a", p->bms.charge_over_current_a);
-        cJSON_AddNumberToObject(bms, "discharge_over_current_a", p->bms.discharge_over_current_a);
-    }
+    /* As the top-level "bms" (its capacity is the pack's capacity_ah). */
+    add_bms(o, &p->bms, false);
     return o;
 }
 
@@ -366,19 +375,7 @@ char *status_json(const status_t *st)
     cJSON_AddNumberToObject(stats, "can_tx_errors", st->can.tx_errors);
     cJSON_AddBoolToObject(stats, "victron_keepalive_ok", st->can.keepalive_ok);
 
-    cJSON *bms = cJSON_AddObjectToObject(root, "bms");
-    if (st->bms.have_version) {
-        cJSON_AddStringToObject(bms, "hardware", st->bms.hardware);
-        cJSON_AddStringToObject(bms, "firmware", st->bms.firmware);
-    }
-    if (st->bms.have_settings) {
-        cJSON_AddNumberToObject(bms, "series_cells", st->bms.series_cells);
-        cJSON_AddNumberToObject(bms, "capacity_ah", st->bms.capacity_ah);
-        cJSON_AddNumberToObject(bms, "over_voltage_cutoff_mv", st->bms.over_voltage_cutoff_mv);
-        cJSON_AddNumberToObject(bms, "under_voltage_cutoff_mv", st->bms.under_voltage_cutoff_mv);
-        cJSON_AddNumberToObject(bms, "charge_over_current_a", st->bms.charge_over_current_a);
-        cJSON_AddNumberToObject(bms, "discharge_over_current_a", st->bms.discharge_over_current_a);
-    }
+    add_bms(root, &st->bms, true);
     /* Several packs: each pack and the bank. One pack: the document as it
      * always was (the top level is that pack). */
     if (st->packs_n > 1u) {
