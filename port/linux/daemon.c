@@ -780,6 +780,11 @@ int daemon_run(const daemon_opts_t *opts)
         log_set_level((log_level_t)d.cfg.logging.log_level);
     }
     d.data_dir = data_dir;
+    if (snprintf(d.energy_path, sizeof d.energy_path, "%s/energy.json", data_dir) >=
+        (int)sizeof d.energy_path) {
+        log_error("data directory %s: %s", data_dir, strerror(ENAMETOOLONG));
+        return DAEMON_EXIT_USAGE;
+    }
     open_log_file(&d);
 
     struct sigaction sa;
@@ -802,7 +807,6 @@ int daemon_run(const daemon_opts_t *opts)
         return rc;
     }
     d.start_us = mono_us();
-    snprintf(d.energy_path, sizeof d.energy_path, "%s/energy.json", data_dir);
     tbms_err_t e = svc_init(&d.svc, &d.cfg, &svc_ops, &d, TBVB_VERSION_STRING, d.start_us);
     if (e != TBMS_OK) {
         log_error("bridge configuration rejected: %s", tbms_strerror(e));
