@@ -3,13 +3,14 @@
 #   make test     unit tests under ASan+UBSan, then the Python peer tests
 #   make cross    compile core/ for Cortex-M4F and RV32IMC, app/ for RV32IMC, print sizes
 #   make cross-qemu  run the core on RV32IMC under qemu, compare with the host
+#   make venus    the armhf Venus OS build and its dist folder (docs/venus-os.md)
 SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
 BUILD      ?= build
 TEST_BUILD ?= build/asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build test unit demo cross fuzz bench load soak clean format sim-check stress-test
+.PHONY: all deps build test unit demo cross fuzz bench load soak clean format sim-check stress-test venus
 
 all: build
 
@@ -59,6 +60,21 @@ cross: deps
 .PHONY: cross-qemu
 cross-qemu: deps
 	@tests/cross/run-qemu $(BUILD)/cross-qemu
+
+# Venus OS (GX devices, 32-bit ARM hard float): Debian's gcc-arm-linux-gnueabihf against
+# Debian 12 armhf libraries fetched into VENUS_SYSROOT (scripts/venus-sysroot, ~6 MB, needs
+# the network once), then VENUS_BUILD/dist: the program, its libraries, the daemontools
+# service and install.sh (docs/venus-os.md). make test runs it under qemu-arm when it exists.
+VENUS_BUILD   ?= $(BUILD)/venus
+VENUS_SYSROOT ?= $(BUILD)/venus-sysroot
+venus:
+	@scripts/install-deps --venus
+	@scripts/venus-sysroot $(VENUS_SYSROOT)
+	@cmake -S . -B $(VENUS_BUILD) -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/armhf-venus.cmake \
+		-DTBVB_VENUS_SYSROOT=$(abspath $(VENUS_SYSROOT)) -DCMAKE_BUILD_TYPE=Release \
+		-DTBVB_TESTS=OFF >/dev/null
+	@cmake --build $(VENUS_BUILD) -j $(JOBS) --target tinybms-bridge
+	@scripts/venus-dist $(VENUS_BUILD) $(abspath $(VENUS_SYSROOT))
 
 # Performance figures (callgrind, data age, wrk, WebSocket fan-out, sizes): build/bench/results.md
 bench: build
