@@ -39,8 +39,9 @@ if [ "$mode" = "--boot" ]; then
     exit 0
 fi
 
-if [ ! -x "$here/$NAME" ] || [ ! -d "$here/lib" ] || [ ! -d "$here/service" ]; then
-    echo "install.sh: $here does not hold $NAME, lib/ and service/ (run it from the dist folder)" >&2
+if [ ! -x "$here/$NAME" ] || [ ! -d "$here/lib" ] || [ ! -d "$here/licenses" ] ||
+    [ ! -f "$here/service/run" ] || [ ! -f "$here/service/log/run" ]; then
+    echo "install.sh: $here does not hold $NAME, lib/, licenses/ and service/ (run it from the dist folder)" >&2
     exit 1
 fi
 if [ -z "$ROOT" ]; then
@@ -57,18 +58,30 @@ if [ -z "$ROOT" ] && [ -e "/service/$NAME" ] && command -v svc >/dev/null 2>&1; 
     svc -d "/service/$NAME" || true
 fi
 
+# Files are replaced in place, each by a rename: the service folder itself stays, since
+# daemontools' supervise runs inside it (its supervise/ folders and the running logger too).
+put() { # put SRC DST MODE: copy beside DST, then rename over it
+    cp "$1" "$2.new"
+    chmod "$3" "$2.new"
+    mv -f "$2.new" "$2"
+}
 if [ "$here" != "$dest" ]; then
-    mkdir -p "$dest.new"
-    cp -R "$here/." "$dest.new/"
-    rm -rf "$dest.old"
-    if [ -e "$dest" ]; then
-        mv "$dest" "$dest.old"
-    fi
-    mv "$dest.new" "$dest"
-    rm -rf "$dest.old"
+    mkdir -p "$dest/service/log"
+    for dir in lib licenses; do
+        rm -rf "$dest/$dir.new" "$dest/$dir.old"
+        cp -R "$here/$dir" "$dest/$dir.new"
+        if [ -e "$dest/$dir" ]; then
+            mv "$dest/$dir" "$dest/$dir.old"
+        fi
+        mv "$dest/$dir.new" "$dest/$dir"
+        rm -rf "$dest/$dir.old"
+    done
+    put "$here/$NAME" "$dest/$NAME" 755
+    put "$here/install.sh" "$dest/install.sh" 755
+    put "$here/uninstall.sh" "$dest/uninstall.sh" 755
+    put "$here/service/run" "$dest/service/run" 755
+    put "$here/service/log/run" "$dest/service/log/run" 755
 fi
-chmod 755 "$dest/$NAME" "$dest/install.sh" "$dest/uninstall.sh" "$dest/service/run" \
-    "$dest/service/log/run"
 mkdir -p "$ROOT/data/conf/$NAME"
 
 # /data/rc.local: create it if needed, add our line once.

@@ -16,12 +16,14 @@ case "${1:-}" in
 *) echo "usage: $0 [--purge]" >&2; exit 2 ;;
 esac
 
-if [ -z "$ROOT" ] && [ -e "/service/$NAME" ] && command -v svc >/dev/null 2>&1; then
-    # -d stops the bridge, -x ends its supervise (and the logger's) once the link is gone.
-    svc -dx "/service/$NAME" "/service/$NAME/log" || true
-fi
+# The link goes first, so that svscan does not start a new supervise; then -d stops the bridge
+# and -x ends its supervise and the logger's.
 if [ -L "$ROOT/service/$NAME" ]; then
     rm -f "$ROOT/service/$NAME"
+fi
+if [ -z "$ROOT" ] && [ -d "$PREFIX/service" ] && command -v svc >/dev/null 2>&1; then
+    svc -dx "$PREFIX/service" "$PREFIX/service/log" || true
+    sleep 1
 fi
 
 rc="$ROOT/data/rc.local"

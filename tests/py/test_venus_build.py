@@ -6,7 +6,7 @@ on a fake root (DESTDIR).
 The armhf checks need BUILD/venus/dist, which `make venus` makes (it fetches Debian's armhf
 libraries once, so it is not part of make test): without it they are skipped, saying so. The
 install-script checks always run, on a dist folder assembled from dist/venus and the host
-binary when there is no Venus build."""
+binary when there is no Venus build, and always with the scripts as they are in dist/venus."""
 import os
 import pathlib
 import shutil
@@ -36,11 +36,28 @@ def armhf():
     return DIST
 
 
+def assemble(folder):
+    """A dist folder with the scripts from dist/venus as they are in the tree (a dist folder
+    made by an older make venus may hold older ones) and the program, libraries and licenses
+    of the Venus build; without one, the host's program and no libraries (the scripts only
+    copy and link files: what the program is does not matter to them)."""
+    shutil.copytree(ROOT / "dist" / "venus", folder)
+    if (DIST / "tinybms-bridge").exists():
+        shutil.copy2(DIST / "tinybms-bridge", folder / "tinybms-bridge")
+        shutil.copytree(DIST / "lib", folder / "lib", symlinks=True)
+        shutil.copytree(DIST / "licenses", folder / "licenses")
+    else:
+        shutil.copy2(_binary("tinybms-bridge"), folder / "tinybms-bridge")
+        (folder / "lib").mkdir()
+        (folder / "licenses").mkdir()
+    return folder
+
+
 @pytest.fixture(scope="module")
 def installed(armhf, tmp_path_factory):
-    """The dist folder installed by its own install.sh into a fake root."""
+    """The dist folder installed by install.sh into a fake root."""
     root = tmp_path_factory.mktemp("gx")
-    run_install(armhf / "install.sh", root)
+    run_install(assemble(tmp_path_factory.mktemp("dist") / "dist") / "install.sh", root)
     return root
 
 
@@ -157,16 +174,7 @@ def test_the_installed_program_publishes_the_battery_on_dbus_under_qemu(installe
 
 @pytest.fixture
 def dist(tmp_path):
-    """The real dist folder when there is a Venus build, else one assembled the way
-    scripts/venus-dist does from dist/venus and the host's program (the scripts only copy
-    and link files: what the program is does not matter to them)."""
-    if (DIST / "tinybms-bridge").exists():
-        return DIST
-    d = tmp_path / "dist"
-    shutil.copytree(ROOT / "dist" / "venus", d)
-    (d / "lib").mkdir()
-    shutil.copy2(_binary("tinybms-bridge"), d / "tinybms-bridge")
-    return d
+    return assemble(tmp_path / "dist")
 
 
 def test_scripts_are_valid_sh():
@@ -191,9 +199,19 @@ def test_install_is_idempotent_survives_a_fresh_service_folder_and_uninstalls(di
     assert os.readlink(link) == "/data/tinybms-bridge/service"
     assert (root / "data" / "conf" / "tinybms-bridge").is_dir()
 
-    # Again, from the installed copy this time: one rc.local line, the other add-on's kept.
+    # Again, from the installed copy, then as an update from the dist folder: one rc.local
+    # line, the other add-on's kept, and the service folder where supervise keeps its state
+    # (daemontools runs inside it) is the same folder, its supervise/ untouched.
+    supervise = prefix / "service" / "supervise"
+    supervise.mkdir()
+    (supervise / "status").write_text("supervise's")
+    service_inode = (prefix / "service").stat().st_ino
     run_install(prefix / "install.sh", root)
     run_install(dist / "install.sh", root)
+    assert (prefix / "service").stat().st_ino == service_inode
+    assert (supervise / "status").read_text() == "supervise's"
+    assert sorted(p.name for p in prefix.iterdir()) == [
+        "install.sh", "lib", "licenses", "service", "tinybms-bridge", "uninstall.sh"]
     lines = rc.read_text().splitlines()
     assert lines[0] == "#!/bin/sh" and "/data/other-addon/start.sh" in lines
     ours = [line for line in lines if MARK in line]
