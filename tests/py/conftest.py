@@ -1,6 +1,7 @@
 """Shared fixtures for the Python peer tests (run with Debian's /usr/bin/python3)."""
 import os
 import pathlib
+import signal
 import socket
 import subprocess
 import time
@@ -16,6 +17,19 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def terminate(proc, timeout=15.0):
+    """SIGTERM, then SIGKILL if it has not stopped within timeout s; returns its exit status
+    (negative for a signal). Nothing when it has already stopped."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    return proc.returncode
 
 
 def wait_for(cond, timeout=8.0, step=0.05):

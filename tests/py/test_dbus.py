@@ -18,7 +18,7 @@ import dbus.mainloop.glib
 import pytest
 from gi.repository import GLib
 
-from conftest import ROOT, _binary, wait_for
+from conftest import ROOT, _binary, terminate, wait_for
 
 PEERS = ROOT / "tests" / "py" / "peers"
 BUSITEM = "com.victronenergy.BusItem"
@@ -165,15 +165,9 @@ class Bridge:
         return self.err_path.read_text()
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        code = terminate(self.proc)
         self.err.close()
-        return self.proc.returncode
+        return code
 
 
 def call(conn, name, path, method, *args, iface=BUSITEM, signature=None, timeout=30):

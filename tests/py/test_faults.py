@@ -38,7 +38,7 @@ import urllib.request
 import can
 import pytest
 
-from conftest import _binary, free_port, wait_for
+from conftest import _binary, free_port, terminate, wait_for
 from test_bridge_e2e import Gx, SocatPair
 
 POLL_S = 0.100
@@ -220,13 +220,7 @@ class Bridge:
         """SIGTERM; returns the exit status. Fails on any sanitizer report."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        terminate(self.proc)
         self._close_files()
         err = self.stderr()
         assert "Sanitizer" not in err and "runtime error:" not in err, err[-4000:]
