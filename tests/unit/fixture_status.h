@@ -8,6 +8,7 @@
 #ifndef FIXTURE_STATUS_H
 #define FIXTURE_STATUS_H
 
+#include <stdio.h>
 #include <string.h>
 
 #include "status.h"
@@ -55,6 +56,53 @@ static inline void fixture_status(status_t *st, const status_cell_t *cells, size
     st->gx.victron_handshake = true;
     st->energy.charged_kwh = 1.25;
     st->energy.discharged_kwh = 0.5;
+}
+
+/* One pack of a bank as status_build fills it (status_t.packs[]): valid data,
+ * 3 cells, its own limits and shares, its UART and TinyBMS. */
+static inline void fixture_status_pack(status_pack_t *p, uint8_t index, const char *name,
+                                       const char *state, bool valid)
+{
+    static const status_cell_t cells[] = {
+        {1, 3324.1, false, false}, {2, 3330, true, true}, {3, 3321.5, false, false}};
+    memset(p, 0, sizeof *p);
+    p->index = index;
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->state = state;
+    p->member = strcmp(state, "online") == 0 || strcmp(state, "silent") == 0;
+    p->data_valid = valid;
+    p->data_age_ms = known(valid ? 120 : 61000);
+    p->voltage = known(index == 1u ? 53.3 : 52.9);
+    p->current = known(-6.25);
+    p->power_w = known(-332.5);
+    p->soc_percent = known(54.5);
+    p->soh_percent = known(98);
+    p->temperature = known(21.5);
+    p->min_cell_mv = known(3321.5);
+    p->max_cell_mv = known(3330);
+    p->cell_imbalance_mv = known(8.5);
+    p->cell_count = known(3);
+    p->capacity_ah = known(100);
+    p->online_status = known(147);
+    p->online_status_name = "discharging";
+    p->cells_n = 3;
+    memcpy(p->cells, cells, sizeof cells);
+    p->limits.cvl_v = known(55.2);
+    p->limits.ccl_a = known(40);
+    p->limits.dcl_a = known(80);
+    p->limits.dvl_v = known(46.4);
+    p->limits.share_charge_pct = known(52.5);
+    p->limits.share_discharge_pct = known(47.5);
+    p->uart.polls = 60u * index;
+    p->uart.success = 58u * index;
+    p->uart.errors = 2;
+    p->uart.timeouts = 1;
+    p->uart.latency_avg_ms = 1.5;
+    p->uart.open = true;
+    snprintf(p->uart.device, sizeof p->uart.device, "/dev/ttyUSB%u", (unsigned)(index - 1u));
+    p->bms.have_version = true;
+    snprintf(p->bms.hardware, sizeof p->bms.hardware, "2.1");
+    snprintf(p->bms.firmware, sizeof p->bms.firmware, "5 (internal 1234)");
 }
 
 #endif /* FIXTURE_STATUS_H */

@@ -432,50 +432,6 @@ static void test_real_status_document_while_waiting(void **state)
 
 /* ---- the packs of a bank (status_t.packs[], status_t.bank) ---- */
 
-/* One pack as status_build fills it: valid data, 3 cells, its own limits and shares. */
-static void fill_pack(status_pack_t *p, uint8_t index, const char *name, const char *state,
-                      bool valid)
-{
-    static const status_cell_t cells[] = {
-        {1, 3324.1, false, false}, {2, 3330, true, true}, {3, 3321.5, false, false}};
-    memset(p, 0, sizeof *p);
-    p->index = index;
-    snprintf(p->name, sizeof p->name, "%s", name);
-    p->state = state;
-    p->member = strcmp(state, "online") == 0 || strcmp(state, "silent") == 0;
-    p->data_valid = valid;
-    p->data_age_ms = known(valid ? 120 : 61000);
-    p->voltage = known(index == 1u ? 53.3 : 52.9);
-    p->current = known(-6.25);
-    p->power_w = known(-332.5);
-    p->soc_percent = known(54.5);
-    p->soh_percent = known(98);
-    p->temperature = known(21.5);
-    p->min_cell_mv = known(3321.5);
-    p->max_cell_mv = known(3330);
-    p->cell_imbalance_mv = known(8.5);
-    p->cell_count = known(3);
-    p->capacity_ah = known(100);
-    p->online_status = known(147);
-    p->online_status_name = "discharging";
-    p->cells_n = 3;
-    memcpy(p->cells, cells, sizeof cells);
-    p->limits.cvl_v = known(55.2);
-    p->limits.ccl_a = known(40);
-    p->limits.dcl_a = known(80);
-    p->limits.dvl_v = known(46.4);
-    p->limits.share_charge_pct = known(52.5);
-    p->limits.share_discharge_pct = known(47.5);
-    p->uart.polls = 60u * index;
-    p->uart.success = 58u * index;
-    p->uart.errors = 2;
-    p->uart.timeouts = 1;
-    p->uart.latency_avg_ms = 1.5;
-    p->uart.open = true;
-    snprintf(p->uart.device, sizeof p->uart.device, "/dev/ttyUSB%u", (unsigned)(index - 1u));
-    p->bms.have_version = true;
-    snprintf(p->bms.firmware, sizeof p->bms.firmware, "5 (internal 1234)");
-}
 
 /* valid_status() as a bank of two: pack 1 online and bounding the CCL, pack 2 ("Garage")
  * offline with its data stale. */
@@ -483,9 +439,9 @@ static const status_t *two_packs(void)
 {
     status_t *st = (status_t *)valid_status();
     st->packs_n = 2;
-    fill_pack(&st->packs[0], 1, "Pack 1", "online", true);
+    fixture_status_pack(&st->packs[0], 1, "Pack 1", "online", true);
     st->packs[0].bounds_ccl = true;
-    fill_pack(&st->packs[1], 2, "Garage", "offline", false);
+    fixture_status_pack(&st->packs[1], 2, "Garage", "offline", false);
     st->packs[1].blocks_charge = true;
     st->packs[1].blocks_discharge = true;
     st->packs[1].uart.open = false;
@@ -601,7 +557,7 @@ static void test_one_pack_adds_pack_1_series_and_no_bank_figures(void **state)
     (void)state;
     status_t one = *valid_status();
     one.packs_n = 1;
-    fill_pack(&one.packs[0], 1, "Pack 1", "online", true);
+    fixture_status_pack(&one.packs[0], 1, "Pack 1", "online", true);
     char *t = metrics_text(&one, NULL);
     assert_non_null(t);
     expo_t e;
@@ -639,7 +595,7 @@ static void test_pack_names_are_escaped_and_packs_n_is_capped(void **state)
     st.packs[1].state = "?";
     st.packs_n = 200; /* more than the array holds: only the first STATUS_PACKS_MAX count */
     for (unsigned i = 2; i < STATUS_PACKS_MAX; i++) {
-        fill_pack(&st.packs[i], (uint8_t)(i + 1u), "Spare", "joining", false);
+        fixture_status_pack(&st.packs[i], (uint8_t)(i + 1u), "Spare", "joining", false);
     }
     char *t = metrics_text(&st, NULL);
     assert_non_null(t);

@@ -416,46 +416,6 @@ static void test_real_status_document_while_waiting(void **state)
 
 /* ---- the packs of a bank (status_t.packs[], status_t.bank) ---- */
 
-/* One pack as status_build fills it: valid data, 3 cells, its own limits and shares. */
-static void fill_pack(status_pack_t *p, uint8_t index, const char *name, const char *state,
-                      bool valid)
-{
-    static const status_cell_t cells[] = {
-        {1, 3324.1, false, false}, {2, 3330, true, true}, {3, 3321.5, false, false}};
-    memset(p, 0, sizeof *p);
-    p->index = index;
-    snprintf(p->name, sizeof p->name, "%s", name);
-    p->state = state;
-    p->member = strcmp(state, "online") == 0 || strcmp(state, "silent") == 0;
-    p->data_valid = valid;
-    p->data_age_ms = known(valid ? 120 : 61000);
-    p->voltage = known(index == 1u ? 53.3 : 52.9);
-    p->current = known(-6.25);
-    p->power_w = known(-332.5);
-    p->soc_percent = known(54.5);
-    p->soh_percent = known(98);
-    p->temperature = known(21.5);
-    p->min_cell_mv = known(3321.5);
-    p->max_cell_mv = known(3330);
-    p->cell_imbalance_mv = known(8.5);
-    p->cell_count = known(3);
-    p->capacity_ah = known(100);
-    p->online_status = known(147);
-    p->online_status_name = "discharging";
-    p->cells_n = 3;
-    memcpy(p->cells, cells, sizeof cells);
-    p->limits.cvl_v = known(55.2);
-    p->limits.ccl_a = known(40);
-    p->limits.dcl_a = known(80);
-    p->limits.dvl_v = known(46.4);
-    p->limits.share_charge_pct = known(52.5);
-    p->limits.share_discharge_pct = known(47.5);
-    p->uart.polls = 60u * index;
-    p->uart.open = true;
-    p->bms.have_version = true;
-    snprintf(p->bms.hardware, sizeof p->bms.hardware, "2.1");
-    snprintf(p->bms.firmware, sizeof p->bms.firmware, "5 (internal 1234)");
-}
 
 /* valid_status() as a bank of two: pack 1 online and bounding the CCL, pack 2 ("Garage")
  * offline with its data stale, blocking both ways. */
@@ -466,9 +426,9 @@ static const status_t *two_packs(void)
     bank_fixture = *valid_status();
     status_t *st = &bank_fixture;
     st->packs_n = 2;
-    fill_pack(&st->packs[0], 1, "Pack 1", "online", true);
+    fixture_status_pack(&st->packs[0], 1, "Pack 1", "online", true);
     st->packs[0].bounds_ccl = true;
-    fill_pack(&st->packs[1], 2, "Garage", "offline", false);
+    fixture_status_pack(&st->packs[1], 2, "Garage", "offline", false);
     st->packs[1].blocks_charge = true;
     st->packs[1].blocks_discharge = true;
     st->packs[1].limits.share_charge_pct = known(0);
@@ -623,7 +583,7 @@ static void test_one_pack_adds_its_pack_1_topics_and_changes_nothing_else(void *
     (void)state;
     status_t one = *valid_status();
     one.packs_n = 1;
-    fill_pack(&one.packs[0], 1, "Pack 1", "online", true);
+    fixture_status_pack(&one.packs[0], 1, "Pack 1", "online", true);
     mqtt_topics_list_t before = {0}, after = {0};
     assert_int_equal(mqtt_topics_from_status(&tcfg, valid_status(), true, 42, &before),
                      MQTT_TOPICS_OK);
@@ -737,7 +697,7 @@ static void test_discovery_gives_each_pack_its_own_device(void **state)
     /* One pack: the bridge's entities are that pack's; no second device. */
     status_t one = *valid_status();
     one.packs_n = 1;
-    fill_pack(&one.packs[0], 1, "Pack 1", "online", true);
+    fixture_status_pack(&one.packs[0], 1, "Pack 1", "online", true);
     assert_int_equal(mqtt_topics_discovery(&tcfg, valid_status(), &bridge_only), MQTT_TOPICS_OK);
     assert_int_equal(mqtt_topics_discovery(&tcfg, &one, &l), MQTT_TOPICS_OK);
     assert_int_equal(l.count, bridge_only.count);
@@ -764,7 +724,7 @@ static void test_discovery_key_follows_the_packs(void **state)
     assert_int_not_equal(mqtt_topics_discovery_key(&no_soh), k);
     status_t three = *two_packs();
     three.packs_n = 3;
-    fill_pack(&three.packs[2], 3, "Pack 3", "joining", true);
+    fixture_status_pack(&three.packs[2], 3, "Pack 3", "joining", true);
     assert_int_not_equal(mqtt_topics_discovery_key(&three), k);
     /* Readings and states are not structure. */
     status_t moved = *two_packs();
