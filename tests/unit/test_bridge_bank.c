@@ -75,36 +75,37 @@ static const vcan_frame_t *find(const vcan_frame_t *f, size_t n, uint16_t id)
     return NULL;
 }
 
-static vcan_modules_t modules(void)
+/* The frame id of the frames as they would go now (it must be there). */
+static vcan_frame_t frame(uint16_t id)
 {
     vcan_frame_t f[32];
     size_t n = frames(f, 32);
-    const vcan_frame_t *m = find(f, n, VCAN_ID_MODULES);
+    const vcan_frame_t *m = find(f, n, id);
     assert_non_null(m);
+    return *m;
+}
+
+static vcan_modules_t modules(void)
+{
+    vcan_frame_t f = frame(VCAN_ID_MODULES);
     vcan_modules_t out;
-    assert_int_equal(vcan_decode_modules(m, &out), VCAN_OK);
+    assert_int_equal(vcan_decode_modules(&f, &out), VCAN_OK);
     return out;
 }
 
 static vcan_limits_t limits(void)
 {
-    vcan_frame_t f[32];
-    size_t n = frames(f, 32);
-    const vcan_frame_t *m = find(f, n, VCAN_ID_LIMITS);
-    assert_non_null(m);
+    vcan_frame_t f = frame(VCAN_ID_LIMITS);
     vcan_limits_t out;
-    assert_int_equal(vcan_decode_limits(m, &out), VCAN_OK);
+    assert_int_equal(vcan_decode_limits(&f, &out), VCAN_OK);
     return out;
 }
 
 static vcan_alarms_t alarms(void)
 {
-    vcan_frame_t f[32];
-    size_t n = frames(f, 32);
-    const vcan_frame_t *m = find(f, n, VCAN_ID_ALARMS);
-    assert_non_null(m);
+    vcan_frame_t f = frame(VCAN_ID_ALARMS);
     vcan_alarms_t out;
-    assert_int_equal(vcan_decode_alarms(m, &out), VCAN_OK);
+    assert_int_equal(vcan_decode_alarms(&f, &out), VCAN_OK);
     return out;
 }
 
