@@ -142,6 +142,13 @@ static void build_limits(const status_input_t *in, status_t *o)
     o->cvl.dcl_limit_a = o->limits.dcl_a;
 }
 
+/* What the status calls UART errors: abandoned transactions and bad
+ * answers (timeouts are counted on their own). */
+static uint32_t uart_errors(const tbms_poller_stats_t *u)
+{
+    return u->failures + u->crc_errors + u->nacks + u->malformed;
+}
+
 /* Pack i's serial port as the caller gave it (status_input_t). */
 static bool pack_open(const status_input_t *in, size_t i)
 {
@@ -161,7 +168,7 @@ static void build_stats(const status_input_t *in, status_t *o)
     tbms_poller_stats_t u = brg_uart_stats(b);
     o->uart.polls = u.polls;
     o->uart.success = u.success;
-    o->uart.errors = u.failures + u.crc_errors + u.nacks + u.malformed;
+    o->uart.errors = uart_errors(&u);
     o->uart.timeouts = u.timeouts;
     o->uart.crc_errors = u.crc_errors;
     o->uart.retries = u.retries;
@@ -289,7 +296,7 @@ static void pack_values(const brg_bms_t *p, status_pack_t *o)
     tbms_poller_stats_t u = tbms_poller_stats(&p->poller);
     o->uart.polls = u.polls;
     o->uart.success = u.success;
-    o->uart.errors = u.failures + u.crc_errors + u.nacks + u.malformed;
+    o->uart.errors = uart_errors(&u);
     o->uart.timeouts = u.timeouts;
     o->uart.crc_errors = u.crc_errors;
     o->uart.latency_avg_ms = rnd(u.latency_avg_us / 1000.0, 3);
