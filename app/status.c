@@ -328,8 +328,7 @@ static void build_packs(const status_input_t *in, status_t *o)
             (void)snprintf(k->name, sizeof k->name, "Pack %u", (unsigned)(i + 1u));
         }
         pack_values(p, k);
-        k->data_valid = p->live.valid && (in->now_us <= p->last_valid_us ||
-                                          in->now_us - p->last_valid_us <= b->cfg.bms_timeout_us);
+        k->data_valid = brg_pack_fresh(b, i, in->now_us);
         k->data_age_ms = age_ms(p->live.valid, in->now_us, p->last_valid_us);
         k->uart.open = pack_open(in, i);
         (void)snprintf(k->uart.device, sizeof k->uart.device, "%s", pack_device(in, i));

@@ -234,6 +234,10 @@ uint64_t brg_next_us(const brg_t *b);
 /* Re-evaluates VALID/STALE for now_us (also done by every tick). */
 brg_data_state_t brg_data_state(brg_t *b, uint64_t now_us);
 
+/* Pack (0-based) has a valid live read at most bms_timeout_us old at now_us.
+ * False for a pack beyond n_packs. */
+bool brg_pack_fresh(const brg_t *b, size_t pack, uint64_t now_us);
+
 /* GX keepalive: a 0x305 within keepalive_timeout_us. */
 bool brg_keepalive_ok(const brg_t *b, uint64_t now_us);
 

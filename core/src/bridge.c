@@ -402,13 +402,20 @@ static uint64_t fast_lead_us(const brg_t *b)
     return lead < half ? lead : half;
 }
 
+bool brg_pack_fresh(const brg_t *b, size_t pack, uint64_t now_us)
+{
+    if (b == NULL || pack >= b->n_packs || !b->bms[pack].live.valid) {
+        return false;
+    }
+    uint64_t last = b->bms[pack].last_valid_us;
+    return now_us <= last || now_us - last <= b->cfg.bms_timeout_us;
+}
+
 /* Whether every pack that is talking has answered the fast window. */
 static bool window_answered(const brg_t *b, uint64_t now_us)
 {
     for (size_t i = 0; i < b->n_packs; i++) {
-        const brg_bms_t *p = &b->bms[i];
-        bool talking = p->live.valid && now_us - p->last_valid_us <= b->cfg.bms_timeout_us;
-        if (talking && !p->fast_answered) {
+        if (brg_pack_fresh(b, i, now_us) && !b->bms[i].fast_answered) {
             return false;
         }
     }
@@ -509,25 +516,19 @@ void brg_uart_rx(brg_t *b, size_t pack, const uint8_t *data, size_t n, uint64_t 
     (void)brg_data_state(b, now_us);
 }
 
-static bool age_ok(const brg_t *b, uint64_t last_us, uint64_t now_us)
-{
-    return now_us <= last_us || now_us - last_us <= b->cfg.bms_timeout_us;
-}
 
 /* Valid limits from fresh data: the pack's (one pack), or the bank's
  * with at least one online member read within the stale limit. */
 static bool battery_fresh(const brg_t *b, uint64_t now_us)
 {
     if (b->n_packs == 1u) {
-        return b->live.valid && b->settings.valid && b->limits_ok &&
-               age_ok(b, b->last_valid_us, now_us);
+        return b->settings.valid && b->limits_ok && brg_pack_fresh(b, 0u, now_us);
     }
     if (!b->bank_out.valid) {
         return false;
     }
     for (size_t i = 0; i < b->n_packs; i++) {
-        if (b->bank_out.pack[i].state == BANK_PACK_ONLINE &&
-            age_ok(b, b->bms[i].last_valid_us, now_us)) {
+        if (b->bank_out.pack[i].state == BANK_PACK_ONLINE && brg_pack_fresh(b, i, now_us)) {
             return true;
         }
     }
