@@ -280,6 +280,16 @@ static void hex_line(char *out, size_t cap, const uint8_t *b, size_t n)
     }
 }
 
+/* A traffic line: "uart tx ..." with one pack, "uart2 tx ..." with several. */
+static void log_uart(const daemon_t *d, size_t pack, const char *dir, const char *hex)
+{
+    if (d->n_uarts == 1u) {
+        log_debug("uart %s %s", dir, hex);
+    } else {
+        log_debug("uart%zu %s %s", pack + 1u, dir, hex);
+    }
+}
+
 static void uart_lost(daemon_uart_t *u, const char *why, uint64_t now)
 {
     if (u->open) {
@@ -315,11 +325,7 @@ static void uart_send(daemon_t *d, size_t pack, const tbms_poll_tx_t *tx, uint64
     if (d->cfg.logging.log_uart_traffic) {
         char hex[64];
         hex_line(hex, sizeof hex, tx->bytes, tx->len);
-        if (d->n_uarts == 1u) {
-            log_debug("uart tx %s", hex);
-        } else {
-            log_debug("uart%zu tx %s", pack + 1u, hex);
-        }
+        log_uart(d, pack, "tx", hex);
     }
     ssize_t w = serial_port_write(&u->port, tx->bytes, tx->len);
     if (w < 0) {
@@ -346,11 +352,7 @@ static void uart_receive(daemon_t *d, uint64_t now)
             if (d->cfg.logging.log_uart_traffic) {
                 char hex[256];
                 hex_line(hex, sizeof hex, buf, (size_t)r);
-                if (d->n_uarts == 1u) {
-                    log_debug("uart rx %s", hex);
-                } else {
-                    log_debug("uart%zu rx %s", pack + 1u, hex);
-                }
+                log_uart(d, pack, "rx", hex);
             }
             svc_uart_rx(&d->svc, pack, buf, (size_t)r, now);
         }
