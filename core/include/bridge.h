@@ -112,7 +112,6 @@ typedef struct {
     tbms_version_t version;
     tbms_stats_t stats;
     tbms_events_t events;
-    uint32_t decode_errors;   /* blocks read but rejected by a decoder */
     tbms_err_t last_decode_err;
     tbms_block_t last_decode_block;
     bool limits_ok;           /* live and settings valid: the limits below hold */

@@ -480,7 +480,6 @@ static void take_result(brg_t *b, size_t pack, const tbms_poll_result_t *r, uint
     }
     if (e != TBMS_OK) {
         b->counters.decode_errors++;
-        p->decode_errors++;
         p->last_decode_err = e;
         p->last_decode_block = r->block;
         return;
