@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "hub.h"
+#include "hub_api.h"
 
 #define HTTP_BODY_MAX 16384u
 
@@ -30,10 +31,8 @@ struct http_server {
     http_ws_t *ws;
     unsigned long requests; /* guarded by stats_mu */
     pthread_mutex_t stats_mu;
+    hub_api_t api; /* the REST API's platform side (http_api_init) */
 };
-
-/* Milliseconds on the monotonic clock. */
-uint64_t http_mono_ms(void);
 
 /* Sends a complete response with a JSON body (Content-Length, no-store). */
 int http_send_json(struct mg_connection *c, int status, const char *body, const char *headers);
@@ -62,7 +61,9 @@ void http_ws_fanout(http_ws_t *ws, uint32_t *p50_us, uint32_t *p99_us, uint32_t 
 void http_ws_stats(http_ws_t *ws, unsigned long *clients, unsigned long *sent,
                    unsigned long *skipped, unsigned long *dropped);
 
-/* The API (http_api.c): answers /api/... and /metrics. */
+/* The API (http_api.c): http_api_init once the server's fields are set,
+ * then http_api_handle answers /api/... and /metrics. */
+void http_api_init(struct http_server *s);
 int http_api_handle(struct http_server *s, struct mg_connection *c);
 
 /* Embedded static files (generated web_assets.c). */

@@ -145,8 +145,9 @@ http_server_t *http_start(const http_opts_t *o, char *err, size_t cap)
     s->hub = o->hub;
     snprintf(s->config_path, sizeof s->config_path, "%s", o->config_path);
     snprintf(s->version, sizeof s->version, "%s", o->version);
-    s->start_ms = http_mono_ms();
+    s->start_ms = hub_api_mono_ms();
     pthread_mutex_init(&s->stats_mu, NULL);
+    http_api_init(s);
 
     char ports[96];
     if (strchr(o->bind_address, ':') != NULL) {

@@ -14,13 +14,6 @@
 #include "http_auth.h"
 #include "http_internal.h"
 
-uint64_t http_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 int http_send_json(struct mg_connection *c, int status, const char *body, const char *headers)
 {
     size_t len = strlen(body);

@@ -72,7 +72,7 @@ static msg_t *msg_new(const char *prefix, const char *body, const char *suffix)
     }
     m->refs = 1;
     m->pending = 0;
-    m->made_ms = http_mono_ms();
+    m->made_ms = hub_api_mono_ms();
     m->is_status = false;
     m->len = a + b + c;
     memcpy(m->data, prefix, a);
@@ -123,7 +123,7 @@ static bool offer(struct http_ws *ws, client_t *cl, msg_t *m, uint64_t now)
 
 static void broadcast(struct http_ws *ws, msg_t *m, bool status)
 {
-    uint64_t now = http_mono_ms();
+    uint64_t now = hub_api_mono_ms();
     pthread_mutex_lock(&ws->mu);
     m->is_status = status;
     for (int i = 0; i < ws->max_clients; i++) {
@@ -174,7 +174,7 @@ static void *sender_main(void *arg)
         cl->busy = false;
         if (cl->job_counted && --m->pending == 0 && m->is_status) {
             /* the whole fan-out of this status push is done */
-            uint64_t d = (http_mono_ms() - m->made_ms) * 1000u;
+            uint64_t d = (hub_api_mono_ms() - m->made_ms) * 1000u;
             samples_add(&ws->fanout, d > UINT32_MAX ? UINT32_MAX : (uint32_t)d);
         }
         msg_unref(m);
@@ -203,7 +203,7 @@ static void *broadcaster_main(void *arg)
             break;
         }
         seen = hub_wait_status(hub, seen, (int)CAN_PERIOD_MS);
-        uint64_t now = http_mono_ms();
+        uint64_t now = hub_api_mono_ms();
         cfg_t *cfg = malloc(sizeof *cfg);
         int32_t interval = 1000;
         if (cfg != NULL) {
@@ -285,7 +285,7 @@ static void on_ready(struct mg_connection *c, void *cbdata)
     pthread_mutex_lock(&ws->mu);
     cl->ready = true;
     if (ws->last_status != NULL) {
-        offer(ws, cl, ws->last_status, http_mono_ms());
+        offer(ws, cl, ws->last_status, hub_api_mono_ms());
     }
     pthread_mutex_unlock(&ws->mu);
 }

@@ -1,4 +1,4 @@
-/* HTTP credential checks (port/linux/http_auth.h). */
+/* HTTP credential checks (port/posix/http_auth.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -11,7 +11,7 @@
  *     survives a restart: the files are appended to, never truncated at start.
  *     A writer thread does the file writes and rotations, so no caller
  *     (the bridge loop above all) waits on the disk; a line that finds its
- *     256 KiB queue full is dropped for the file only (file_dropped), and
+ *     LOG_QUEUE_BYTES (256 KiB) queue full is dropped for the file only (file_dropped), and
  *     the file says how many lines it misses once the writer caught up.
  *     log_close_file writes what is queued before it returns.
  *   - an in-memory ring of the last LOG_RING_LINES lines (GET /api/logs),
@@ -41,8 +41,12 @@ log_level_t log_get_level(void);
 void log_msg(log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The most recent lines, kept in memory for GET /api/logs. */
-#define LOG_RING_LINES 1000u
-#define LOG_LINE_MAX   512u
+#ifndef LOG_RING_LINES
+#define LOG_RING_LINES 1000u /* a small board builds with fewer (docs/esp32.md) */
+#endif
+#ifndef LOG_LINE_MAX
+#define LOG_LINE_MAX 512u
+#endif
 
 typedef struct {
     uint64_t seq;      /* increasing from 1 over the process lifetime */

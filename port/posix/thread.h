@@ -10,8 +10,12 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#ifndef THREAD_STACK_SMALL /* the ESP32 build sets its own (port/esp32) */
 #define THREAD_STACK_SMALL (256u * 1024u) /* writers, watchdog: measured <= 12 KiB used */
-#define THREAD_STACK_NET   (512u * 1024u) /* libmosquitto, name resolution included */
+#endif
+#ifndef THREAD_STACK_NET
+#define THREAD_STACK_NET (512u * 1024u) /* libmosquitto, name resolution included */
+#endif
 
 /* pthread_create with a stack of stack_bytes; returns its error number (0 = started). */
 int thread_start(pthread_t *t, void *(*fn)(void *), void *arg, size_t stack_bytes);

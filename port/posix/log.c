@@ -62,8 +62,10 @@ static bool journal_checked;
  * which alone guards `file`. A full queue drops the line for the file
  * (counted; stderr and the rings still have it).
  */
-#define FILE_QUEUE_BYTES 262144u /* about 4000 lines: a burst, not a storm (that is folded) */
-static char fq[FILE_QUEUE_BYTES];
+#ifndef LOG_QUEUE_BYTES
+#define LOG_QUEUE_BYTES 262144u /* about 4000 lines: a burst, not a storm (that is folded) */
+#endif
+static char fq[LOG_QUEUE_BYTES];
 static size_t fq_head; /* next byte to take */
 static size_t fq_len;  /* bytes queued */
 static pthread_cond_t fq_cv = PTHREAD_COND_INITIALIZER;
@@ -225,7 +227,7 @@ static void *writer_main(void *arg)
         }
         size_t n = 0;
         while (n < fq_len && n < sizeof chunk) {
-            chunk[n] = fq[(fq_head + n) % FILE_QUEUE_BYTES];
+            chunk[n] = fq[(fq_head + n) % LOG_QUEUE_BYTES];
             n++;
         }
         if (n < fq_len) {
@@ -235,7 +237,7 @@ static void *writer_main(void *arg)
                 n--;
             }
         }
-        fq_head = (fq_head + n) % FILE_QUEUE_BYTES;
+        fq_head = (fq_head + n) % LOG_QUEUE_BYTES;
         fq_len -= n;
         uint64_t dropped = fq_len == 0u ? fq_dropped_unsaid : 0u;
         if (dropped > 0u) {
@@ -293,13 +295,13 @@ static void file_queue(const char *line, size_t len)
     if (!writer_running) {
         return;
     }
-    if (len > FILE_QUEUE_BYTES - fq_len) {
+    if (len > LOG_QUEUE_BYTES - fq_len) {
         atomic_fetch_add(&file_dropped_a, 1u);
         fq_dropped_unsaid++;
         return;
     }
     for (size_t i = 0; i < len; i++) {
-        fq[(fq_head + fq_len + i) % FILE_QUEUE_BYTES] = line[i];
+        fq[(fq_head + fq_len + i) % LOG_QUEUE_BYTES] = line[i];
     }
     fq_len += len;
     pthread_cond_signal(&fq_cv);
