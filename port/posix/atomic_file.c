@@ -32,6 +32,9 @@ static bool fail(af_result_t *r, af_step_t step, int err)
     return false;
 }
 
+static bool set_mode(int fd, mode_t mode);
+static void sync_dir(af_result_t *r);
+
 bool atomic_write_file(const char *path, const void *data, size_t len, mode_t mode, af_result_t *r)
 {
     memset(r, 0, sizeof *r);
@@ -59,7 +62,7 @@ bool atomic_write_file(const char *path, const void *data, size_t len, mode_t mo
         return fail(r, AF_CREATE, errno);
     }
     af_step_t step = AF_OK;
-    if (fchmod(fd, mode) != 0) {
+    if (!set_mode(fd, mode)) {
         step = AF_MODE;
     } else if (!write_all(fd, data, len)) {
         step = AF_WRITE;
@@ -79,7 +82,34 @@ bool atomic_write_file(const char *path, const void *data, size_t len, mode_t mo
         (void)unlink(r->tmp);
         return fail(r, step, e);
     }
-    /* The rename is durable once the directory entry is on disk. */
+    sync_dir(r);
+    return true;
+}
+
+#ifdef ESP_PLATFORM
+/* LittleFS (the ESP32's data partition) has no permission bits, and its
+ * rename is a metadata commit that is on flash when the call returns: no
+ * directory to open and sync. */
+static bool set_mode(int fd, mode_t mode)
+{
+    (void)fd;
+    (void)mode;
+    return true;
+}
+
+static void sync_dir(af_result_t *r)
+{
+    (void)r;
+}
+#else
+static bool set_mode(int fd, mode_t mode)
+{
+    return fchmod(fd, mode) == 0;
+}
+
+/* The rename is durable once the directory entry is on disk. */
+static void sync_dir(af_result_t *r)
+{
     int dfd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 || (fsync(dfd) != 0 && errno != EINVAL)) {
         r->dir_sync_failed = true;
@@ -88,8 +118,8 @@ bool atomic_write_file(const char *path, const void *data, size_t len, mode_t mo
     if (dfd >= 0) {
         (void)close(dfd);
     }
-    return true;
 }
+#endif
 
 int atomic_file_cleanup(const char *path)
 {
@@ -98,7 +128,7 @@ int atomic_file_cleanup(const char *path)
     }
     const char *slash = strrchr(path, '/');
     const char *base = slash != NULL ? slash + 1 : path;
-    char dir[4096];
+    char dir[TBVB_PATH_MAX];
     size_t dn = slash == NULL ? 0u : (slash == path ? 1u : (size_t)(slash - path));
     if (base[0] == '\0' || dn >= sizeof dir) {
         return 0;
@@ -123,7 +153,7 @@ int atomic_file_cleanup(const char *path)
     while ((e = readdir(d)) != NULL) {
         /* exactly the prefix and mkostemp's six characters */
         if (strncmp(e->d_name, prefix, (size_t)pn) == 0 && strlen(e->d_name) == (size_t)pn + 6u) {
-            char full[4096 + 512];
+            char full[TBVB_PATH_MAX + 512u];
             snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
             if (unlink(full) == 0) {
                 removed++;

@@ -1,7 +1,8 @@
 /*
  * atomic_file.h - replace a file so that it is always the old or the new
  * version, never a mix: write a temporary file in the same directory,
- * fsync it, rename it over the target, then fsync the directory.
+ * fsync it, rename it over the target, then fsync the directory (on
+ * Linux; LittleFS on the ESP32 commits the rename itself).
  */
 #ifndef ATOMIC_FILE_H
 #define ATOMIC_FILE_H
@@ -9,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+#include "paths.h"
 
 typedef enum {
     AF_OK = 0,
@@ -24,8 +27,8 @@ typedef enum {
 typedef struct {
     af_step_t step;       /* where it failed (AF_OK on success) */
     int err;              /* errno of the failure */
-    char dir[4096];       /* the directory of path */
-    char tmp[4096];       /* the temporary file's name */
+    char dir[TBVB_PATH_MAX]; /* the directory of path */
+    char tmp[TBVB_PATH_MAX]; /* the temporary file's name */
     bool dir_sync_failed; /* the rename may not be durable yet (not an error) */
     int dir_sync_err;
 } af_result_t;

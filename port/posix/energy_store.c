@@ -1,5 +1,6 @@
 /* Energy counters file: load and atomic save (see energy_store.h). */
 #include "energy_store.h"
+#include "paths.h"
 #include "thread.h"
 
 #include "atomic_file.h"
@@ -74,7 +75,7 @@ struct energy_writer {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    char path[PATH_MAX];
+    char path[TBVB_PATH_MAX];
     bool pending;
     bool stop;
     uint64_t charged_mwh;
@@ -120,7 +121,7 @@ static void *writer_main(void *arg)
 
 energy_writer_t *energy_writer_start(const char *path)
 {
-    if (path == NULL || strlen(path) >= PATH_MAX) {
+    if (path == NULL || strlen(path) >= TBVB_PATH_MAX) {
         return NULL;
     }
     energy_writer_t *w = calloc(1u, sizeof *w);

@@ -5,9 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef ESP_PLATFORM
+#include "esp_vfs_eventfd.h" /* eventfd() after esp_vfs_eventfd_register; reads never block */
+#define HUB_EVENTFD_FLAGS 0
+#else
+#include <sys/eventfd.h>
+#define HUB_EVENTFD_FLAGS (EFD_NONBLOCK | EFD_CLOEXEC)
+#endif
 
 struct hub {
     pthread_mutex_t mu;
@@ -44,7 +50,7 @@ hub_t *hub_create(void)
     if (h == NULL) {
         return NULL;
     }
-    h->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    h->wake_fd = eventfd(0, HUB_EVENTFD_FLAGS);
     if (h->wake_fd < 0) {
         free(h);
         return NULL;

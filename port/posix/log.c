@@ -3,6 +3,7 @@
  * rings, and the storm guard. See log.h for the behaviour.
  */
 #include "log.h"
+#include "paths.h"
 #include "thread.h"
 
 #include <errno.h>
@@ -46,7 +47,7 @@ static repeat_slot_t repeats[REPEAT_SLOTS];
 
 static struct {
     int fd;
-    char dir[PATH_MAX - 32];
+    char dir[TBVB_PATH_MAX - 32];
     size_t max_bytes;
     unsigned files;
     size_t size;
@@ -139,7 +140,7 @@ static void file_path(char *out, size_t cap, unsigned index)
 
 static int file_open_current(void)
 {
-    char path[PATH_MAX];
+    char path[TBVB_PATH_MAX];
     file_path(path, sizeof path, 0u);
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0) {
@@ -170,7 +171,7 @@ static void file_close_locked(void)
 /* bridge.log.(n-2) -> .(n-1), ..., bridge.log -> .1; then a new bridge.log. */
 static int file_rotate(void)
 {
-    char from[PATH_MAX], to[PATH_MAX];
+    char from[TBVB_PATH_MAX], to[TBVB_PATH_MAX];
     file_close_locked();
     if (file.files <= 1u) {
         file_path(from, sizeof from, 0u);
