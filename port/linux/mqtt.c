@@ -16,14 +16,13 @@
 #include <time.h>
 
 #include "log.h"
-#include "mqtt_topics.h"
+#include "mqtt_session.h"
 
 #define BACKOFF_MIN_MS      1000u
 #define BACKOFF_MAX_MS      60000u
 #define CONNECT_TIMEOUT_MS  10000u
 #define LOOP_TIMEOUT_MS     100    /* mosquitto_loop() wait; bounds the stop latency */
 #define STATUS_CHECK_MS     500u
-#define STATUS_OLD_MS       5000u /* status not renewed this long: treated as stale */
 #define GOODBYE_MS          1000u
 
 struct mqtt {
@@ -50,14 +49,8 @@ typedef struct {
     bool connack;          /* set by the callback, handled by the loop */
     int connack_rc;
     status_t status; /* the latest snapshot, copied from the hub */
-    uint64_t status_seq;
-    uint64_t status_changed_ms;
     uint64_t next_check_ms;
-    uint64_t next_periodic_ms;
-    uint32_t disc_key;
-    mqtt_topics_cache_t cache;
-    mqtt_topics_cfg_t tcfg;
-    char avail[MQTT_TOPICS_TOPIC_MAX];
+    mqtt_session_t session; /* what is due when (app/mqtt_session.h) */
 } worker_t;
 
 static uint64_t mono_ms(void)
@@ -169,7 +162,7 @@ static void start_connect(worker_t *w)
                                        c->mqtt.password[0] ? c->mqtt.password : NULL);
     }
     if (rc == MOSQ_ERR_SUCCESS) {
-        rc = mosquitto_will_set(w->mosq, w->avail, 7, "offline", c->mqtt.qos, true);
+        rc = mosquitto_will_set(w->mosq, w->session.avail, 7, "offline", c->mqtt.qos, true);
     }
     if (rc == MOSQ_ERR_SUCCESS && c->mqtt.tls_ca_file[0] != '\0') {
         rc = mosquitto_tls_set(w->mosq, c->mqtt.tls_ca_file, NULL, NULL, NULL, NULL);
@@ -226,80 +219,30 @@ static void publish(worker_t *w, const char *topic, const char *payload, bool re
     }
 }
 
-/* Sends the list: on-change items when they changed, periodic items when
- * `periodic`; *valid_changed (may be NULL) is set when data_valid changed.
- * Returns false when the connection broke on the way. */
-static bool send_list(worker_t *w, const mqtt_topics_list_t *l, bool periodic,
-                      bool *valid_changed)
+static bool session_send(void *ctx, const char *topic, const char *payload, bool retain)
 {
-    for (size_t i = 0; i < l->count && w->st == W_CONNECTED; i++) {
-        const mqtt_topics_msg_t *msg = &l->items[i];
-        bool go = msg->when == MQTT_TOPICS_PERIODIC
-                      ? periodic
-                      : mqtt_topics_cache_changed(&w->cache, msg->topic, msg->payload);
-        if (go) {
-            if (valid_changed != NULL && msg->when == MQTT_TOPICS_ON_CHANGE &&
-                strstr(msg->topic, "/data_valid") != NULL) {
-                *valid_changed = true;
-            }
-            publish(w, msg->topic, msg->payload, msg->retain);
-        }
-    }
+    worker_t *w = ctx;
+    publish(w, topic, payload, retain);
     return w->st == W_CONNECTED;
-}
-
-static void publish_discovery(worker_t *w, const status_t *status)
-{
-    if (!w->cfg.mqtt.discovery) {
-        return;
-    }
-    uint32_t key = mqtt_topics_discovery_key(status);
-    if (key == w->disc_key) {
-        return;
-    }
-    mqtt_topics_list_t l = {0};
-    mqtt_topics_err_t e = mqtt_topics_discovery(&w->tcfg, status, &l);
-    if (e != MQTT_TOPICS_OK) {
-        log_warn("MQTT: discovery documents: %s", mqtt_topics_strerror(e));
-    } else if (send_list(w, &l, false, NULL)) {
-        w->disc_key = key;
-        log_debug("MQTT: %zu Home Assistant discovery documents checked", l.count);
-    }
-    mqtt_topics_list_free(&l);
 }
 
 /* Copies the latest status snapshot from the hub and sends what is due. */
 static void publish_status(worker_t *w, uint64_t now)
 {
     uint64_t seq = 0;
-    const status_t *status = &w->status;
     if (!hub_get_status(w->m->hub, &w->status, &seq)) {
         return; /* the loop has not published anything yet */
     }
-    if (seq != w->status_seq) {
-        w->status_seq = seq;
-        w->status_changed_ms = now;
+    mqtt_session_pass_t p =
+        mqtt_session_publish(&w->session, &w->status, seq, now, wall_ms(), session_send, w);
+    if (p.discovery_err != MQTT_TOPICS_OK) {
+        log_warn("MQTT: discovery documents: %s", mqtt_topics_strerror(p.discovery_err));
+    } else if (p.discovery_checked > 0 && !p.broken) {
+        log_debug("MQTT: %zu Home Assistant discovery documents checked", p.discovery_checked);
     }
-    bool fresh = now - w->status_changed_ms < STATUS_OLD_MS;
-    publish_discovery(w, status);
-    mqtt_topics_list_t l = {0};
-    mqtt_topics_err_t e = mqtt_topics_from_status(&w->tcfg, status, fresh, wall_ms(), &l);
-    if (e != MQTT_TOPICS_OK) {
-        log_warn("MQTT: status topics: %s", mqtt_topics_strerror(e));
-    } else {
-        bool periodic = now >= w->next_periodic_ms;
-        bool valid_changed = false;
-        /* The on-change pass first: when the data just became valid the
-         * values follow at once instead of at the next interval. */
-        if (send_list(w, &l, periodic, &valid_changed) && valid_changed && !periodic) {
-            periodic = true;
-            (void)send_list(w, &l, true, NULL);
-        }
-        if (periodic) {
-            w->next_periodic_ms = now + (uint64_t)w->cfg.mqtt.interval_ms;
-        }
+    if (p.status_err != MQTT_TOPICS_OK) {
+        log_warn("MQTT: status topics: %s", mqtt_topics_strerror(p.status_err));
     }
-    mqtt_topics_list_free(&l);
 }
 
 static void handle_connack(worker_t *w)
@@ -314,9 +257,7 @@ static void handle_connack(worker_t *w)
     }
     w->st = W_CONNECTED;
     w->backoff_ms = BACKOFF_MIN_MS;
-    mqtt_topics_cache_clear(&w->cache);
-    w->disc_key = 0;
-    w->next_periodic_ms = 0;
+    mqtt_session_connected(&w->session);
     w->next_check_ms = 0;
     pthread_mutex_lock(&w->m->mu);
     w->m->stats.connected = true;
@@ -324,7 +265,7 @@ static void handle_connack(worker_t *w)
     pthread_mutex_unlock(&w->m->mu);
     log_info("MQTT: connected to %s as %s, publishing under %s/", w->m->stats.broker,
              w->cfg.mqtt.client_id, w->cfg.mqtt.root_topic);
-    publish(w, w->avail, "online", true);
+    publish(w, w->session.avail, "online", true);
 }
 
 /* Graceful end: "offline" (a clean DISCONNECT cancels the will), then a
@@ -335,7 +276,7 @@ static void goodbye(worker_t *w)
         drop_client(w);
         return;
     }
-    publish(w, w->avail, "offline", true);
+    publish(w, w->session.avail, "offline", true);
     if (w->mosq != NULL && mosquitto_disconnect(w->mosq) == MOSQ_ERR_SUCCESS) {
         uint64_t end = mono_ms() + GOODBYE_MS;
         while (mono_ms() < end &&
@@ -361,21 +302,10 @@ static void take_config(worker_t *w)
         return;
     }
     goodbye(w);
-    mqtt_topics_cache_clear(&w->cache);
     const cfg_t *c = &w->cfg;
     w->backoff_ms = BACKOFF_MIN_MS;
     w->next_attempt_ms = 0;
-    w->disc_key = 0;
-    w->status_changed_ms = mono_ms();
-    w->tcfg = (mqtt_topics_cfg_t){
-        .root = c->mqtt.root_topic,
-        .discovery_prefix = c->mqtt.discovery_prefix,
-        .node_id = c->mqtt.client_id,
-        .device_name = c->victron.battery_name,
-        .sw_version = m->version,
-        .retain = c->mqtt.retain,
-    };
-    (void)mqtt_topics_availability(&w->tcfg, w->avail, sizeof w->avail);
+    (void)mqtt_session_configure(&w->session, c, m->version, mono_ms());
     pthread_mutex_lock(&m->mu);
     memset(&m->stats, 0, sizeof m->stats);
     m->stats.enabled = c->mqtt.enabled;
@@ -425,7 +355,7 @@ static void *worker_main(void *arg)
         }
     }
     goodbye(&w);
-    mqtt_topics_cache_clear(&w.cache);
+    mqtt_session_free(&w.session);
     return NULL;
 }
 
@@ -456,28 +386,13 @@ mqtt_t *mqtt_create(hub_t *hub, const char *version)
     return m;
 }
 
-static bool same_settings(const cfg_t *a, const cfg_t *b)
-{
-    return a->mqtt.enabled == b->mqtt.enabled && strcmp(a->mqtt.host, b->mqtt.host) == 0 &&
-           a->mqtt.port == b->mqtt.port && strcmp(a->mqtt.username, b->mqtt.username) == 0 &&
-           strcmp(a->mqtt.password, b->mqtt.password) == 0 &&
-           strcmp(a->mqtt.client_id, b->mqtt.client_id) == 0 &&
-           strcmp(a->mqtt.root_topic, b->mqtt.root_topic) == 0 && a->mqtt.qos == b->mqtt.qos &&
-           a->mqtt.retain == b->mqtt.retain && a->mqtt.keepalive_s == b->mqtt.keepalive_s &&
-           strcmp(a->mqtt.tls_ca_file, b->mqtt.tls_ca_file) == 0 &&
-           a->mqtt.interval_ms == b->mqtt.interval_ms &&
-           a->mqtt.discovery == b->mqtt.discovery &&
-           strcmp(a->mqtt.discovery_prefix, b->mqtt.discovery_prefix) == 0 &&
-           strcmp(a->victron.battery_name, b->victron.battery_name) == 0;
-}
-
 void mqtt_configure(mqtt_t *m, const cfg_t *cfg)
 {
     if (m == NULL || cfg == NULL) {
         return;
     }
     pthread_mutex_lock(&m->mu);
-    if (!m->configured || !same_settings(&m->pending, cfg)) {
+    if (!m->configured || !mqtt_session_same_settings(&m->pending, cfg)) {
         m->pending = *cfg;
         m->have_pending = true;
         m->configured = true;
