@@ -1630,7 +1630,9 @@ static cfg_err_t apply_value(apply_ctx_t *x, const key_def_t *k, const char *pat
     x->touched[key_index(k)] = true;
     if (is_esp32(k)) {
         x->cfg->esp32.present |= esp32_bit(k);
+#ifndef CFG_ESP32_FIRMWARE /* the ESP32 firmware (port/esp32) uses these keys */
         warn(x->warn, path, "not used on Linux (%s); kept in the file for an ESP32", k->why);
+#endif
     }
     return CFG_OK;
 }

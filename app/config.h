@@ -25,7 +25,9 @@
  * pin numbers, hardware.can.termination, advanced.enable_spiffs ...) are
  * accepted with their type and range checked, kept in cfg_t.esp32 and
  * written back by cfg_to_json, so the same file still works on an ESP32; each
- * one given is reported as a warning (cfg_warnings_t), not as an error.
+ * one given is reported as a warning (cfg_warnings_t), not as an error. The
+ * ESP32 firmware builds this file with CFG_ESP32_FIRMWARE defined: it uses
+ * those keys (app/esp32_board.h, app/wifi_policy.h), so it does not warn.
  *
  * Secrets (web_server.password, web_server.token, mqtt.password and the two
  * Wi-Fi passwords) never appear in error messages. cfg_to_json(..., true) replaces a set secret by
