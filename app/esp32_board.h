@@ -121,9 +121,11 @@ board_err_t board_defaults(board_target_t target, board_hw_t *out);
  * (header comment). On success fills *out, and *notes when not NULL
  * (emptied first), and returns BOARD_OK. On failure returns the code, fills
  * *err when not NULL and leaves *out and *notes untouched. The first
- * problem wins, in the order packs, UART RX, UART TX, CAN TX, CAN RX.
- * cfg is expected to have passed cfg_validate; values outside its ranges
- * are still refused, never used. Cost: a few comparisons.
+ * problem wins, in the order packs, CAN mode, UART RX, UART TX, CAN TX,
+ * CAN RX.
+ * cfg is expected to have passed cfg_validate; a pin or CAN mode outside
+ * its range is still refused (BOARD_ERR_NO_PIN, BOARD_ERR_ARG), never used.
+ * Speeds and timing are copied as they are. Cost: a few comparisons.
  */
 board_err_t board_resolve(const cfg_t *cfg, board_target_t target, board_hw_t *out,
                           board_notes_t *notes, board_error_t *err);
