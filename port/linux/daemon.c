@@ -29,13 +29,12 @@
 #include "hub.h"
 #include "http_server.h"
 #include "http_write.h"
+#include "hub_svc.h"
 #include "log.h"
 #include "mqtt.h"
 #include "serial_port.h"
-#include "registers_json.h"
 #include "service.h"
 #include "serial_sim.h"
-#include "status_json.h"
 #include "venus_dbus.h"
 
 #ifndef TBVB_VERSION
@@ -161,7 +160,7 @@ static bool svc_save_energy(void *ctx, uint64_t charged_mwh, uint64_t discharged
 static void svc_publish_status(void *ctx, const status_t *st)
 {
     daemon_t *d = ctx;
-    hub_publish_status(d->hub, st, status_json(st));
+    hub_svc_publish_status(d->hub, st);
     venus_dbus_publish(d->vdbus, st);
 }
 
@@ -170,25 +169,13 @@ static uint64_t wall_ms(void);
 static void svc_publish_history(void *ctx, const svc_t *svc)
 {
     daemon_t *d = ctx;
-    char *json = history_json(svc_history(svc));
-    if (json != NULL) {
-        hub_publish(d->hub, HUB_DOC_HISTORY, json);
-    }
+    hub_svc_publish_history(d->hub, svc);
 }
 
-/* One register document per pack (pack 1's is HUB_DOC_REGISTERS, as with
- * one pack); GET /api/tinybms/registers?pack=N picks one. */
 static void svc_publish_registers(void *ctx, const svc_t *svc, uint64_t now_us)
 {
     daemon_t *d = ctx;
-    const brg_t *b = svc_bridge(svc);
-    uint64_t wall = wall_ms();
-    for (size_t i = 0; i < b->n_packs && i < BRG_MAX_PACKS; i++) {
-        char *json = registers_json(&b->bms[i].poller, now_us, wall);
-        if (json != NULL) {
-            hub_publish(d->hub, hub_doc_registers(i), json);
-        }
-    }
+    hub_svc_publish_registers(d->hub, svc, now_us, wall_ms());
 }
 
 static const svc_ops_t svc_ops = {
@@ -245,30 +232,33 @@ static void open_log_file(daemon_t *d)
                         (unsigned)d->cfg.logging.files);
 }
 
-/* Reports the outcome to the hub, where POST /api/settings waits for it
- * (and saves the file only once it is applied). */
-static void apply_new_config(daemon_t *d, uint64_t now)
+/* The port's parts that follow a configuration the service applied. */
+static void config_applied(void *ctx, const cfg_t *c)
 {
-    cfg_t c;
-    uint64_t seq;
-    if (!hub_take_config(d->hub, &c, &seq)) {
-        return;
-    }
-    char why[160];
-    if (svc_apply_config(&d->svc, &c, now, why, sizeof why) != TBMS_OK) {
-        log_error("new configuration not applied: %s", why);
-        hub_finish_config(d->hub, seq, NULL, why);
-        return;
-    }
-    d->cfg = c;
+    daemon_t *d = ctx;
+    d->cfg = *c;
     if (d->opts->log_level < 0) {
-        log_set_level((log_level_t)c.logging.log_level);
+        log_set_level((log_level_t)c->logging.log_level);
     }
     open_log_file(d);
-    mqtt_configure(d->mqtt, &c);
-    diag_configure(d->diag, &c);
-    hub_finish_config(d->hub, seq, &d->cfg, NULL);
-    log_info("configuration changed and applied");
+    mqtt_configure(d->mqtt, c);
+    diag_configure(d->diag, c);
+}
+
+static void apply_new_config(daemon_t *d, uint64_t now)
+{
+    char why[160];
+    switch (hub_svc_take_config(d->hub, &d->svc, now, config_applied, d, why, sizeof why)) {
+    case HUB_SVC_APPLIED:
+        log_info("configuration changed and applied");
+        break;
+    case HUB_SVC_REFUSED:
+        log_error("new configuration not applied: %s", why);
+        break;
+    case HUB_SVC_NONE:
+    default:
+        break;
+    }
 }
 
 static void hex_line(char *out, size_t cap, const uint8_t *b, size_t n)
