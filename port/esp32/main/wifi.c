@@ -296,6 +296,7 @@ static void print_ap(const wpol_ap_t *ap)
     char bar[sizeof line];
     memset(bar, '-', (size_t)w + 2u);
     bar[w + 2] = '\0';
+    esp_log_level_set(TAG, ESP_LOG_INFO); /* shown whatever level the rest logs at */
     ESP_LOGI(TAG, "+%s+", bar);
     ESP_LOGI(TAG, "| %s |", line);
     ESP_LOGI(TAG, "+%s+", bar);
@@ -524,6 +525,10 @@ esp_err_t fw_wifi_start(const cfg_t *cfg)
     log_info("Wi-Fi: %s (%s)%s%s%s", wpol_phase_name(out.phase), wpol_radio_name(out.radio),
              pcfg.sta_configured ? ", joining \"" : "", pcfg.sta_configured ? s_wifi.ssid : "",
              pcfg.sta_configured ? "\"" : "");
+    if (!pcfg.sta_configured) {
+        log_info("Wi-Fi: no network set (wifi.sta_ssid): join the access point and open "
+                 "http://192.168.4.1 to set it up");
+    }
     if (out.connect) {
         connect_station(); /* waits for WIFI_EVENT_STA_START */
     }
