@@ -54,8 +54,7 @@ typedef struct {
 /* Sends the list: on-change items when they changed, periodic items when
  * `periodic`; *valid_changed (may be NULL) is set when data_valid changed.
  * Returns false when the connection broke on the way. */
-static bool send_list(sender_t *x, const mqtt_topics_list_t *l, bool periodic,
-                      bool *valid_changed)
+static bool send_list(sender_t *x, const mqtt_topics_list_t *l, bool periodic, bool *valid_changed)
 {
     for (size_t i = 0; i < l->count; i++) {
         const mqtt_topics_msg_t *msg = &l->items[i];
@@ -150,8 +149,7 @@ bool mqtt_session_same_settings(const cfg_t *a, const cfg_t *b)
            strcmp(a->mqtt.root_topic, b->mqtt.root_topic) == 0 && a->mqtt.qos == b->mqtt.qos &&
            a->mqtt.retain == b->mqtt.retain && a->mqtt.keepalive_s == b->mqtt.keepalive_s &&
            strcmp(a->mqtt.tls_ca_file, b->mqtt.tls_ca_file) == 0 &&
-           a->mqtt.interval_ms == b->mqtt.interval_ms &&
-           a->mqtt.discovery == b->mqtt.discovery &&
+           a->mqtt.interval_ms == b->mqtt.interval_ms && a->mqtt.discovery == b->mqtt.discovery &&
            strcmp(a->mqtt.discovery_prefix, b->mqtt.discovery_prefix) == 0 &&
            strcmp(a->victron.battery_name, b->victron.battery_name) == 0;
 }

@@ -42,9 +42,9 @@ typedef bool (*mqtt_session_send_fn)(void *ctx, const char *topic, const char *p
                                      bool retain);
 
 typedef struct {
-    mqtt_topics_cfg_t topics; /* points into the cfg_t given to configure */
-    bool discovery;           /* mqtt.discovery */
-    uint32_t interval_ms;     /* mqtt.interval_ms */
+    mqtt_topics_cfg_t topics;          /* points into the cfg_t given to configure */
+    bool discovery;                    /* mqtt.discovery */
+    uint32_t interval_ms;              /* mqtt.interval_ms */
     char avail[MQTT_TOPICS_TOPIC_MAX]; /* "<root>/availability": will, online/offline */
     mqtt_topics_cache_t cache;         /* payloads sent on this connection */
     uint32_t disc_key;                 /* discovery set last sent; 0 = none */

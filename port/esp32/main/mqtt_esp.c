@@ -41,13 +41,13 @@
 #include "log.h"
 #include "mqtt_session.h"
 
-#define BACKOFF_MIN_MS   1000u
-#define BACKOFF_MAX_MS   60000u
-#define NET_TIMEOUT_MS   10000   /* connect and network operations */
-#define STATUS_CHECK_MS  500u
-#define CA_FILE_MAX      8192    /* bytes of PEM; a CA bundle belongs elsewhere */
-#define TASK_STACK       6144u
-#define TASK_PRIORITY    4u
+#define BACKOFF_MIN_MS  1000u
+#define BACKOFF_MAX_MS  60000u
+#define NET_TIMEOUT_MS  10000 /* connect and network operations */
+#define STATUS_CHECK_MS 500u
+#define CA_FILE_MAX     8192  /* bytes of PEM; a CA bundle belongs elsewhere */
+#define TASK_STACK      8192u /* TLS writes (mbedTLS) run in this task; not measured */
+#define TASK_PRIORITY   4u
 
 /* Handed over between the bridge task and the publisher (s_mu). */
 static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -57,9 +57,9 @@ static bool s_configured;
 
 /* Set by esp-mqtt's task and the IP event, read by the publisher. */
 static atomic_bool s_connected;
-static atomic_bool s_connack;  /* a CONNACK to handle */
-static atomic_bool s_lost;     /* a failed attempt or a dropped link to handle */
-static atomic_bool s_net_up;   /* the station just got an address */
+static atomic_bool s_connack;   /* a CONNACK to handle */
+static atomic_bool s_lost;      /* a failed attempt or a dropped link to handle */
+static atomic_bool s_net_up;    /* the station just got an address */
 static atomic_int s_last_error; /* esp_err_t or errno of the last failure */
 static atomic_int s_refused;    /* CONNACK refusal code, 0 = none */
 
@@ -224,8 +224,7 @@ static void start_client(void)
     mc.broker.verification.certificate = s_w.ca_pem;
     mc.credentials.client_id = c->mqtt.client_id;
     mc.credentials.username = c->mqtt.username[0] != '\0' ? c->mqtt.username : NULL;
-    mc.credentials.authentication.password =
-        c->mqtt.password[0] != '\0' ? c->mqtt.password : NULL;
+    mc.credentials.authentication.password = c->mqtt.password[0] != '\0' ? c->mqtt.password : NULL;
     mc.session.protocol_ver = MQTT_PROTOCOL_V_3_1_1;
     mc.session.keepalive = (int)c->mqtt.keepalive_s;
     mc.session.last_will.topic = s_w.session.avail;
@@ -235,8 +234,8 @@ static void start_client(void)
     mc.network.timeout_ms = NET_TIMEOUT_MS;
     mc.network.disable_auto_reconnect = true; /* our backoff, see the header comment */
     s_w.client = esp_mqtt_client_init(&mc);
-    esp_err_t e = s_w.client != NULL ? esp_mqtt_client_register_event(
-                                           s_w.client, MQTT_EVENT_ANY, on_mqtt_event, NULL)
+    esp_err_t e = s_w.client != NULL ? esp_mqtt_client_register_event(s_w.client, MQTT_EVENT_ANY,
+                                                                      on_mqtt_event, NULL)
                                      : ESP_ERR_NO_MEM;
     if (e == ESP_OK) {
         e = esp_mqtt_client_start(s_w.client);
@@ -299,8 +298,7 @@ static void take_config(void)
         return;
     }
     log_info("MQTT: publishing to %s%s under %s/ every %d ms", s_w.broker,
-             c->mqtt.tls_ca_file[0] ? " (TLS)" : "", c->mqtt.root_topic,
-             (int)c->mqtt.interval_ms);
+             c->mqtt.tls_ca_file[0] ? " (TLS)" : "", c->mqtt.root_topic, (int)c->mqtt.interval_ms);
     start_client();
 }
 
@@ -402,8 +400,8 @@ esp_err_t fw_mqtt_start(fw_t *fw)
     s_w.hub = fw->hub;
     (void)snprintf(s_w.version, sizeof s_w.version, "%s", fw->version ? fw->version : "");
     s_w.backoff_ms = BACKOFF_MIN_MS;
-    esp_err_t e = esp_event_handler_instance_register(IP_EVENT, IP_EVENT_STA_GOT_IP, on_got_ip,
-                                                      NULL, NULL);
+    esp_err_t e =
+        esp_event_handler_instance_register(IP_EVENT, IP_EVENT_STA_GOT_IP, on_got_ip, NULL, NULL);
     if (e != ESP_OK) {
         log_warn("MQTT: no reconnect on a new address: %s", esp_err_to_name(e));
     }

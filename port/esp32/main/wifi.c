@@ -35,13 +35,13 @@
 #include "log.h"
 #include "wifi_policy.h"
 
-#define TAG             "wifi"
-#define TICK_MS         500u
-#define NVS_NAMESPACE   "tbvb"
-#define NVS_AP_SECRET   "ap_secret"
-#define HTTP_PORT       80u
-#define AP_MAX_CLIENTS  4u
-#define MDNS_INSTANCE   "TinyBMS-Victron bridge"
+#define TAG            "wifi"
+#define TICK_MS        500u
+#define NVS_NAMESPACE  "tbvb"
+#define NVS_AP_SECRET  "ap_secret"
+#define HTTP_PORT      80u
+#define AP_MAX_CLIENTS 4u
+#define MDNS_INSTANCE  "TinyBMS-Victron bridge"
 
 /* Our own event base on the default loop: the timer's tick. */
 static esp_event_base_t const FW_WIFI_EVENT = "FW_WIFI_EVENT";
@@ -49,7 +49,7 @@ enum { FW_WIFI_EVENT_TICK = 0 };
 
 static struct {
     wpol_t policy;
-    wpol_radio_t radio;  /* the mode set in the driver */
+    wpol_radio_t radio; /* the mode set in the driver */
     bool radio_set;
     bool sta_started;     /* WIFI_EVENT_STA_START seen, no STA_STOP since */
     bool connect_pending; /* the policy asked to connect before the station started */
@@ -312,7 +312,8 @@ static void prepare_ap(const cfg_t *cfg)
         log_warn("Wi-Fi: cannot read the MAC address; the access point name ends in 0000");
     }
     static char dev_pw[CFG_WIFI_PASS_LEN];
-    bool have_dev = cfg->esp32.wifi.ap_password[0] != '\0' || device_password(dev_pw, sizeof dev_pw);
+    bool have_dev =
+        cfg->esp32.wifi.ap_password[0] != '\0' || device_password(dev_pw, sizeof dev_pw);
     wpol_ap_t ap;
     wpol_error_t err;
     wpol_err_t e = wpol_ap_settings(cfg, mac, have_dev ? dev_pw : NULL, &ap, &err);
@@ -453,8 +454,8 @@ static esp_err_t start_driver(void)
 
 static esp_err_t register_events(void)
 {
-    esp_err_t e = esp_event_handler_instance_register(WIFI_EVENT, ESP_EVENT_ANY_ID, on_event,
-                                                      NULL, NULL);
+    esp_err_t e =
+        esp_event_handler_instance_register(WIFI_EVENT, ESP_EVENT_ANY_ID, on_event, NULL, NULL);
     if (e == ESP_OK) {
         e = esp_event_handler_instance_register(IP_EVENT, IP_EVENT_STA_GOT_IP, on_event, NULL,
                                                 NULL);
@@ -464,8 +465,8 @@ static esp_err_t register_events(void)
                                                 NULL);
     }
     if (e == ESP_OK) {
-        e = esp_event_handler_instance_register(FW_WIFI_EVENT, FW_WIFI_EVENT_TICK, on_event,
-                                                NULL, NULL);
+        e = esp_event_handler_instance_register(FW_WIFI_EVENT, FW_WIFI_EVENT_TICK, on_event, NULL,
+                                                NULL);
     }
     return e;
 }
