@@ -138,6 +138,7 @@ typedef struct {
     bool retry_due;       /* a connect is scheduled at retry_at_ms */
     uint32_t retry_at_ms;
     uint32_t failures;     /* failed attempts in this phase */
+    uint32_t waits;        /* retry waits in this phase (the backoff's exponent) */
     uint32_t since_ms;     /* JOINING: fallback timer start; LEAVING_AP: IP since */
     uint32_t ap_clients;
 } wpol_t;
