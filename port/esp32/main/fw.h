@@ -38,6 +38,9 @@ typedef struct {
     cfg_t cfg;               /* the configuration read at boot */
     const char *config_path; /* FW_CONFIG_PATH */
     const char *version;     /* TBVB_VERSION */
+    bool web_running;        /* fw_web_start succeeded (main.c): a new OTA image
+                              * confirms itself only with its web server up,
+                              * so that the next update stays possible */
 } fw_t;
 
 /* storage.c: NVS (Wi-Fi's own data) and LittleFS mounted at FW_DATA_DIR
