@@ -74,7 +74,7 @@ typedef struct {
 
 /* Notes on pins that work but have another role; the firmware logs them
  * as warnings at start. One per pin at most. */
-#define BOARD_NOTES_MAX    4u
+#define BOARD_NOTES_MAX     4u
 #define BOARD_NOTE_TEXT_MAX 192u
 typedef struct {
     size_t count;
@@ -84,18 +84,18 @@ typedef struct {
 /* What the firmware sets up. */
 typedef struct {
     board_target_t target;
-    int uart_num;           /* the TinyBMS UART: 2 (ESP32, S3) or 1 (C3, C6) */
-    int uart_rx_pin;        /* GPIO numbers */
+    int uart_num;    /* the TinyBMS UART: 2 (ESP32, S3) or 1 (C3, C6) */
+    int uart_rx_pin; /* GPIO numbers */
     int uart_tx_pin;
-    int32_t uart_baud;      /* hardware.uart.baudrate (115200, TinyBMS fixed) */
+    int32_t uart_baud;       /* hardware.uart.baudrate (115200, TinyBMS fixed) */
     int32_t uart_timeout_ms; /* hardware.uart.timeout_ms */
-    int32_t uart_retries;   /* hardware.uart.retries */
+    int32_t uart_retries;    /* hardware.uart.retries */
     int can_tx_pin;
     int can_rx_pin;
-    int32_t can_bitrate;    /* hardware.can.bitrate (500000) */
-    bool can_loopback;      /* hardware.can.mode "loopback": TWAI self-test, no bus */
-    bool can_termination;   /* hardware.can.termination (default false) */
-    int32_t console_baud;   /* logging.serial_baudrate, default 115200 */
+    int32_t can_bitrate;  /* hardware.can.bitrate (500000) */
+    bool can_loopback;    /* hardware.can.mode "loopback": TWAI self-test, no bus */
+    bool can_termination; /* hardware.can.termination (default false) */
+    int32_t console_baud; /* logging.serial_baudrate, default 115200 */
 } board_hw_t;
 
 /* Static English text for an error code; never NULL. */

@@ -18,27 +18,27 @@
 #include "config.h"
 
 typedef enum {
-    ESP32_KEY_WIFI_MODE = 0,        /* wifi.mode */
-    ESP32_KEY_WIFI_STA_SSID,        /* wifi.sta_ssid */
-    ESP32_KEY_WIFI_STA_PASSWORD,    /* wifi.sta_password */
-    ESP32_KEY_WIFI_STA_HOSTNAME,    /* wifi.sta_hostname */
-    ESP32_KEY_WIFI_STA_IP_MODE,     /* wifi.sta_ip_mode */
-    ESP32_KEY_WIFI_STA_STATIC_IP,   /* wifi.sta_static_ip */
-    ESP32_KEY_WIFI_STA_GATEWAY,     /* wifi.sta_gateway */
-    ESP32_KEY_WIFI_STA_SUBNET,      /* wifi.sta_subnet */
-    ESP32_KEY_WIFI_AP_ENABLED,      /* wifi.ap_fallback.enabled */
-    ESP32_KEY_WIFI_AP_SSID,         /* wifi.ap_fallback.ssid */
-    ESP32_KEY_WIFI_AP_PASSWORD,     /* wifi.ap_fallback.password */
-    ESP32_KEY_WIFI_AP_CHANNEL,      /* wifi.ap_fallback.channel */
-    ESP32_KEY_UART_RX_PIN,          /* hardware.uart.rx_pin */
-    ESP32_KEY_UART_TX_PIN,          /* hardware.uart.tx_pin */
-    ESP32_KEY_CAN_TX_PIN,           /* hardware.can.tx_pin */
-    ESP32_KEY_CAN_RX_PIN,           /* hardware.can.rx_pin */
-    ESP32_KEY_CAN_TERMINATION,      /* hardware.can.termination */
-    ESP32_KEY_SERIAL_BAUDRATE,      /* logging.serial_baudrate */
-    ESP32_KEY_ENABLE_SPIFFS,        /* advanced.enable_spiffs */
-    ESP32_KEY_ENABLE_OTA,           /* advanced.enable_ota */
-    ESP32_KEY_STACK_SIZE_BYTES,     /* advanced.stack_size_bytes */
+    ESP32_KEY_WIFI_MODE = 0,      /* wifi.mode */
+    ESP32_KEY_WIFI_STA_SSID,      /* wifi.sta_ssid */
+    ESP32_KEY_WIFI_STA_PASSWORD,  /* wifi.sta_password */
+    ESP32_KEY_WIFI_STA_HOSTNAME,  /* wifi.sta_hostname */
+    ESP32_KEY_WIFI_STA_IP_MODE,   /* wifi.sta_ip_mode */
+    ESP32_KEY_WIFI_STA_STATIC_IP, /* wifi.sta_static_ip */
+    ESP32_KEY_WIFI_STA_GATEWAY,   /* wifi.sta_gateway */
+    ESP32_KEY_WIFI_STA_SUBNET,    /* wifi.sta_subnet */
+    ESP32_KEY_WIFI_AP_ENABLED,    /* wifi.ap_fallback.enabled */
+    ESP32_KEY_WIFI_AP_SSID,       /* wifi.ap_fallback.ssid */
+    ESP32_KEY_WIFI_AP_PASSWORD,   /* wifi.ap_fallback.password */
+    ESP32_KEY_WIFI_AP_CHANNEL,    /* wifi.ap_fallback.channel */
+    ESP32_KEY_UART_RX_PIN,        /* hardware.uart.rx_pin */
+    ESP32_KEY_UART_TX_PIN,        /* hardware.uart.tx_pin */
+    ESP32_KEY_CAN_TX_PIN,         /* hardware.can.tx_pin */
+    ESP32_KEY_CAN_RX_PIN,         /* hardware.can.rx_pin */
+    ESP32_KEY_CAN_TERMINATION,    /* hardware.can.termination */
+    ESP32_KEY_SERIAL_BAUDRATE,    /* logging.serial_baudrate */
+    ESP32_KEY_ENABLE_SPIFFS,      /* advanced.enable_spiffs */
+    ESP32_KEY_ENABLE_OTA,         /* advanced.enable_ota */
+    ESP32_KEY_STACK_SIZE_BYTES,   /* advanced.stack_size_bytes */
     ESP32_KEY_COUNT_
 } esp32_key_t;
 

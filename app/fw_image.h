@@ -49,15 +49,15 @@
 /* The one error enum of this module; 0 = OK. */
 typedef enum {
     FWI_OK = 0,
-    FWI_ERR_ARG,       /* NULL pointer, bad target, or a call out of order */
-    FWI_ERR_SHORT,     /* fewer bytes than the check needs, or the upload ended early */
-    FWI_ERR_MAGIC,     /* not an ESP32 firmware image */
-    FWI_ERR_SEGMENTS,  /* segment count or a segment length is impossible */
-    FWI_ERR_CHIP,      /* built for another chip */
-    FWI_ERR_APP_DESC,  /* no app description where ESP-IDF puts it */
-    FWI_ERR_PROJECT,   /* firmware of another project */
-    FWI_ERR_TOO_BIG,   /* larger than the OTA slot */
-    FWI_ERR_CHECKSUM,  /* the image checksum does not match: damaged in transfer */
+    FWI_ERR_ARG,      /* NULL pointer, bad target, or a call out of order */
+    FWI_ERR_SHORT,    /* fewer bytes than the check needs, or the upload ended early */
+    FWI_ERR_MAGIC,    /* not an ESP32 firmware image */
+    FWI_ERR_SEGMENTS, /* segment count or a segment length is impossible */
+    FWI_ERR_CHIP,     /* built for another chip */
+    FWI_ERR_APP_DESC, /* no app description where ESP-IDF puts it */
+    FWI_ERR_PROJECT,  /* firmware of another project */
+    FWI_ERR_TOO_BIG,  /* larger than the OTA slot */
+    FWI_ERR_CHECKSUM, /* the image checksum does not match: damaged in transfer */
     FWI_ERR_COUNT_
 } fwi_err_t;
 
@@ -104,9 +104,8 @@ const char *fwi_chip_name(uint16_t chip_id);
  * problem, in the order of the table above, with *err filled (may be NULL)
  * and *info untouched. Cost: O(FWI_CHECK_LEN).
  */
-fwi_err_t fwi_check_header(const uint8_t *buf, size_t len, board_target_t target,
-                           size_t image_size, size_t slot_size, fwi_info_t *info,
-                           fwi_error_t *err);
+fwi_err_t fwi_check_header(const uint8_t *buf, size_t len, board_target_t target, size_t image_size,
+                           size_t slot_size, fwi_info_t *info, fwi_error_t *err);
 
 /* Checks a declared upload size (Content-Length) against the slot before
  * anything is received: 0 and sizes below FWI_CHECK_LEN are too short. */
@@ -118,18 +117,18 @@ fwi_err_t fwi_check_size(size_t image_size, size_t slot_size, fwi_error_t *err);
 
 /* The state; fields are private to fw_image.c. */
 typedef struct {
-    size_t slot_size;   /* 0 = not checked */
-    size_t received;    /* bytes fed so far */
-    size_t image_len;   /* expected length once the last segment header is read, else 0 */
-    uint8_t hdr[24];    /* the image header or a segment header being collected */
+    size_t slot_size; /* 0 = not checked */
+    size_t received;  /* bytes fed so far */
+    size_t image_len; /* expected length once the last segment header is read, else 0 */
+    uint8_t hdr[24];  /* the image header or a segment header being collected */
     uint8_t hdr_fill;
-    uint8_t segments;   /* segment count from the image header */
-    uint8_t seg_index;  /* segment whose header or data comes next */
+    uint8_t segments;  /* segment count from the image header */
+    uint8_t seg_index; /* segment whose header or data comes next */
     bool hash_appended;
-    uint32_t seg_left;  /* data bytes left in the current segment */
-    uint8_t checksum;   /* running checksum of segment data */
-    uint8_t stage;      /* where in the layout the next byte is */
-    fwi_err_t failed;   /* first error; every later call returns it */
+    uint32_t seg_left; /* data bytes left in the current segment */
+    uint8_t checksum;  /* running checksum of segment data */
+    uint8_t stage;     /* where in the layout the next byte is */
+    fwi_err_t failed;  /* first error; every later call returns it */
 } fwi_stream_t;
 
 /* Starts following an upload into a slot of slot_size bytes (0 = not

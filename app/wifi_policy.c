@@ -485,8 +485,7 @@ wpol_err_t wpol_ap_settings(const cfg_t *cfg, const uint8_t mac[6], const char *
     if (esp32_key_present(cfg, ESP32_KEY_WIFI_AP_SSID)) {
         size_t n = bounded_len(ssid, sizeof cfg->esp32.wifi.ap_ssid);
         if (n == 0u || n >= sizeof ap.ssid) {
-            return ap_fail(err, WPOL_ERR_SSID, "wifi.ap_fallback.ssid",
-                           "must have 1 to 32 bytes");
+            return ap_fail(err, WPOL_ERR_SSID, "wifi.ap_fallback.ssid", "must have 1 to 32 bytes");
         }
         memcpy(ap.ssid, ssid, n);
     } else {

@@ -58,15 +58,15 @@
  * Timing (header comment)
  * ------------------------------------------------------------------------ */
 
-#define WPOL_FALLBACK_ATTEMPTS     5u       /* failed attempts before the fallback */
-#define WPOL_FALLBACK_MS           30000u   /* or this long without an IP */
-#define WPOL_RETRY_FIRST_MS        1000u    /* station alone: first retry delay */
-#define WPOL_RETRY_MAX_MS          30000u   /* station alone: longest delay */
-#define WPOL_BG_RETRY_FIRST_MS     15000u   /* access point up: first retry delay */
-#define WPOL_BG_RETRY_MAX_MS       120000u  /* access point up: longest delay */
-#define WPOL_BG_RETRY_CLIENT_MS    300000u  /* shortest delay with a client on the AP */
-#define WPOL_AP_HOLD_MS            60000u   /* IP held this long: the fallback AP closes */
-#define WPOL_AP_HOLD_CLIENT_MAX_MS 600000u  /* ... even with a client still on it */
+#define WPOL_FALLBACK_ATTEMPTS     5u      /* failed attempts before the fallback */
+#define WPOL_FALLBACK_MS           30000u  /* or this long without an IP */
+#define WPOL_RETRY_FIRST_MS        1000u   /* station alone: first retry delay */
+#define WPOL_RETRY_MAX_MS          30000u  /* station alone: longest delay */
+#define WPOL_BG_RETRY_FIRST_MS     15000u  /* access point up: first retry delay */
+#define WPOL_BG_RETRY_MAX_MS       120000u /* access point up: longest delay */
+#define WPOL_BG_RETRY_CLIENT_MS    300000u /* shortest delay with a client on the AP */
+#define WPOL_AP_HOLD_MS            60000u  /* IP held this long: the fallback AP closes */
+#define WPOL_AP_HOLD_CLIENT_MAX_MS 600000u /* ... even with a client still on it */
 
 /* Returned as wpol_out_t.wake_in_ms when no deadline is pending. */
 #define WPOL_NO_WAKE UINT32_MAX
@@ -119,11 +119,11 @@ typedef enum {
 
 /* What to do after a call. */
 typedef struct {
-    wpol_radio_t radio;  /* the mode to be in */
-    bool radio_changed;  /* differs from the previous output: esp_wifi_set_mode (and
-                          * configure the AP when it appears) */
-    bool connect;        /* call esp_wifi_connect() now (once the station interface
-                          * has started, right after wpol_start) */
+    wpol_radio_t radio; /* the mode to be in */
+    bool radio_changed; /* differs from the previous output: esp_wifi_set_mode (and
+                         * configure the AP when it appears) */
+    bool connect;       /* call esp_wifi_connect() now (once the station interface
+                         * has started, right after wpol_start) */
     wpol_phase_t phase;
     bool phase_changed;  /* for the log line */
     uint32_t wake_in_ms; /* call wpol_tick within this long, or WPOL_NO_WAKE */
@@ -137,9 +137,9 @@ typedef struct {
     bool attempt_pending; /* connect issued, no outcome yet */
     bool retry_due;       /* a connect is scheduled at retry_at_ms */
     uint32_t retry_at_ms;
-    uint32_t failures;     /* failed attempts in this phase */
-    uint32_t waits;        /* retry waits in this phase (the backoff's exponent) */
-    uint32_t since_ms;     /* JOINING: fallback timer start; LEAVING_AP: IP since */
+    uint32_t failures; /* failed attempts in this phase */
+    uint32_t waits;    /* retry waits in this phase (the backoff's exponent) */
+    uint32_t since_ms; /* JOINING: fallback timer start; LEAVING_AP: IP since */
     uint32_t ap_clients;
 } wpol_t;
 
@@ -170,7 +170,7 @@ const char *wpol_radio_name(wpol_radio_t radio);
  * Access point settings
  * ------------------------------------------------------------------------ */
 
-#define WPOL_SSID_PREFIX "tinybms-bridge-"  /* + 4 upper-case hex digits */
+#define WPOL_SSID_PREFIX      "tinybms-bridge-" /* + 4 upper-case hex digits */
 #define WPOL_HOSTNAME_DEFAULT "tinybms-bridge"
 
 /* The per-device password: 12 characters from a 32-letter alphabet without
