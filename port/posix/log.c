@@ -430,8 +430,9 @@ static uint32_t fnv1a(const char *s)
 static void emit_repeat_summary(repeat_slot_t *s)
 {
     char text[LOG_LINE_MAX];
-    (void)snprintf(text, sizeof text, "last message repeated %u times in %u s: %.*s", s->repeats,
-                   LOG_REPEAT_WINDOW_MS / 1000u, (int)(LOG_LINE_MAX - 80u), s->text);
+    (void)snprintf(text, sizeof text, "last message repeated %u times in %u s: %.*s",
+                   (unsigned)s->repeats, (unsigned)(LOG_REPEAT_WINDOW_MS / 1000u),
+                   (int)(LOG_LINE_MAX - 80u), s->text);
     s->repeats = 0;
     emit(s->level, text);
 }

@@ -10,9 +10,11 @@ int thread_start(pthread_t *t, void *(*fn)(void *), void *arg, size_t stack_byte
     if (e != 0) {
         return e;
     }
+#ifdef PTHREAD_STACK_MIN /* glibc's; ESP-IDF has no such floor */
     if (stack_bytes < (size_t)PTHREAD_STACK_MIN) {
         stack_bytes = (size_t)PTHREAD_STACK_MIN;
     }
+#endif
     e = pthread_attr_setstacksize(&attr, stack_bytes);
     if (e == 0) {
         e = pthread_create(t, &attr, fn, arg);
