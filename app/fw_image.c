@@ -178,10 +178,10 @@ static fwi_err_t check_chip(const uint8_t *b, board_target_t target, fwi_error_t
     const char *name = fwi_chip_name(id);
     if (name == NULL) {
         return fail(err, FWI_ERR_CHIP, "built for an unknown chip (id %u), this board is %s",
-                    (unsigned)id, board_target_name(target));
+                    (unsigned)id, fwi_chip_name(fwi_chip_id(target)));
     }
     return fail(err, FWI_ERR_CHIP, "built for %s, this board is %s", name,
-                board_target_name(target));
+                fwi_chip_name(fwi_chip_id(target)));
 }
 
 fwi_err_t fwi_check_header(const uint8_t *buf, size_t len, board_target_t target, size_t image_size,
@@ -399,18 +399,22 @@ fwi_err_t fwi_stream_feed(fwi_stream_t *s, const uint8_t *data, size_t len, fwi_
     if (s->failed != FWI_OK) {
         return fail(err, s->failed, "the upload was refused: %s", fwi_strerror(s->failed));
     }
-    if (s->slot_size != 0u && len > s->slot_size - s->received) {
-        (void)fail(err, FWI_ERR_TOO_BIG, "the upload is larger than the update slot (%lu bytes)",
-                   (unsigned long)s->slot_size);
-        return stream_fail(s, FWI_ERR_TOO_BIG);
-    }
-    while (len > 0u) {
-        size_t n = step(s, data, len, err);
+    /* Bytes up to the slot's end are looked at first, so the verdict is
+     * the first problem in byte order, however the upload is cut. */
+    bool too_big = s->slot_size != 0u && len > s->slot_size - s->received;
+    size_t todo = too_big ? s->slot_size - s->received : len;
+    while (todo > 0u) {
+        size_t n = step(s, data, todo, err);
         if (n == 0u) {
             return s->failed;
         }
         data += n;
-        len -= n;
+        todo -= n;
+    }
+    if (too_big) {
+        (void)fail(err, FWI_ERR_TOO_BIG, "the upload is larger than the update slot (%lu bytes)",
+                   (unsigned long)s->slot_size);
+        return stream_fail(s, FWI_ERR_TOO_BIG);
     }
     return FWI_OK;
 }

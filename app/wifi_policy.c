@@ -406,9 +406,14 @@ bool wpol_device_password_valid(const char *s)
 
 static void put_why(char *why, size_t why_len, const char *text)
 {
-    if (why != NULL && why_len > 0u) {
-        (void)snprintf(why, why_len, "%s", text);
+    if (why == NULL || why_len == 0u) {
+        return;
     }
+    size_t n = 0;
+    for (; n + 1u < why_len && text[n] != '\0'; n++) {
+        why[n] = text[n];
+    }
+    why[n] = '\0';
 }
 
 bool wpol_passphrase_valid(const char *s, char *why, size_t why_len)
