@@ -39,13 +39,14 @@
 #include "service.h"
 
 /*
- * Stack: the deepest paths, from -fstack-usage for RV32 -Os (docs/esp32.md):
- * a posted configuration (hub_svc_take_config's cfg_t, 2.9 kB, then
- * svc_apply_config and config_applied: MQTT, log file, watchdog) about
- * 5 kB; a log line (vsnprintf, the log's line buffers) under the service's
- * tick about 2.5 kB; the metrics text about 2.5 kB. 10 kB leaves about
- * half free; the high-water mark is in GET /api/diagnostics (tasks.bridge)
- * and a warning is logged below 1 kB.
+ * Stack: the deepest path, from GCC's call graph with stack use
+ * (-fcallgraph-info=su, RV32 -Os, the firmware's sizes), counting 512
+ * bytes for each ESP-IDF or libc function outside the graph, is 6.6 kB: a
+ * posted configuration (hub_svc_take_config's cfg_t, 2.9 kB) whose
+ * follow-up logs a line (log.c's line buffers, 2.3 kB). A log line from
+ * the service's tick is 3.6 kB, the hardware check 4.4 kB, a TinyBMS
+ * write 3.7 kB. 10 kB leaves more than 3 kB; the high-water mark is in GET
+ * /api/diagnostics (tasks.bridge) and a warning is logged below 1 kB.
  */
 #define BRIDGE_STACK_BYTES 10240u
 /* Above the web server and MQTT (5), below lwIP (18) and Wi-Fi (23): a
@@ -391,18 +392,25 @@ static void open_log_file(const cfg_t *c)
 static void config_applied(void *ctx, const cfg_t *applied)
 {
     (void)ctx;
-    board_hw_t hw;
-    char why[BOARD_MESSAGE_MAX];
-    if (!resolve(applied, &hw, NULL, why, sizeof why)) {
-        log_warn("%s: the bridge would stop at the next start with these settings", why);
-    } else if (hw_needs_restart(&hw, &br.hw)) {
-        log_warn("new UART or CAN pins, speed or CAN mode: they take effect at the next start");
-    }
     br.cfg = *applied;
     log_set_level((log_level_t)applied->logging.log_level);
     open_log_file(applied);
     fw_mqtt_configure(applied);
     watchdog_configure(applied);
+}
+
+/* After the hand-over, not in it: board_resolve's own cfg_t would come on
+ * top of hub_svc_take_config's on this task's stack. The hardware part of
+ * an applied configuration is used at the next start only. */
+static void hardware_note(void)
+{
+    board_hw_t hw;
+    char why[BOARD_MESSAGE_MAX];
+    if (!resolve(&br.cfg, &hw, NULL, why, sizeof why)) {
+        log_warn("%s: the bridge would stop at the next start with these settings", why);
+    } else if (hw_needs_restart(&hw, &br.hw)) {
+        log_warn("new UART or CAN pins, speed or CAN mode: they take effect at the next start");
+    }
 }
 
 static void take_config(uint64_t now_us)
@@ -412,6 +420,7 @@ static void take_config(uint64_t now_us)
                                 sizeof why)) {
     case HUB_SVC_APPLIED:
         log_info("configuration changed and applied");
+        hardware_note();
         break;
     case HUB_SVC_REFUSED:
         log_error("new configuration not applied: %s", why);
@@ -494,6 +503,22 @@ static void halted_take_config(uint64_t now_us)
     br.restart_at_us = now_us + RESTART_DELAY_US;
 }
 
+/* A TinyBMS write posted while stopped: answered at once rather than
+ * left to the server's timeout. */
+static void halted_refuse_write(void)
+{
+    hub_write_req_t req;
+    if (!hub_take_write(br.fw->hub, &req)) {
+        return;
+    }
+    hub_write_result_t res;
+    memset(&res, 0, sizeof res);
+    res.status = (int)SW_NO_SETTINGS;
+    (void)snprintf(res.message, sizeof res.message,
+                   "the bridge is stopped, no TinyBMS is read: %.180s", br.halt);
+    hub_finish_write(br.fw->hub, &res);
+}
+
 static void halted_turn(void)
 {
     uint64_t now = mono_us();
@@ -504,6 +529,7 @@ static void halted_turn(void)
                   br.halt);
     }
     halted_take_config(now);
+    halted_refuse_write();
     housekeeping(now);
     if (br.restart_at_us != 0u && now >= br.restart_at_us) {
         log_info("restarting");
