@@ -528,6 +528,75 @@ static void test_wifi_bad_arguments(void **state)
     assert_string_equal(wpol_strerror(WPOL_ERR_COUNT_), "unknown error");
 }
 
+/* Invariants over random event sequences, every mode. */
+static void check_invariants(const wpol_t *p, const wpol_t *before, wpol_event_t e, bool was_event,
+                             const wpol_out_t *o)
+{
+    assert_int_equal(o->radio, p->radio);
+    assert_int_equal(o->phase, p->phase);
+    assert_int_equal(p->phase == WPOL_PHASE_AP_ONLY, p->radio == WPOL_RADIO_AP);
+    const wpol_config_t *c = &p->cfg;
+    if (c->sta_configured && c->want == WPOL_WANT_STA && !c->ap_fallback) {
+        assert_int_equal(p->radio, WPOL_RADIO_STA);
+    }
+    if (c->sta_configured && c->want == WPOL_WANT_BOTH) {
+        assert_int_equal(p->radio, WPOL_RADIO_APSTA);
+    }
+    if (p->phase == WPOL_PHASE_FALLBACK || p->phase == WPOL_PHASE_LEAVING_AP) {
+        assert_int_equal(p->radio, WPOL_RADIO_APSTA);
+        assert_int_equal(c->want, WPOL_WANT_STA);
+        assert_true(c->ap_fallback);
+    }
+    if (o->connect) {
+        assert_int_not_equal(p->radio, WPOL_RADIO_AP);
+        assert_true(p->attempt_pending);
+        /* Never a second attempt on top of one without an outcome. */
+        assert_true(!before->attempt_pending || (was_event && e == WPOL_EV_STA_DISCONNECTED));
+    }
+    /* Never stuck: a station with no attempt running has one planned. */
+    if ((p->phase == WPOL_PHASE_JOINING || p->phase == WPOL_PHASE_FALLBACK) &&
+        !p->attempt_pending) {
+        assert_true(p->retry_due);
+        assert_true(o->wake_in_ms <= WPOL_BG_RETRY_CLIENT_MS);
+    }
+    if (p->phase == WPOL_PHASE_ONLINE || p->phase == WPOL_PHASE_LEAVING_AP ||
+        p->phase == WPOL_PHASE_AP_ONLY) {
+        assert_false(p->retry_due);
+    }
+    if (p->radio == WPOL_RADIO_STA) {
+        assert_int_equal(p->ap_clients, 0);
+    }
+}
+
+static void test_wifi_random_sequences_keep_the_invariants(void **state)
+{
+    (void)state;
+    uint32_t x = 2026u;
+    for (unsigned run = 0; run < 300u; run++) {
+        x = x * 1103515245u + 12345u;
+        wpol_config_t c =
+            conf((wpol_want_t)((x >> 16) % 3u), ((x >> 20) & 1u) != 0u, ((x >> 21) & 1u) != 0u);
+        uint32_t now = x; /* any start, wrap included */
+        wpol_t p;
+        wpol_out_t o;
+        assert_true(wpol_start(&p, &c, now, &o));
+        for (unsigned step = 0; step < 400u; step++) {
+            x = x * 1103515245u + 12345u;
+            uint32_t r = x >> 8;
+            now += r % 4u == 0u ? (r >> 4) % 400000u : (r >> 4) % 3000u;
+            wpol_t before = p;
+            bool is_event = (r & 0x30u) != 0u;
+            wpol_event_t e = (wpol_event_t)((r >> 12) % (unsigned)WPOL_EV_COUNT_);
+            if (is_event) {
+                assert_true(wpol_event(&p, e, now, &o));
+            } else {
+                assert_true(wpol_tick(&p, now, &o));
+            }
+            check_invariants(&p, &before, e, is_event, &o);
+        }
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 
 static void test_wifi_device_password_golden_and_alphabet(void **state)
@@ -769,6 +838,7 @@ int main(void)
         cmocka_unit_test(test_wifi_mode_both_keeps_ap_and_station),
         cmocka_unit_test(test_wifi_clock_wrap_around),
         cmocka_unit_test(test_wifi_bad_arguments),
+        cmocka_unit_test(test_wifi_random_sequences_keep_the_invariants),
         cmocka_unit_test(test_wifi_device_password_golden_and_alphabet),
         cmocka_unit_test(test_wifi_device_password_refuses_bad_input),
         cmocka_unit_test(test_wifi_passphrase_rules),
