@@ -106,8 +106,7 @@ static int hexval(char c)
     return -1;
 }
 
-/* The URL-decoded value of name in query; false when absent or too long. */
-static bool query_get(const char *query, const char *name, char *out, size_t cap)
+bool api_query_get(const char *query, const char *name, char *out, size_t cap)
 {
     size_t nl = strlen(name);
     for (const char *p = query; p != NULL && *p != '\0';) {
@@ -141,7 +140,7 @@ static bool query_get(const char *query, const char *name, char *out, size_t cap
 static bool query_u64(const char *query, const char *name, uint64_t *v)
 {
     char buf[32];
-    if (query == NULL || !query_get(query, name, buf, sizeof buf)) {
+    if (query == NULL || !api_query_get(query, name, buf, sizeof buf)) {
         return true; /* absent: keep the default */
     }
     char *end = NULL;

@@ -145,6 +145,12 @@ bool api_ops_ok(const api_ops_t *ops);
  */
 void api_handle(const api_ops_t *ops, void *ctx, const api_request_t *req, api_response_t *resp);
 
+/* The URL-decoded value of name in query ("a=1&b=x%20y", no '?'), '+' read
+ * as a space: true and out[cap] NUL-terminated; false when absent, query is
+ * NULL or the value needs more than cap - 1 bytes. The adapters read the
+ * WebSocket's ?token= with it. */
+bool api_query_get(const char *query, const char *name, char *out, size_t cap);
+
 /* True for the paths api_handle answers (the adapter serves files otherwise). */
 bool api_is_api_path(const char *path);
 

@@ -17,6 +17,7 @@
 
 #include "hub.h"
 #include "hub_api.h"
+#include "web_assets.h" /* embedded static files (generated web_assets.c) */
 
 #define HTTP_BODY_MAX 16384u
 
@@ -65,16 +66,5 @@ void http_ws_stats(http_ws_t *ws, unsigned long *clients, unsigned long *sent,
  * then http_api_handle answers /api/... and /metrics. */
 void http_api_init(struct http_server *s);
 int http_api_handle(struct http_server *s, struct mg_connection *c);
-
-/* Embedded static files (generated web_assets.c). */
-typedef struct {
-    const char *path;         /* "/index.html" */
-    const char *content_type;
-    const char *etag;         /* quoted content hash */
-    const unsigned char *data;
-    size_t len;
-} http_asset_t;
-extern const http_asset_t http_assets[];
-extern const size_t http_asset_count;
 
 #endif /* HTTP_INTERNAL_H */
