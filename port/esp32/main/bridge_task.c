@@ -118,10 +118,37 @@ static bool svc_save_energy(void *ctx, uint64_t charged_mwh, uint64_t discharged
     return true;
 }
 
+/* The 0x378 counters as of the last status, for save_energy_at_restart
+ * (which runs in the task that calls esp_restart, never touching svc_t). */
+static portMUX_TYPE energy_mux = portMUX_INITIALIZER_UNLOCKED;
+static uint64_t last_charged_mwh, last_discharged_mwh;
+static bool have_energy;
+
 static void svc_publish_status(void *ctx, const status_t *st)
 {
     (void)ctx;
     hub_svc_publish_status(br.fw->hub, st);
+    const brg_counters_t *c = &svc_bridge(&br.svc)->counters;
+    taskENTER_CRITICAL(&energy_mux);
+    last_charged_mwh = c->charged_mwh;
+    last_discharged_mwh = c->discharged_mwh;
+    have_energy = true;
+    taskEXIT_CRITICAL(&energy_mux);
+}
+
+/* A shutdown handler (esp_restart: after an OTA update, a settings
+ * restart): the counters of the last second are saved, where the next
+ * periodic save could be up to 5 minutes away. A power cut still loses
+ * what came after the last periodic save. */
+static void save_energy_at_restart(void)
+{
+    taskENTER_CRITICAL(&energy_mux);
+    uint64_t in_mwh = last_charged_mwh, out_mwh = last_discharged_mwh;
+    bool have = have_energy;
+    taskEXIT_CRITICAL(&energy_mux);
+    if (have) {
+        (void)energy_save(FW_ENERGY_PATH, in_mwh, out_mwh);
+    }
 }
 
 static void svc_publish_history(void *ctx, const svc_t *svc)
@@ -588,6 +615,9 @@ static bool start_service(void)
     }
     (void)atomic_file_cleanup(FW_ENERGY_PATH);
     br.energy = energy_writer_start(FW_ENERGY_PATH);
+    if (esp_register_shutdown_handler(save_energy_at_restart) != ESP_OK) {
+        log_warn("energy counters: not saved at a restart (no shutdown handler)");
+    }
     uint64_t charged_mwh = 0, discharged_mwh = 0;
     if (energy_load(FW_ENERGY_PATH, &charged_mwh, &discharged_mwh)) {
         svc_set_energy(&br.svc, charged_mwh, discharged_mwh);
