@@ -767,7 +767,7 @@ static const key_def_t esp32_keys[] = {
     ES("wifi.ap_fallback.ssid", esp32.wifi.ap_ssid, 1, 0u, NULL, why_wifi,
        "Name of that access point."),
     ES("wifi.ap_fallback.password", esp32.wifi.ap_password, 8, KF_SECRET | KF_EMPTY, NULL,
-       why_wifi, "Its passphrase; empty = open."),
+       why_wifi, "Its WPA2 passphrase; empty = the board's own password (never open)."),
     EI("wifi.ap_fallback.channel", esp32.wifi.ap_channel, 1, 13, "", why_wifi,
        "Its Wi-Fi channel."),
     EI("hardware.uart.rx_pin", esp32.uart_rx_pin, 0, 48, "", why_uart_pin,

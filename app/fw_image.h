@@ -141,7 +141,9 @@ void fwi_stream_init(fwi_stream_t *s, size_t slot_size);
  * _CHECKSUM) with *err filled (may be NULL); after an error every call
  * returns it again, so the upload is aborted and nothing of the bad part
  * is written. Bytes after the image (a signature block) are accepted up to
- * the slot size. The chip and project are fwi_check_header's business.
+ * the slot size. Bytes up to the slot's end are checked before the rest is
+ * refused as too big, so the verdict is the same however the upload is cut
+ * into chunks. The chip and project are fwi_check_header's business.
  * Cost: O(len).
  */
 fwi_err_t fwi_stream_feed(fwi_stream_t *s, const uint8_t *data, size_t len, fwi_error_t *err);

@@ -238,7 +238,8 @@ bool wpol_device_password_valid(const char *s);
 
 /* True when s is a WPA2 passphrase: 8..63 printable ASCII characters.
  * Otherwise false with the reason in why[why_len] (may be NULL), which
- * never quotes s. */
+ * never quotes s. Reads at most 64 bytes of s, so an unterminated 64-byte
+ * field is refused, not overrun. */
 bool wpol_passphrase_valid(const char *s, char *why, size_t why_len);
 
 #endif /* WIFI_POLICY_H */
