@@ -68,6 +68,23 @@ const char *fw_reset_reason(void)
     }
 }
 
+bool fw_reset_abnormal(void)
+{
+    switch (esp_reset_reason()) {
+    case ESP_RST_PANIC:
+    case ESP_RST_INT_WDT:
+    case ESP_RST_TASK_WDT:
+    case ESP_RST_WDT:
+    case ESP_RST_BROWNOUT:
+    case ESP_RST_PWR_GLITCH:
+    case ESP_RST_CPU_LOCKUP:
+    case ESP_RST_EFUSE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static const char *target_label(void)
 {
     board_target_t t;

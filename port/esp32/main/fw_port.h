@@ -99,6 +99,8 @@ typedef struct {
 
 /* Name of the last reset's cause ("power-on", "task watchdog"...). */
 const char *fw_reset_reason(void);
+/* The last reset was a crash, a watchdog or a power problem. */
+bool fw_reset_abnormal(void);
 /* Publishes HUB_DOC_DIAGNOSTICS and HUB_DOC_METRICS when due (every
  * FW_DIAG_PERIOD_US); warns once when the bridge task's stack ran low. */
 #define FW_DIAG_PERIOD_US 2000000u

@@ -73,6 +73,12 @@ static void boot(void *arg)
     log_set_level((log_level_t)fw.cfg.logging.log_level);
     (void)log_open_file(FW_DATA_DIR, (size_t)fw.cfg.logging.file_size_kb * 1024u,
                         (unsigned)fw.cfg.logging.files);
+    if (fw_reset_abnormal()) {
+        /* A WARNING once the file is open: it is in bridge.log, which
+         * survives the next reset too, and in GET /api/diagnostics. */
+        log_warn("the chip was reset by a fault: %s; the serial console of that run shows why",
+                 fw_reset_reason());
+    }
 
     const esp_vfs_eventfd_config_t efd = {.max_fds = EVENTFD_MAX};
     esp_err_t e = esp_vfs_eventfd_register(&efd);
