@@ -4,13 +4,15 @@
 #   make cross    compile core/ for Cortex-M4F and RV32IMC, app/ for RV32IMC, print sizes
 #   make cross-qemu  run the core on RV32IMC under qemu, compare with the host
 #   make venus    the armhf Venus OS build and its dist folder (docs/venus-os.md)
+#   make esp32-check IDF_PATH=...  the ESP32 firmware's C files against ESP-IDF v6's headers (docs/esp32.md)
 SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
 BUILD      ?= build
 TEST_BUILD ?= build/asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build test unit demo cross fuzz bench load soak clean format sim-check stress-test venus
+.PHONY: all deps build test unit demo cross fuzz bench load soak clean format sim-check stress-test venus \
+	esp32-check
 
 all: build
 
@@ -75,6 +77,13 @@ venus:
 		-DTBVB_TESTS=OFF >/dev/null
 	@cmake --build $(VENUS_BUILD) -j $(JOBS) --target tinybms-bridge
 	@scripts/venus-dist $(VENUS_BUILD) $(abspath $(VENUS_SYSROOT))
+
+# The ESP32 firmware (port/esp32): every port/esp32/main, port/posix, app and core C file
+# compiled -fsyntax-only for the ESP32-C3 with Debian's riscv64-unknown-elf-gcc against the
+# ESP-IDF v6 tree in IDF_PATH (and its managed components, see the script's header), then the
+# memory figures. Prints "skipped" without IDF_PATH. Nothing is linked or flashed.
+esp32-check: deps
+	@IDF_PATH="$(IDF_PATH)" ESP32_CHECK_OUT=$(BUILD)/esp32-check scripts/esp32-check
 
 # Performance figures (callgrind, data age, wrk, WebSocket fan-out, sizes): build/bench/results.md
 bench: build
