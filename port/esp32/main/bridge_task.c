@@ -233,6 +233,12 @@ static uint32_t idle_core_mask(void)
  */
 static void watchdog_configure(const cfg_t *c)
 {
+    static int32_t set_timeout_s = -1;
+    static bool set_enabled;
+    if (br.wdt_subscribed && c->advanced.watchdog_timeout_s == set_timeout_s &&
+        c->advanced.enable_watchdog == set_enabled) {
+        return;
+    }
     esp_task_wdt_config_t wc = {
         .timeout_ms = (uint32_t)c->advanced.watchdog_timeout_s * 1000u,
         .idle_core_mask = idle_core_mask(),
@@ -250,6 +256,8 @@ static void watchdog_configure(const cfg_t *c)
         log_error("task watchdog: %s; the bridge task is not watched", esp_err_to_name(e));
         return;
     }
+    set_timeout_s = c->advanced.watchdog_timeout_s;
+    set_enabled = c->advanced.enable_watchdog;
     log_info("task watchdog: %d s%s", (int)c->advanced.watchdog_timeout_s,
              c->advanced.enable_watchdog ? ", then a reset"
                                          : ", reported only (advanced.enable_watchdog false)");
