@@ -41,12 +41,14 @@
 /*
  * Stack: the deepest path, from GCC's call graph with stack use
  * (-fcallgraph-info=su, RV32 -Os, the firmware's sizes), counting 512
- * bytes for each ESP-IDF or libc function outside the graph, is 6.6 kB: a
- * posted configuration (hub_svc_take_config's cfg_t, 2.9 kB) whose
- * follow-up logs a line (log.c's line buffers, 2.3 kB). A log line from
- * the service's tick is 3.6 kB, the hardware check 4.4 kB, a TinyBMS
- * write 3.7 kB. 10 kB leaves more than 3 kB; the high-water mark is in GET
- * /api/diagnostics (tasks.bridge) and a warning is logged below 1 kB.
+ * bytes for each ESP-IDF or libc function outside the graph: 6.6 kB
+ * while bridging, a posted configuration (hub_svc_take_config's cfg_t,
+ * 2.9 kB) whose follow-up logs a line (log.c's line buffers, 2.3 kB); a
+ * log line from the service's tick is 3.6 kB, the hardware check 4.4 kB,
+ * a TinyBMS write 3.7 kB. Stopped, a posted configuration and its
+ * hardware check take 7.6 kB. 10 kB leaves 2.5 kB or more; the high-water
+ * mark is in GET /api/diagnostics (tasks.bridge) and a warning is logged
+ * below 1 kB.
  */
 #define BRIDGE_STACK_BYTES 10240u
 /* Above the web server and MQTT (5), below lwIP (18) and Wi-Fi (23): a
@@ -62,7 +64,6 @@ typedef struct {
     fw_t *fw;
     svc_t svc;    /* about 78 kB with the firmware's sizes: here, not on a stack */
     cfg_t cfg;    /* the running configuration */
-    cfg_t posted; /* a configuration taken while stopped */
     bool target_known;
     board_target_t target;
     board_hw_t hw;
@@ -514,20 +515,24 @@ static void turn(void)
 
 /* ---- stopped: the hub is still served ---- */
 
+/* Its cfg_t on the stack, not in bridge_t, so the 2.9 kB stay free for
+ * the heap: with board_resolve's own cfg_t this is the task's deepest
+ * path (7.6 kB), still 2.5 kB inside its stack. */
 static void halted_take_config(uint64_t now_us)
 {
+    cfg_t posted;
     uint64_t seq;
-    if (!hub_take_config(br.fw->hub, &br.posted, &seq)) {
+    if (!hub_take_config(br.fw->hub, &posted, &seq)) {
         return;
     }
     board_hw_t hw;
     char why[sizeof br.halt];
-    if (!resolve(&br.posted, &hw, NULL, why, sizeof why)) {
+    if (!resolve(&posted, &hw, NULL, why, sizeof why)) {
         hub_finish_config(br.fw->hub, seq, NULL, why);
         log_error("new configuration not applied: %s", why);
         return;
     }
-    br.cfg = br.posted;
+    br.cfg = posted;
     log_set_level((log_level_t)br.cfg.logging.log_level);
     open_log_file(&br.cfg);
     fw_mqtt_configure(&br.cfg);
