@@ -47,10 +47,10 @@
 #define CONFIG_PARTITION_TABLE_CUSTOM_FILENAME "partitions.csv"
 #define CONFIG_PARTITION_TABLE_OFFSET 0x8000
 
-/* ---- FreeRTOS (vanilla kernel, one core, 100 Hz tick) ---- */
+/* ---- FreeRTOS (vanilla kernel, one core, 1 kHz tick) ---- */
 #define CONFIG_FREERTOS_UNICORE 1
 #define CONFIG_FREERTOS_NUMBER_OF_CORES 1
-#define CONFIG_FREERTOS_HZ 100
+#define CONFIG_FREERTOS_HZ 1000
 #define CONFIG_FREERTOS_MAX_TASK_NAME_LEN 16
 #define CONFIG_FREERTOS_IDLE_TASK_STACKSIZE 1536
 #define CONFIG_FREERTOS_ISR_STACKSIZE 1536
