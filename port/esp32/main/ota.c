@@ -123,7 +123,8 @@ typedef struct {
     size_t got;   /* body bytes read so far */
     const esp_partition_t *slot;
     esp_ota_handle_t handle;
-    bool begun; /* esp_ota_begin succeeded, esp_ota_end not called */
+    bool begun;       /* esp_ota_begin succeeded, esp_ota_end not called */
+    esp_err_t result; /* the handler's return once answered (ESP_FAIL: close) */
 } upload_t;
 
 /* Up to cap more body bytes into buf; <= 0 when the upload broke off. */
@@ -142,8 +143,9 @@ static int recv_some(upload_t *u, uint8_t *buf, size_t cap)
 
 /* Refuses the upload: the slot abandoned, the rest of a body that fits
  * the slot read and dropped (so the client sees the answer, not a reset),
- * the error answered. ESP_FAIL closes a connection that could not drain. */
-static esp_err_t refuse(upload_t *u, int status, const char *msg)
+ * the error answered; u->result ESP_FAIL closes a connection that could
+ * not drain. Returns false, for the callers' "go on?". */
+static bool refuse(upload_t *u, int status, const char *msg)
 {
     if (u->begun) {
         esp_ota_abort(u->handle);
@@ -155,15 +157,16 @@ static esp_err_t refuse(upload_t *u, int status, const char *msg)
         drained = recv_some(u, u->buf, OTA_CHUNK) > 0;
     }
     web_send_error(u->r, status, msg);
-    return drained ? ESP_OK : ESP_FAIL;
+    u->result = drained ? ESP_OK : ESP_FAIL;
+    return false;
 }
 
-static esp_err_t refuse_fwi(upload_t *u, const fwi_error_t *fe)
+static bool refuse_fwi(upload_t *u, const fwi_error_t *fe)
 {
     return refuse(u, fe->code == FWI_ERR_TOO_BIG ? 413 : 400, fe->message);
 }
 
-static esp_err_t refuse_esp(upload_t *u, int status, const char *what, esp_err_t e)
+static bool refuse_esp(upload_t *u, int status, const char *what, esp_err_t e)
 {
     char msg[160];
     snprintf(msg, sizeof msg, "%s: %s; the running firmware stays", what, esp_err_to_name(e));
@@ -186,8 +189,9 @@ static void restart_soon(void)
     }
 }
 
-/* Reads the first FWI_CHECK_LEN bytes into u->buf and checks them. */
-static esp_err_t check_start(upload_t *u, size_t *have, fwi_info_t *info)
+/* Reads the first FWI_CHECK_LEN bytes into u->buf and checks them; false
+ * when refused (answered). */
+static bool check_start(upload_t *u, size_t *have, fwi_info_t *info)
 {
     fwi_error_t fe;
     board_target_t target;
@@ -206,11 +210,12 @@ static esp_err_t check_start(upload_t *u, size_t *have, fwi_info_t *info)
         FWI_OK) {
         return refuse_fwi(u, &fe);
     }
-    return ESP_OK;
+    return true;
 }
 
-/* Streams the body to the slot, the first `have` bytes being in u->buf. */
-static esp_err_t write_image(upload_t *u, size_t have)
+/* Streams the body to the slot, the first `have` bytes being in u->buf;
+ * true when esp_ota_end accepted the image, false when refused (answered). */
+static bool write_image(upload_t *u, size_t have)
 {
     fwi_error_t fe;
     fwi_stream_t st;
@@ -261,14 +266,16 @@ static esp_err_t write_image(upload_t *u, size_t have)
     if (e != ESP_OK) {
         return refuse_esp(u, 500, "finishing the update slot failed", e);
     }
-    return ESP_OK;
+    return true;
 }
 
-static esp_err_t done(upload_t *u, const fwi_info_t *info)
+/* The new slot becomes the boot slot; the answer; the restart. */
+static void done(upload_t *u, const fwi_info_t *info)
 {
     esp_err_t e = esp_ota_set_boot_partition(u->slot);
     if (e != ESP_OK) {
-        return refuse_esp(u, 500, "cannot make the new firmware the boot firmware", e);
+        refuse_esp(u, 500, "cannot make the new firmware the boot firmware", e);
+        return;
     }
     log_info("firmware %s written to %s (%lu bytes, verified): restarting into it", info->version,
              u->slot->label, (unsigned long)u->got);
@@ -285,40 +292,36 @@ static esp_err_t done(upload_t *u, const fwi_info_t *info)
     cJSON_Delete(o);
     web_send_json(u->r, 200, body != NULL ? body : "{\"success\":true}", NULL);
     cJSON_free(body);
+    u->result = ESP_OK;
     restart_soon();
-    return ESP_OK;
 }
 
 static esp_err_t ota_upload(httpd_req_t *r)
 {
     upload_t u = {
         .r = r, .buf = malloc(OTA_CHUNK), .slot = esp_ota_get_next_update_partition(NULL)};
-    esp_err_t e;
     char ctype[64] = "";
     fwi_error_t fe;
+    size_t have = 0;
+    fwi_info_t info;
     if (u.buf == NULL) {
-        e = refuse(&u, 503, "out of memory");
+        refuse(&u, 503, "out of memory");
     } else if (u.slot == NULL) {
-        e = refuse(&u, 500, "the partition table has no OTA slot to write to");
+        refuse(&u, 500, "the partition table has no OTA slot to write to");
     } else if (!ota_enabled()) {
-        e = refuse(&u, 403, "firmware updates are disabled: advanced.enable_ota is false");
+        refuse(&u, 403, "firmware updates are disabled: advanced.enable_ota is false");
     } else if (httpd_req_get_hdr_value_str(r, "Content-Type", ctype, sizeof ctype) == ESP_OK &&
                strncmp(ctype, "multipart/", 10) == 0) {
-        e = refuse(&u, 415,
-                   "send the firmware file itself as the request body "
-                   "(Content-Type: application/octet-stream), not a form");
+        refuse(&u, 415,
+               "send the firmware file itself as the request body "
+               "(Content-Type: application/octet-stream), not a form");
     } else if (fwi_check_size(r->content_len, u.slot->size, &fe) != FWI_OK) {
-        e = refuse_fwi(&u, &fe);
-    } else {
-        size_t have = 0;
-        fwi_info_t info;
-        e = check_start(&u, &have, &info);
-        if (e == ESP_OK && (e = write_image(&u, have)) == ESP_OK) {
-            e = done(&u, &info);
-        }
+        refuse_fwi(&u, &fe);
+    } else if (check_start(&u, &have, &info) && write_image(&u, have)) {
+        done(&u, &info);
     }
     free(u.buf);
-    return e;
+    return u.result;
 }
 
 esp_err_t web_ota_handle(httpd_req_t *r)

@@ -3,6 +3,8 @@
 #ifndef FAKE_ESP_ERR_H
 #define FAKE_ESP_ERR_H
 
+#include "sdkconfig.h"
+
 typedef int esp_err_t;
 
 #define ESP_OK          0

@@ -16,7 +16,6 @@
 #include "esp_err.h"
 #include "http_parser.h"
 
-#define CONFIG_HTTPD_MAX_URI_LEN 512
 #define HTTP_ANY INT_MAX
 #define HTTPD_SOCK_ERR_FAIL    -1
 #define HTTPD_SOCK_ERR_TIMEOUT -3
