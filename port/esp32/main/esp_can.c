@@ -110,7 +110,7 @@ static bool on_error(twai_node_handle_t h, const twai_error_event_data_t *e, voi
     return false;
 }
 
-static esp_err_t fail(const char *step, esp_err_t e)
+static esp_err_t open_failed(const char *step, esp_err_t e)
 {
     (void)snprintf(last_error, sizeof last_error, "%s: %s", step, esp_err_to_name(e));
     log_error("CAN (TWAI on %s): %s", interface, last_error);
@@ -122,7 +122,7 @@ esp_err_t fw_can_open(int tx_pin, int rx_pin, int32_t bitrate, bool loopback)
     (void)snprintf(interface, sizeof interface, "twai:tx=GPIO%d,rx=GPIO%d", tx_pin, rx_pin);
     rx_queue = xQueueCreate(FW_CAN_RX_QUEUE, sizeof(vcan_frame_t));
     if (rx_queue == NULL) {
-        return fail("receive queue", ESP_ERR_NO_MEM);
+        return open_failed("receive queue", ESP_ERR_NO_MEM);
     }
     twai_onchip_node_config_t cfg = {
         .io_cfg = {.tx = (gpio_num_t)tx_pin, .rx = (gpio_num_t)rx_pin,
@@ -140,7 +140,7 @@ esp_err_t fw_can_open(int tx_pin, int rx_pin, int32_t bitrate, bool loopback)
     esp_err_t e = twai_new_node_onchip(&cfg, &node);
     if (e != ESP_OK) {
         node = NULL;
-        return fail("create", e);
+        return open_failed("create", e);
     }
     static const twai_event_callbacks_t cbs = {
         .on_tx_done = on_tx_done,
@@ -155,7 +155,7 @@ esp_err_t fw_can_open(int tx_pin, int rx_pin, int32_t bitrate, bool loopback)
     if (e != ESP_OK) {
         (void)twai_node_delete(node);
         node = NULL;
-        return fail("start", e);
+        return open_failed("start", e);
     }
     atomic_store(&state, TWAI_ERROR_ACTIVE);
     last_error[0] = '\0';
