@@ -20,133 +20,11 @@
 
 #include "web.c"
 
-/* ---- the fake server ---- */
-
-typedef struct {
-    const char *hdr[8][2];
-    const char *body;
-    size_t body_pos;
-    char out[65536];
-    size_t out_len;
-} fake_req_t;
-
-static httpd_uri_t g_any, g_ws;
-static int g_ota_calls;
-
-const char *esp_err_to_name(esp_err_t e)
-{
-    return e == ESP_OK ? "ESP_OK" : "ESP_FAIL";
-}
-
-const char *http_method_str(enum http_method m)
-{
-    switch (m) {
-    case HTTP_DELETE:
-        return "DELETE";
-    case HTTP_GET:
-        return "GET";
-    case HTTP_HEAD:
-        return "HEAD";
-    case HTTP_POST:
-        return "POST";
-    case HTTP_PUT:
-        return "PUT";
-    default:
-        return "OPTIONS";
-    }
-}
-
-esp_err_t httpd_start(httpd_handle_t *handle, const httpd_config_t *config)
-{
-    assert_int_equal(config->server_port, 80);
-    assert_true(config->uri_match_fn == httpd_uri_match_wildcard);
-    *handle = (httpd_handle_t)&g_any;
-    return ESP_OK;
-}
-
-esp_err_t httpd_stop(httpd_handle_t handle)
-{
-    (void)handle;
-    return ESP_OK;
-}
-
-esp_err_t httpd_register_uri_handler(httpd_handle_t handle, const httpd_uri_t *u)
-{
-    (void)handle;
-    if (strcmp(u->uri, "/*") == 0) {
-        g_any = *u;
-    } else {
-        g_ws = *u;
-    }
-    return ESP_OK;
-}
-
-esp_err_t httpd_register_err_handler(httpd_handle_t handle, httpd_err_code_t error,
-                                     httpd_err_handler_func_t fn)
-{
-    (void)handle;
-    (void)error;
-    (void)fn;
-    return ESP_OK;
-}
-
-int httpd_send(httpd_req_t *r, const char *buf, size_t len)
-{
-    fake_req_t *f = r->aux;
-    assert_true(f->out_len + len < sizeof f->out);
-    memcpy(f->out + f->out_len, buf, len);
-    f->out_len += len;
-    f->out[f->out_len] = '\0';
-    return (int)len;
-}
-
-int httpd_req_recv(httpd_req_t *r, char *buf, size_t len)
-{
-    fake_req_t *f = r->aux;
-    size_t left = r->content_len - f->body_pos;
-    size_t n = len < left ? len : left;
-    n = n > 1000u ? 1000u : n; /* several reads for one body */
-    memcpy(buf, f->body + f->body_pos, n);
-    f->body_pos += n;
-    return (int)n;
-}
-
-static const char *hdr(httpd_req_t *r, const char *field)
-{
-    fake_req_t *f = r->aux;
-    for (size_t i = 0; i < 8 && f->hdr[i][0] != NULL; i++) {
-        if (strcasecmp(f->hdr[i][0], field) == 0) {
-            return f->hdr[i][1];
-        }
-    }
-    return NULL;
-}
-
-size_t httpd_req_get_hdr_value_len(httpd_req_t *r, const char *field)
-{
-    const char *v = hdr(r, field);
-    return v != NULL ? strlen(v) : 0u;
-}
-
-esp_err_t httpd_req_get_hdr_value_str(httpd_req_t *r, const char *field, char *val, size_t cap)
-{
-    const char *v = hdr(r, field);
-    if (v == NULL || cap == 0) {
-        return ESP_FAIL;
-    }
-    snprintf(val, cap, "%s", v);
-    return strlen(v) < cap ? ESP_OK : ESP_FAIL;
-}
-
-bool httpd_uri_match_wildcard(const char *t, const char *u, size_t n)
-{
-    (void)t;
-    (void)u;
-    (void)n;
-    return true;
-}
+#include "fake_httpd.h"
 
 /* ---- the other files of the web server, stubbed ---- */
+
+static int g_ota_calls;
 
 esp_err_t web_ws_start(httpd_handle_t hd, hub_t *hub)
 {
@@ -209,8 +87,8 @@ static void start(bool creds, bool auth_read)
     fw.version = "0.1.0";
     g_ota_calls = 0;
     assert_int_equal(fw_web_start(&fw), ESP_OK);
-    assert_non_null(g_any.handler);
-    assert_true(g_ws.is_websocket);
+    assert_non_null(fake_any.handler);
+    assert_true(fake_ws.is_websocket);
 }
 
 static int teardown(void **state)
@@ -236,7 +114,7 @@ static fake_req_t *run(int method, const char *uri, const char *body, size_t con
     snprintf((char *)r->uri, sizeof r->uri, "%s", uri);
     r->content_len = content_len;
     r->aux = f;
-    *rc = g_any.handler(r);
+    *rc = fake_any.handler(r);
     free(r);
     return f;
 }

@@ -309,40 +309,56 @@ static uint64_t newest_can_seq(api_can_entry_t *buf)
     return seq;
 }
 
+/* The sender's state between two rounds. */
+typedef struct {
+    uint64_t seen;   /* status publication number last looked at */
+    uint64_t pushed; /* the one last pushed */
+    uint64_t last_push_ms;
+    uint64_t next_can_ms;
+    uint64_t can_seq;        /* newest CAN frame handed on */
+    api_can_entry_t *frames; /* WS_CAN_BATCH, NULL: no CAN messages */
+} ws_sender_t;
+
+/* One round: a new status (publication `seen`) at most once per
+ * interval_ms, the current one for new clients, the CAN frames every
+ * WS_CAN_PERIOD_MS. */
+static void sender_step(ws_sender_t *s, uint64_t seen, uint64_t now, uint64_t interval_ms)
+{
+    unsigned n_status, n_can;
+    bool fresh;
+    wanted(&n_status, &n_can, &fresh);
+    s->seen = seen;
+    if (seen != s->pushed && now + WS_PUSH_SLACK_MS >= s->last_push_ms + interval_ms) {
+        if (n_status > 0) {
+            post(WS_STATUS, status_message(), n_status);
+        }
+        s->pushed = seen;
+        s->last_push_ms = now;
+    } else if (fresh) {
+        post(WS_FRESH, status_message(), 0);
+    }
+    if (s->frames != NULL && now >= s->next_can_ms) {
+        s->next_can_ms = now + WS_CAN_PERIOD_MS;
+        size_t n = hub_api_ops.can_since(&ws.api, s->can_seq, s->frames, WS_CAN_BATCH);
+        if (n > 0) {
+            s->can_seq = s->frames[n - 1u].seq;
+            if (n_can > 0) {
+                post(WS_CAN, api_can_json(s->frames, n, s->can_seq, true), n_can);
+            }
+        }
+    }
+}
+
 static void sender_task(void *arg)
 {
     (void)arg;
     static cfg_t cfg; /* this task's copy, for ws_interval_ms (too big for its stack) */
-    api_can_entry_t *frames = malloc(WS_CAN_BATCH * sizeof *frames);
-    uint64_t seen = 0, pushed = 0, last_push_ms = 0, next_can_ms = 0;
-    uint64_t can_seq = frames != NULL ? newest_can_seq(frames) : 0u;
+    ws_sender_t s = {.frames = malloc(WS_CAN_BATCH * sizeof *s.frames)};
+    s.can_seq = s.frames != NULL ? newest_can_seq(s.frames) : 0u;
     for (;;) {
-        seen = hub_wait_status(ws.hub, seen, (int)WS_CAN_PERIOD_MS);
-        uint64_t now = hub_api_mono_ms();
+        uint64_t seen = hub_wait_status(ws.hub, s.seen, (int)WS_CAN_PERIOD_MS);
         hub_get_running_config(ws.hub, &cfg);
-        uint64_t interval = (uint64_t)cfg.web_server.ws_interval_ms;
-        unsigned n_status, n_can;
-        bool fresh;
-        wanted(&n_status, &n_can, &fresh);
-        if (seen != pushed && now + WS_PUSH_SLACK_MS >= last_push_ms + interval) {
-            if (n_status > 0) {
-                post(WS_STATUS, status_message(), n_status);
-            }
-            pushed = seen;
-            last_push_ms = now;
-        } else if (fresh) {
-            post(WS_FRESH, status_message(), 0);
-        }
-        if (frames != NULL && now >= next_can_ms) {
-            next_can_ms = now + WS_CAN_PERIOD_MS;
-            size_t n = hub_api_ops.can_since(&ws.api, can_seq, frames, WS_CAN_BATCH);
-            if (n > 0) {
-                can_seq = frames[n - 1u].seq;
-                if (n_can > 0) {
-                    post(WS_CAN, api_can_json(frames, n, can_seq, true), n_can);
-                }
-            }
-        }
+        sender_step(&s, seen, hub_api_mono_ms(), (uint64_t)cfg.web_server.ws_interval_ms);
     }
 }
 

@@ -94,4 +94,39 @@ esp_err_t httpd_req_get_hdr_value_str(httpd_req_t *r, const char *field, char *v
 bool httpd_uri_match_wildcard(const char *uri_template, const char *uri_to_match,
                               size_t match_upto);
 
+
+/* WebSocket (CONFIG_HTTPD_WS_SUPPORT) */
+typedef enum {
+    HTTPD_WS_TYPE_CONTINUE = 0x0,
+    HTTPD_WS_TYPE_TEXT = 0x1,
+    HTTPD_WS_TYPE_BINARY = 0x2,
+    HTTPD_WS_TYPE_CLOSE = 0x8,
+    HTTPD_WS_TYPE_PING = 0x9,
+    HTTPD_WS_TYPE_PONG = 0xA
+} httpd_ws_type_t;
+
+typedef enum {
+    HTTPD_WS_CLIENT_INVALID = 0x0,
+    HTTPD_WS_CLIENT_HTTP = 0x1,
+    HTTPD_WS_CLIENT_WEBSOCKET = 0x2,
+} httpd_ws_client_info_t;
+
+typedef struct httpd_ws_frame {
+    bool final;
+    bool fragmented;
+    httpd_ws_type_t type;
+    uint8_t *payload;
+    size_t len;
+} httpd_ws_frame_t;
+
+typedef void (*httpd_work_fn_t)(void *arg);
+
+int httpd_req_to_sockfd(httpd_req_t *r);
+esp_err_t httpd_queue_work(httpd_handle_t handle, httpd_work_fn_t work, void *arg);
+esp_err_t httpd_ws_recv_frame(httpd_req_t *req, httpd_ws_frame_t *pkt, size_t max_len);
+esp_err_t httpd_ws_send_frame_async(httpd_handle_t hd, int fd, httpd_ws_frame_t *frame);
+httpd_ws_client_info_t httpd_ws_get_fd_info(httpd_handle_t hd, int fd);
+esp_err_t httpd_sess_update_lru_counter(httpd_handle_t handle, int sockfd);
+esp_err_t httpd_sess_trigger_close(httpd_handle_t handle, int sockfd);
+
 #endif
