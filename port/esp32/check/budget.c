@@ -30,6 +30,7 @@ MEM(brg_t__bank_t, bank_t);
 
 /* The hub (heap, hub_create): a status_t copy, two cfg_t, the CAN ring. */
 MEM(hub, struct hub);
+MEM(hub__status_t, status_t);
 MEM(hub__can_ring, hub_can_entry_t[HUB_CAN_RING]);
 
 /* app_main's fw_t (a cfg_t read at boot). */
