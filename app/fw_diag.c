@@ -282,16 +282,16 @@ static void label_value(sbuf_t *sb, const char *s)
     }
 }
 
-static void task_family(sbuf_t *sb, const fw_diag_input_t *in, const char *name,
-                        const char *help, bool free_min)
+static void task_family(sbuf_t *sb, const fw_diag_input_t *in, const char *name, const char *help,
+                        bool free_min)
 {
     family(sb, name, "gauge", help);
     for (size_t i = 0; i < in->tasks_n && i < FW_DIAG_TASKS_MAX; i++) {
         sb_printf(sb, "%s{task=\"", name);
         label_value(sb, in->tasks[i].name);
-        sb_printf(sb, "\"} %u\n",
-                  (unsigned)(free_min ? in->tasks[i].stack_free_min_bytes
-                                      : in->tasks[i].stack_bytes));
+        sb_printf(
+            sb, "\"} %u\n",
+            (unsigned)(free_min ? in->tasks[i].stack_free_min_bytes : in->tasks[i].stack_bytes));
     }
 }
 
@@ -300,8 +300,8 @@ static void chip_families(sbuf_t *sb, const fw_diag_input_t *in)
     gauge(sb, "tinybms_heap_free_bytes", "Free heap now.", in->heap.free_bytes);
     gauge(sb, "tinybms_heap_free_min_bytes", "Lowest free heap since start.",
           in->heap.free_min_bytes);
-    gauge(sb, "tinybms_heap_largest_free_block_bytes",
-          "Largest block the heap can give at once.", in->heap.largest_block_bytes);
+    gauge(sb, "tinybms_heap_largest_free_block_bytes", "Largest block the heap can give at once.",
+          in->heap.largest_block_bytes);
     if (in->tasks_n > 0u) {
         task_family(sb, in, "tinybms_task_stack_bytes", "Stack size of a firmware task.", false);
         task_family(sb, in, "tinybms_task_stack_free_min_bytes",

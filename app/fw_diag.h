@@ -54,8 +54,8 @@ typedef struct {
     const char *reset_reason; /* why the chip started: "power-on", "task watchdog"... */
 
     struct {
-        uint32_t free_bytes;      /* esp_get_free_heap_size */
-        uint32_t free_min_bytes;  /* esp_get_minimum_free_heap_size */
+        uint32_t free_bytes;          /* esp_get_free_heap_size */
+        uint32_t free_min_bytes;      /* esp_get_minimum_free_heap_size */
         uint32_t largest_block_bytes; /* heap_caps_get_largest_free_block (8-bit) */
     } heap;
 
@@ -65,7 +65,7 @@ typedef struct {
     struct {
         uint64_t iterations;
         uint64_t lag_last_us, lag_max_us, lag_sum_us, lag_samples; /* late wake-ups */
-        uint64_t busy_last_us, busy_max_us; /* work between two waits */
+        uint64_t busy_last_us, busy_max_us;                        /* work between two waits */
     } loop;
 
     struct {

@@ -55,8 +55,8 @@ esp_err_t twai_new_node_onchip(const twai_onchip_node_config_t *node_config,
     return ESP_OK;
 }
 
-esp_err_t twai_node_register_event_callbacks(twai_node_handle_t h, const twai_event_callbacks_t *cbs,
-                                             void *user_data)
+esp_err_t twai_node_register_event_callbacks(twai_node_handle_t h,
+                                             const twai_event_callbacks_t *cbs, void *user_data)
 {
     (void)h;
     (void)user_data;

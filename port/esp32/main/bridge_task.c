@@ -53,17 +53,17 @@
 #define BRIDGE_STACK_BYTES 10240u
 /* Above the web server and MQTT (5), below lwIP (18) and Wi-Fi (23): a
  * long web request never delays a poll or a 0x351 burst. */
-#define BRIDGE_PRIORITY    6
-#define MAX_WAIT_US        10000u
-#define HALT_TURN_MS       100u
-#define HALT_RELOG_US      60000000u /* the stop's reason again in the log */
-#define RESTART_DELAY_US   5000000u  /* lets the server save the file and answer */
-#define FLUSH_PERIOD_US    1000000u  /* log_flush_repeats (log.h) */
+#define BRIDGE_PRIORITY  6
+#define MAX_WAIT_US      10000u
+#define HALT_TURN_MS     100u
+#define HALT_RELOG_US    60000000u /* the stop's reason again in the log */
+#define RESTART_DELAY_US 5000000u  /* lets the server save the file and answer */
+#define FLUSH_PERIOD_US  1000000u  /* log_flush_repeats (log.h) */
 
 typedef struct {
     fw_t *fw;
-    svc_t svc;    /* about 78 kB with the firmware's sizes: here, not on a stack */
-    cfg_t cfg;    /* the running configuration */
+    svc_t svc; /* 32 kB with the firmware's sizes (esp32-check): here, not on a stack */
+    cfg_t cfg; /* the running configuration */
     bool target_known;
     board_target_t target;
     board_hw_t hw;
@@ -177,8 +177,9 @@ static const svc_ops_t svc_ops = {
 static bool resolve(const cfg_t *c, board_hw_t *hw, board_notes_t *notes, char *why, size_t cap)
 {
     if (!br.target_known) {
-        (void)snprintf(why, cap, "this firmware was built for %s, a chip without a pin table "
-                                 "(app/esp32_board.h)",
+        (void)snprintf(why, cap,
+                       "this firmware was built for %s, a chip without a pin table "
+                       "(app/esp32_board.h)",
                        CONFIG_IDF_TARGET);
         return false;
     }
@@ -452,8 +453,8 @@ static void hardware_note(void)
 static void take_config(uint64_t now_us)
 {
     char why[160];
-    switch (hub_svc_take_config(br.fw->hub, &br.svc, now_us, config_applied, NULL, why,
-                                sizeof why)) {
+    switch (
+        hub_svc_take_config(br.fw->hub, &br.svc, now_us, config_applied, NULL, why, sizeof why)) {
     case HUB_SVC_APPLIED:
         log_info("configuration changed and applied");
         hardware_note();
@@ -607,8 +608,8 @@ static bool open_devices(void)
     log_info("TinyBMS on %s at %d baud", br.uart_device, (int)hw->uart_baud);
     e = fw_can_open(hw->can_tx_pin, hw->can_rx_pin, hw->can_bitrate, hw->can_loopback);
     if (e != ESP_OK) {
-        halt("CAN (TWAI, TX GPIO%d, RX GPIO%d) cannot start: %s", hw->can_tx_pin,
-             hw->can_rx_pin, esp_err_to_name(e));
+        halt("CAN (TWAI, TX GPIO%d, RX GPIO%d) cannot start: %s", hw->can_tx_pin, hw->can_rx_pin,
+             esp_err_to_name(e));
         return false;
     }
     log_info("CAN: TWAI TX GPIO%d, RX GPIO%d at %d kbit/s%s", hw->can_tx_pin, hw->can_rx_pin,
@@ -634,8 +635,8 @@ static bool start_service(void)
     uint64_t charged_mwh = 0, discharged_mwh = 0;
     if (energy_load(FW_ENERGY_PATH, &charged_mwh, &discharged_mwh)) {
         svc_set_energy(&br.svc, charged_mwh, discharged_mwh);
-        log_info("energy counters restored: in %.1f kWh, out %.1f kWh",
-                 (double)charged_mwh / 1e6, (double)discharged_mwh / 1e6);
+        log_info("energy counters restored: in %.1f kWh, out %.1f kWh", (double)charged_mwh / 1e6,
+                 (double)discharged_mwh / 1e6);
     }
     return true;
 }

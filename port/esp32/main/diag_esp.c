@@ -156,8 +156,8 @@ static void gather_log(void)
     _Static_assert(LOG_PROBLEM_LINES <= FW_DIAG_PROBLEMS_MAX, "every problem line fits");
     in.problems_n = log_recent_problems(problems, LOG_PROBLEM_LINES);
     for (size_t i = 0; i < in.problems_n; i++) {
-        in.problems[i] = (fw_diag_line_t){problems[i].t_ms, log_level_name(problems[i].level),
-                                          problems[i].text};
+        in.problems[i] =
+            (fw_diag_line_t){problems[i].t_ms, log_level_name(problems[i].level), problems[i].text};
     }
 }
 
@@ -168,9 +168,8 @@ static void fill_extra(metrics_extra_t *x)
     x->loop_iterations = in.loop.iterations;
     x->loop_lag_last_s = (double)in.loop.lag_last_us / 1e6;
     x->loop_lag_max_s = (double)in.loop.lag_max_us / 1e6;
-    x->loop_lag_avg_s = in.loop.lag_samples
-                            ? (double)in.loop.lag_sum_us / (double)in.loop.lag_samples / 1e6
-                            : 0.0;
+    x->loop_lag_avg_s =
+        in.loop.lag_samples ? (double)in.loop.lag_sum_us / (double)in.loop.lag_samples / 1e6 : 0.0;
     x->loop_busy_max_s = (double)in.loop.busy_max_us / 1e6;
     x->have_log = true;
     memcpy(x->log_lines, in.log.lines, sizeof x->log_lines);

@@ -125,8 +125,10 @@ esp_err_t fw_can_open(int tx_pin, int rx_pin, int32_t bitrate, bool loopback)
         return open_failed("receive queue", ESP_ERR_NO_MEM);
     }
     twai_onchip_node_config_t cfg = {
-        .io_cfg = {.tx = (gpio_num_t)tx_pin, .rx = (gpio_num_t)rx_pin,
-                   .quanta_clk_out = GPIO_NUM_NC, .bus_off_indicator = GPIO_NUM_NC},
+        .io_cfg = {.tx = (gpio_num_t)tx_pin,
+                   .rx = (gpio_num_t)rx_pin,
+                   .quanta_clk_out = GPIO_NUM_NC,
+                   .bus_off_indicator = GPIO_NUM_NC},
         .bit_timing = {.bitrate = (uint32_t)bitrate},
         .fail_retry_cnt = -1, /* the CAN rule: resend until acknowledged */
         .tx_queue_depth = FW_CAN_TX_QUEUE,

@@ -89,7 +89,7 @@ typedef struct {
     bool watchdog_enabled; /* advanced.enable_watchdog */
     bool watchdog_subscribed;
     uint32_t watchdog_timeout_ms;
-    bool running;            /* the bridge runs; else halt_reason */
+    bool running; /* the bridge runs; else halt_reason */
     const char *halt_reason;
     uint32_t poll_interval_ms;
     uint64_t energy_saved, energy_failed;

@@ -66,8 +66,8 @@ static void load_config(void)
 static void boot(void *arg)
 {
     (void)arg;
-    log_info("tinybms-bridge %s on %s starting (reset reason: %s)", TBVB_VERSION,
-             CONFIG_IDF_TARGET, fw_reset_reason());
+    log_info("tinybms-bridge %s on %s starting (reset reason: %s)", TBVB_VERSION, CONFIG_IDF_TARGET,
+             fw_reset_reason());
     (void)fw_storage_start(); /* failures are logged; the firmware runs without files */
     load_config();
     log_set_level((log_level_t)fw.cfg.logging.log_level);
