@@ -67,6 +67,11 @@ static bool journal_checked;
 #define LOG_QUEUE_BYTES 262144u /* about 4000 lines: a burst, not a storm (that is folded) */
 #endif
 static char fq[LOG_QUEUE_BYTES];
+/* What the writer takes out at a time: whole lines, so longer than the
+ * longest one emit() writes (LOG_FILE_LINE_MAX). */
+#define LOG_FILE_LINE_MAX 1024u
+#define LOG_CHUNK_BYTES   (LOG_QUEUE_BYTES >= 65536u ? 8192u : LOG_QUEUE_BYTES / 8u)
+_Static_assert(LOG_CHUNK_BYTES > LOG_FILE_LINE_MAX, "a chunk holds a whole line");
 static size_t fq_head; /* next byte to take */
 static size_t fq_len;  /* bytes queued */
 static pthread_cond_t fq_cv = PTHREAD_COND_INITIALIZER;
@@ -217,7 +222,7 @@ static void file_write(const char *line, size_t len)
 static void *writer_main(void *arg)
 {
     (void)arg;
-    static char chunk[8192];
+    static char chunk[LOG_CHUNK_BYTES];
     pthread_mutex_lock(&log_mu);
     for (;;) {
         while (fq_len == 0u && !writer_stop) {
@@ -388,7 +393,7 @@ static void emit(log_level_t level, const char *text)
     }
     stats.lines[level]++;
 
-    char line[1024];
+    char line[LOG_FILE_LINE_MAX];
     int n = snprintf(line, sizeof line - 1u, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                      tm.tm_sec, ts.tv_nsec / 1000000L, names[level], text);
