@@ -1007,10 +1007,69 @@ async function saveSettings(ev) {
   setStatus('settings-status', `Not saved. ${refusalMessage(r)}`, 'error');
 }
 
+// ---------------------------------------------------------------- firmware update
+// GET api/ota answers on the ESP32 firmware only (404 from the Linux daemon),
+// so the box stays hidden there. The image goes up as the raw request body.
+async function loadFirmware() {
+  const r = await api('GET', 'api/ota');
+  const box = $('fw-box');
+  box.hidden = !(r.ok && r.data && r.data.success);
+  if (box.hidden) return;
+  const d = r.data;
+  let info = `Running ${d.version} from ${d.running_partition}; an update is written to ` +
+    `${d.next_partition} (${Math.round(d.slot_size / 1024)} KB at most), checked, and the bridge restarts into it.`;
+  if (d.pending_confirmation) {
+    info += ' This firmware is new and on trial: it confirms itself after 60 s of healthy running,' +
+      ' else the previous one comes back at the next restart.';
+  }
+  if (!d.enabled) info += ' Updates are disabled: advanced.enable_ota is false.';
+  $('fw-info').textContent = info;
+  $('fw-upload').disabled = !d.enabled;
+}
+
+async function uploadFirmware() {
+  const file = $('fw-file').files[0];
+  if (!file) { setStatus('fw-status', 'Choose the firmware file (build/tinybms-bridge.bin) first.', 'error'); return; }
+  const sure = await confirmDialog('Update the firmware?',
+    `Write ${file.name} (${Math.round(file.size / 1024)} KB) to the bridge and restart it into the new firmware? ` +
+    'CAN frames to the GX stop for the restart.');
+  if (!sure) return;
+  if (!authHeader() && (await credentialsConfigured()) !== false) {
+    const ok = await openLogin('A firmware update needs the user name and password (or the token) set in web_server.');
+    if (!ok) return;
+  }
+  const headers = { Accept: 'application/json', 'X-Requested-With': 'XMLHttpRequest',
+    'Content-Type': 'application/octet-stream' };
+  const a = authHeader();
+  if (a) headers.Authorization = a;
+  $('fw-upload').disabled = true;
+  setStatus('fw-status', 'Uploading and checking… (the page waits until the bridge has written it)');
+  let res, data = null;
+  try {
+    res = await fetch('api/ota', { method: 'POST', headers, body: file, cache: 'no-store' });
+    try { data = await res.json(); } catch { data = null; }
+  } catch (err) {
+    setStatus('fw-status', `Upload failed: ${err.message}`, 'error');
+    $('fw-upload').disabled = false;
+    return;
+  }
+  if (res.ok && data && data.success) {
+    setStatus('fw-status', `${data.message}. The page reconnects when the bridge is back.`, 'ok');
+    return;
+  }
+  const error = (data && data.error) || `HTTP ${res.status}`;
+  setStatus('fw-status', `Not updated. ${refusalMessage({ status: res.status, error })}`, 'error');
+  $('fw-upload').disabled = false;
+}
+
 function initSettings() {
   $('settings-form').addEventListener('submit', saveSettings);
   $('settings-reload').addEventListener('click', loadSettings);
-  pageEnter.settings = () => { if (!settingsOrig || !document.querySelector('#settings-sections .field.changed')) loadSettings(); };
+  $('fw-upload').addEventListener('click', uploadFirmware);
+  pageEnter.settings = () => {
+    if (!settingsOrig || !document.querySelector('#settings-sections .field.changed')) loadSettings();
+    loadFirmware();
+  };
 }
 
 // ---------------------------------------------------------------- TinyBMS registers

@@ -98,7 +98,8 @@ def prerequisites():
 
 
 def test_browser_ui(prerequisites, tmp_path):
-    """The whole browser run: ui.test.mjs on two bridges, a restart, restart.test.mjs."""
+    """The whole browser run: ui.test.mjs and firmware.test.mjs on two bridges, a restart,
+    restart.test.mjs."""
     if ARTIFACTS.exists():
         for f in ARTIFACTS.glob("*.png"):
             f.unlink()
@@ -114,7 +115,7 @@ def test_browser_ui(prerequisites, tmp_path):
                    TBVB_CONFIG=str(auth.config), TBVB_CONFIG_NOAUTH=str(noauth.config),
                    TBVB_ARTIFACTS=str(ARTIFACTS), CHROMIUM=CHROMIUM)
         started = time.monotonic()
-        out = _node_test(["ui.test.mjs"], env)
+        out = _node_test(["ui.test.mjs", "firmware.test.mjs"], env)
         noauth.stop()
         auth.stop()
         auth.start()

@@ -1,0 +1,91 @@
+// The firmware update box of the Settings page (web/app.js; the ESP32 firmware's
+// /api/ota, docs/api.md) against the Linux bridge, where GET api/ota is 404, and
+// with api/ota answered by page.route as the firmware answers it.
+// Run by tests/py/test_browser.py beside ui.test.mjs.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { URL_AUTH, USER, PASS, DESKTOP, launch, newPage, login, shot } from './common.mjs';
+
+let browser;
+
+before(async () => { browser = await launch(); });
+after(async () => {
+  if (browser) await browser.close();
+});
+
+const INFO = {
+  success: true, version: '0.1.0', running_partition: 'ota_0', boot_partition: 'ota_0',
+  next_partition: 'ota_1', slot_size: 1835008, pending_confirmation: true,
+  rollback_possible: true, enabled: true,
+};
+
+describe('firmware update box', { timeout: 60000 }, () => {
+  it('stays hidden where there is no /api/ota (the Linux daemon)', async () => {
+    const page = await newPage(browser, DESKTOP);
+    const answered = page.waitForResponse((r) => r.url().endsWith('/api/ota'));
+    await page.goto(`${URL_AUTH}/#settings`);
+    assert.equal((await answered).status(), 404);
+    assert.equal(await page.locator('#fw-box').isHidden(), true);
+    await page.close();
+  });
+
+  it('shows the slots and sends the file as the raw body with the credentials', async () => {
+    const page = await newPage(browser, DESKTOP);
+    let posted = null;
+    await page.route('**/api/ota', async (route) => {
+      const req = route.request();
+      if (req.method() === 'GET') {
+        return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(INFO) });
+      }
+      posted = { type: req.headers()['content-type'], auth: req.headers().authorization, body: req.postDataBuffer() };
+      return route.fulfill({
+        status: 200, contentType: 'application/json',
+        body: JSON.stringify({ success: true, message: 'firmware 0.2.0 written to ota_1 and verified; restarting into it', version: '0.2.0' }),
+      });
+    });
+    await page.goto(`${URL_AUTH}/#settings`);
+    await page.waitForSelector('#fw-box:not([hidden])');
+    const info = await page.locator('#fw-info').textContent();
+    assert.match(info, /Running 0\.1\.0 from ota_0/);
+    assert.match(info, /ota_1 \(1792 KB at most\)/);
+    assert.match(info, /on trial/);
+    await login(page);
+    const image = Buffer.from([0xe9, 0x03, 0x02, 0x20, 1, 2, 3, 4]);
+    await page.setInputFiles('#fw-file', { name: 'tinybms-bridge.bin', mimeType: 'application/octet-stream', buffer: image });
+    await page.click('#fw-upload');
+    await page.waitForSelector('#confirm-dialog[open] #confirm-text');
+    await page.click('#confirm-ok');
+    await page.waitForFunction(() => /restarting into it/.test(document.getElementById('fw-status').textContent));
+    assert.ok(posted, 'POST api/ota sent');
+    assert.equal(posted.type, 'application/octet-stream');
+    assert.equal(posted.auth, `Basic ${Buffer.from(`${USER}:${PASS}`).toString('base64')}`);
+    assert.deepEqual([...posted.body], [...image]);
+    await shot(page, 'firmware-update');
+    await page.close();
+  });
+
+  it('shows the firmware\'s refusal', async () => {
+    const page = await newPage(browser, DESKTOP);
+    await page.route('**/api/ota', async (route) => {
+      if (route.request().method() === 'GET') {
+        return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ ...INFO, pending_confirmation: false }) });
+      }
+      return route.fulfill({
+        status: 400, contentType: 'application/json',
+        body: JSON.stringify({ success: false, error: 'firmware for another chip: built for esp32s3, this board is esp32c3' }),
+      });
+    });
+    await page.goto(`${URL_AUTH}/#settings`);
+    await page.waitForSelector('#fw-box:not([hidden])');
+    assert.doesNotMatch(await page.locator('#fw-info').textContent(), /on trial/);
+    await login(page);
+    await page.setInputFiles('#fw-file', { name: 'blink.bin', mimeType: 'application/octet-stream', buffer: Buffer.from([1, 2, 3]) });
+    await page.click('#fw-upload');
+    await page.waitForSelector('#confirm-dialog[open] #confirm-text');
+    await page.click('#confirm-ok');
+    await page.waitForFunction(() => /Not updated/.test(document.getElementById('fw-status').textContent));
+    assert.match(await page.locator('#fw-status').textContent(), /another chip/);
+    assert.equal(await page.locator('#fw-upload').isDisabled(), false);
+    await page.close();
+  });
+});
