@@ -159,28 +159,35 @@ bool board_target_from_name(const char *name, board_target_t *out)
     return false;
 }
 
-board_err_t board_defaults(board_target_t target, board_hw_t *out)
+/* The chip's part of the defaults; no cfg_t on the stack (board_resolve
+ * runs on the bridge task, whose stack is sized to what it holds). */
+static void chip_defaults(board_target_t target, board_hw_t *out)
 {
-    if (out == NULL || (unsigned)target >= (unsigned)BOARD_TARGET_COUNT_) {
-        return BOARD_ERR_ARG;
-    }
     const chip_t *c = &chips[target];
-    cfg_t def;
-    cfg_defaults(&def);
     memset(out, 0, sizeof *out);
     out->target = target;
     out->uart_num = c->uart_num;
     out->uart_rx_pin = c->uart_rx;
     out->uart_tx_pin = c->uart_tx;
-    out->uart_baud = def.hardware.uart.baudrate;
-    out->uart_timeout_ms = def.hardware.uart.timeout_ms;
-    out->uart_retries = def.hardware.uart.retries;
     out->can_tx_pin = c->can_tx;
     out->can_rx_pin = c->can_rx;
-    out->can_bitrate = def.hardware.can.bitrate;
     out->can_loopback = false;
     out->can_termination = false;
     out->console_baud = 115200;
+}
+
+board_err_t board_defaults(board_target_t target, board_hw_t *out)
+{
+    if (out == NULL || (unsigned)target >= (unsigned)BOARD_TARGET_COUNT_) {
+        return BOARD_ERR_ARG;
+    }
+    cfg_t def;
+    cfg_defaults(&def);
+    chip_defaults(target, out);
+    out->uart_baud = def.hardware.uart.baudrate;
+    out->uart_timeout_ms = def.hardware.uart.timeout_ms;
+    out->uart_retries = def.hardware.uart.retries;
+    out->can_bitrate = def.hardware.can.bitrate;
     return BOARD_OK;
 }
 
@@ -313,7 +320,7 @@ board_err_t board_resolve(const cfg_t *cfg, board_target_t target, board_hw_t *o
     }
 
     board_hw_t hw;
-    (void)board_defaults(target, &hw);
+    chip_defaults(target, &hw);
     hw.uart_rx_pin = (int)sig[0].pin;
     hw.uart_tx_pin = (int)sig[1].pin;
     hw.can_tx_pin = (int)sig[2].pin;

@@ -247,8 +247,9 @@ static void config_applied(void *ctx, const cfg_t *c)
 
 static void apply_new_config(daemon_t *d, uint64_t now)
 {
+    const hub_svc_port_t port = {.applied = config_applied, .ctx = d};
     char why[160];
-    switch (hub_svc_take_config(d->hub, &d->svc, now, config_applied, d, why, sizeof why)) {
+    switch (hub_svc_take_config(d->hub, &d->svc, now, &port, why, sizeof why)) {
     case HUB_SVC_APPLIED:
         log_info("configuration changed and applied");
         break;

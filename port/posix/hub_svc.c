@@ -36,20 +36,21 @@ void hub_svc_publish_registers(hub_t *hub, const svc_t *svc, uint64_t now_us, ui
 }
 
 hub_svc_config_t hub_svc_take_config(hub_t *hub, svc_t *svc, uint64_t now_us,
-                                     hub_svc_applied_fn on_applied, void *ctx, char *why,
-                                     size_t cap)
+                                     const hub_svc_port_t *port, char *why, size_t cap)
 {
     cfg_t c;
     uint64_t seq;
     if (!hub_take_config(hub, &c, &seq)) {
         return HUB_SVC_NONE;
     }
-    if (svc_apply_config(svc, &c, now_us, why, cap) != TBMS_OK) {
+    void *ctx = port != NULL ? port->ctx : NULL;
+    if ((port != NULL && port->check != NULL && !port->check(ctx, &c, why, cap)) ||
+        svc_apply_config(svc, &c, now_us, why, cap) != TBMS_OK) {
         hub_finish_config(hub, seq, NULL, why);
         return HUB_SVC_REFUSED;
     }
-    if (on_applied != NULL) {
-        on_applied(ctx, &c);
+    if (port != NULL && port->applied != NULL) {
+        port->applied(ctx, &c);
     }
     hub_finish_config(hub, seq, &c, NULL);
     return HUB_SVC_APPLIED;

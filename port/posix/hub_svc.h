@@ -8,6 +8,7 @@
 #ifndef HUB_SVC_H
 #define HUB_SVC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,20 +30,26 @@ typedef enum {
     HUB_SVC_REFUSED,  /* refused, nothing changed: why says why */
 } hub_svc_config_t;
 
-/* The port's own parts that follow an applied configuration (log level,
- * MQTT, watchdog, log file), called before the server's wait ends, so a
- * client that got "applied" finds them following it. */
-typedef void (*hub_svc_applied_fn)(void *ctx, const cfg_t *applied);
+/* What the port adds to the hand-over; every entry may be NULL. */
+typedef struct {
+    /* The port's own checks of a posted configuration (the ESP32's pins):
+     * false refuses it, why (cap bytes) says why, nothing changes. */
+    bool (*check)(void *ctx, const cfg_t *posted, char *why, size_t cap);
+    /* The port's parts that follow an applied configuration (log level,
+     * MQTT, watchdog, log file), called before the server's wait ends, so
+     * a client that got "applied" finds them following it. */
+    void (*applied)(void *ctx, const cfg_t *applied);
+    void *ctx;
+} hub_svc_port_t;
 
 /*
- * A configuration a server posted (hub_take_config), applied with
- * svc_apply_config at now_us, then on_applied(ctx, it) (may be NULL), then
- * its outcome reported with hub_finish_config (POST /api/settings saves
- * the file only once it is applied). why (cap bytes) receives the reason
- * of a refusal. The caller logs the outcome.
+ * A configuration a server posted (hub_take_config): port->check, then
+ * svc_apply_config at now_us, then port->applied, then its outcome
+ * reported with hub_finish_config (POST /api/settings saves the file only
+ * once it is applied). why (cap bytes) receives the reason of a refusal.
+ * The caller logs the outcome.
  */
 hub_svc_config_t hub_svc_take_config(hub_t *hub, svc_t *svc, uint64_t now_us,
-                                     hub_svc_applied_fn on_applied, void *ctx, char *why,
-                                     size_t cap);
+                                     const hub_svc_port_t *port, char *why, size_t cap);
 
 #endif /* HUB_SVC_H */

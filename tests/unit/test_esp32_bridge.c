@@ -478,7 +478,7 @@ static void test_posted_configuration_is_applied_and_the_port_follows(void **st)
     assert_int_equal(can.opens, 1); /* pins are not switched under a running bus */
 }
 
-static void test_posted_configuration_with_impossible_pins_is_applied_with_a_warning(void **st)
+static void test_posted_configuration_with_impossible_pins_is_refused(void **st)
 {
     (void)st;
     start();
@@ -487,9 +487,13 @@ static void test_posted_configuration_with_impossible_pins_is_applied_with_a_war
     s.cfg = fw.cfg;
     s.cfg.esp32.uart_tx_pin = 34; /* the C3 has GPIO0-21 */
     s.cfg.esp32.present |= 1u << ESP32_KEY_UART_TX_PIN;
+    int configs = parts.mqtt_configs;
     serve(&s);
-    assert_int_equal(s.outcome, HUB_CONFIG_APPLIED);
-    assert_true(logged("the bridge would stop at the next start"));
+    assert_int_equal(s.outcome, HUB_CONFIG_REFUSED);
+    assert_true(logged("new configuration not applied: hardware.uart.tx_pin: GPIO 34 does not "
+                       "exist on the ESP32-C3"));
+    assert_int_equal(parts.mqtt_configs, configs); /* nothing followed it */
+    assert_false(esp32_key_present(&br.cfg, ESP32_KEY_UART_TX_PIN)); /* the running one stays */
     assert_true(br.running);
 }
 
@@ -579,7 +583,7 @@ int main(void)
         T(test_ota_confirmed_after_a_minute_of_turning_with_the_web_server),
         T(test_no_ota_confirmation_without_the_web_server),
         T(test_posted_configuration_is_applied_and_the_port_follows),
-        T(test_posted_configuration_with_impossible_pins_is_applied_with_a_warning),
+        T(test_posted_configuration_with_impossible_pins_is_refused),
         T(test_refused_hardware_stops_the_bridge_and_serves_the_hub),
         T(test_energy_of_the_last_status_is_what_a_restart_saves),
     };
