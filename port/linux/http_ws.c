@@ -17,6 +17,7 @@
 #include "http_internal.h"
 #include "log.h"
 #include "samples.h"
+#include "ws_subscribe.h"
 
 #define SENDERS        6
 #define CAN_PERIOD_MS  250u
@@ -298,26 +299,15 @@ static int on_data(struct mg_connection *c, int bits, char *data, size_t len, vo
         return 0;
     }
     client_t *cl = mg_get_user_connection_data(c);
-    if (opcode != MG_WEBSOCKET_OPCODE_TEXT || cl == NULL || len > 256u) {
+    if (opcode != MG_WEBSOCKET_OPCODE_TEXT || cl == NULL) {
         return 1;
     }
-    /* {"type":"subscribe","can":false,"status":true}: a tiny fixed grammar. */
-    char buf[257];
-    memcpy(buf, data, len);
-    buf[len] = '\0';
-    if (strstr(buf, "\"subscribe\"") == NULL) {
-        return 1;
-    }
+    /* {"type":"subscribe","can":false,"status":true} (app/ws_subscribe.h) */
     pthread_mutex_lock(&ws->mu);
-    if (strstr(buf, "\"can\":false") || strstr(buf, "\"can\": false")) {
-        cl->want_can = false;
-    } else if (strstr(buf, "\"can\":true") || strstr(buf, "\"can\": true")) {
-        cl->want_can = true;
-    }
-    if (strstr(buf, "\"status\":false") || strstr(buf, "\"status\": false")) {
-        cl->want_status = false;
-    } else if (strstr(buf, "\"status\":true") || strstr(buf, "\"status\": true")) {
-        cl->want_status = true;
+    ws_sub_t sub = {.status = cl->want_status, .can = cl->want_can};
+    if (ws_subscribe_apply(data, len, &sub)) {
+        cl->want_status = sub.status;
+        cl->want_can = sub.can;
     }
     pthread_mutex_unlock(&ws->mu);
     return 1;
