@@ -293,6 +293,7 @@ static void done(upload_t *u, const fwi_info_t *info)
     web_send_json(u->r, 200, body != NULL ? body : "{\"success\":true}", NULL);
     cJSON_free(body);
     u->result = ESP_OK;
+    log_close_file(); /* what is queued for the log file gets there before the restart */
     restart_soon();
 }
 
