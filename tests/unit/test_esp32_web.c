@@ -25,6 +25,16 @@
 /* ---- the other files of the web server, stubbed ---- */
 
 static int g_ota_calls;
+static const char *g_device_pw; /* fw_device_password's answer; NULL = none */
+
+bool fw_device_password(char *out, size_t size)
+{
+    if (g_device_pw == NULL || size <= strlen(g_device_pw)) {
+        return false;
+    }
+    memcpy(out, g_device_pw, strlen(g_device_pw) + 1u);
+    return true;
+}
 
 esp_err_t web_ws_start(httpd_handle_t hd, hub_t *hub)
 {
@@ -86,6 +96,7 @@ static void start(bool creds, bool auth_read)
     fw.config_path = "/data/config.json";
     fw.version = "0.1.0";
     g_ota_calls = 0;
+    g_device_pw = NULL;
     assert_int_equal(fw_web_start(&fw), ESP_OK);
     assert_non_null(fake_any.handler);
     assert_true(fake_ws.is_websocket);
@@ -149,6 +160,31 @@ static void test_write_without_configured_credentials_is_403_naming_the_file(voi
     assert_non_null(strstr(body_of(f), "writes are disabled: no credentials configured; set "
                                        "web_server.username/password or web_server.token in "
                                        "the config file (/data/config.json)"));
+    free(f);
+}
+
+static void test_first_start_login_is_admin_with_the_device_password(void **state)
+{
+    (void)state;
+    start(false, false);
+    g_device_pw = "k7fq-x2mv-9hbt";
+    esp_err_t rc;
+    fake_req_t *f = run(HTTP_DELETE, "/api/logs", NULL, 0, &rc, NULL, NULL);
+    assert_int_equal(status_of(f), 401);
+    assert_non_null(strstr(body_of(f), "the login is user admin with this board's own password, "
+                                       "shown on its serial console"));
+    free(f);
+    f = run(HTTP_DELETE, "/api/logs", NULL, 0, &rc, "Authorization", "Basic YWRtaW46d3Jvbmc=");
+    assert_int_equal(status_of(f), 401);
+    assert_non_null(strstr(body_of(f), "wrong credentials"));
+    free(f);
+    f = run(HTTP_DELETE, "/api/logs", NULL, 0, &rc, "Authorization",
+            "Basic YWRtaW46azdmcS14Mm12LTloYnQ=");
+    assert_int_equal(status_of(f), 200);
+    free(f);
+    /* Reads stay open as on Linux (web_server.auth_read false). */
+    f = run(HTTP_GET, "/api/logs", NULL, 0, &rc, NULL, NULL);
+    assert_int_equal(status_of(f), 200);
     free(f);
 }
 
@@ -349,6 +385,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_write_without_configured_credentials_is_403_naming_the_file,
+                                  teardown),
+        cmocka_unit_test_teardown(test_first_start_login_is_admin_with_the_device_password,
                                   teardown),
         cmocka_unit_test_teardown(test_missing_credentials_get_401_with_challenge_unless_a_script,
                                   teardown),

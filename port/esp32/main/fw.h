@@ -21,6 +21,7 @@
 #define FW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "esp_err.h"
@@ -56,6 +57,14 @@ esp_err_t fw_bridge_start(fw_t *fw);
  * (wifi.sta_hostname, default "tinybms-bridge"). Wi-Fi keys take effect at
  * the next start. */
 esp_err_t fw_wifi_start(const cfg_t *cfg);
+
+/* wifi.c: the per-device password (drawn once, kept in NVS, shown on the
+ * serial console at every start) into out: the fallback access point's
+ * password, and the web login FW_FIRST_USER while no web credentials are
+ * configured (web.c). False when there is none (NVS and RNG failed).
+ * Thread-safe after fw_wifi_start. */
+#define FW_FIRST_USER "admin"
+bool fw_device_password(char *out, size_t size);
 
 /* web.c: the HTTP server on port 80 (REST, WebSocket, web UI, OTA). */
 esp_err_t fw_web_start(fw_t *fw);

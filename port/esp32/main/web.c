@@ -203,13 +203,18 @@ static const char *query_token(httpd_req_t *r, char *buf, size_t cap)
     return buf;
 }
 
-static esp_err_t refuse(httpd_req_t *r, http_auth_t a, bool challenge)
+static esp_err_t refuse(httpd_req_t *r, http_auth_t a, bool first_login, bool challenge)
 {
-    const char *body = a == HTTP_AUTH_MISSING
-                           ? "{\"success\":false,\"error\":\"authentication required: HTTP Basic "
-                             "(web_server.username/password) or Authorization: Bearer "
-                             "<web_server.token>\"}"
-                           : "{\"success\":false,\"error\":\"wrong credentials\"}";
+    const char *body =
+        a != HTTP_AUTH_MISSING ? "{\"success\":false,\"error\":\"wrong credentials\"}"
+        : first_login
+            ? "{\"success\":false,\"error\":\"authentication required: no web credentials are "
+              "set yet, so the login is user " FW_FIRST_USER " with this board's own password, "
+              "shown on its serial console at every start (docs/esp32.md); set "
+              "web_server.username/password to replace it\"}"
+            : "{\"success\":false,\"error\":\"authentication required: HTTP Basic "
+              "(web_server.username/password) or Authorization: Bearer "
+              "<web_server.token>\"}";
     /* The challenge makes a browser open its own login box; a script that
      * sent credentials (or says it is one) handles 401 itself. */
     return web_send_json(r, 401, body,
@@ -221,12 +226,24 @@ int web_check_auth(httpd_req_t *r, const cfg_t *cfg, bool write)
     if (!write && !cfg->web_server.auth_read) {
         return 0;
     }
+    /* No file to edit on a board: while no web credentials are set, the
+     * login is FW_FIRST_USER with the device password (fw.h), which only
+     * someone at the serial console or already on the access point has. */
+    const char *user = cfg->web_server.username;
+    const char *password = cfg->web_server.password;
+    char device_pw[CFG_WIFI_PASS_LEN];
+    bool first_login = user[0] == '\0' && cfg->web_server.token[0] == '\0' &&
+                       fw_device_password(device_pw, sizeof device_pw);
+    if (first_login) {
+        user = FW_FIRST_USER;
+        password = device_pw;
+    }
     char *authz = header_dup(r, "Authorization");
     char tok[CFG_SECRET_LEN];
-    http_auth_t a =
-        http_auth_check(authz, query_token(r, tok, sizeof tok), cfg->web_server.username,
-                        cfg->web_server.password, cfg->web_server.token);
+    http_auth_t a = http_auth_check(authz, query_token(r, tok, sizeof tok), user, password,
+                                    cfg->web_server.token);
     memset(tok, 0, sizeof tok);
+    memset(device_pw, 0, sizeof device_pw);
     int rc = 0;
     if (a == HTTP_AUTH_UNSET && write) {
         char msg[300];
@@ -239,7 +256,7 @@ int web_check_auth(httpd_req_t *r, const cfg_t *cfg, bool write)
         rc = 403;
     } else if (a == HTTP_AUTH_MISSING || a == HTTP_AUTH_WRONG) {
         bool challenge = authz == NULL && httpd_req_get_hdr_value_len(r, "X-Requested-With") == 0;
-        refuse(r, a, challenge);
+        refuse(r, a, first_login, challenge);
         rc = 401;
     }
     if (authz != NULL) {

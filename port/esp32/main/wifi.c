@@ -281,8 +281,25 @@ static bool device_password(char *out, size_t size)
     return true;
 }
 
-/* The boxed console line with the access point's name and password. */
-static void print_ap(const wpol_ap_t *ap)
+/* The device password, read (or made) once at fw_wifi_start before any
+ * other task asks for it; read-only after. */
+static struct {
+    bool have;
+    char text[CFG_WIFI_PASS_LEN];
+} s_device_pw;
+
+bool fw_device_password(char *out, size_t size)
+{
+    if (!s_device_pw.have || out == NULL || size <= strlen(s_device_pw.text)) {
+        return false;
+    }
+    memcpy(out, s_device_pw.text, strlen(s_device_pw.text) + 1u);
+    return true;
+}
+
+/* The boxed console lines: the access point's name and password, and the
+ * first-start web login while no web credentials are set. */
+static void print_ap(const wpol_ap_t *ap, bool web_login_is_device_password)
 {
     char line[CFG_WIFI_SSID_LEN + CFG_WIFI_PASS_LEN + 64];
     if (ap->device_password) {
@@ -292,13 +309,24 @@ static void print_ap(const wpol_ap_t *ap)
         (void)snprintf(line, sizeof line,
                        "Wi-Fi access point %s, password: wifi.ap_fallback.password", ap->ssid);
     }
+    char login[CFG_WIFI_PASS_LEN + 96];
+    login[0] = '\0';
+    if (s_device_pw.have && web_login_is_device_password) {
+        (void)snprintf(login, sizeof login, "Web UI login: user %s, password: %s", FW_FIRST_USER,
+                       s_device_pw.text);
+    }
     int w = (int)strlen(line);
-    char bar[sizeof line];
+    int lw = (int)strlen(login);
+    w = lw > w ? lw : w;
+    char bar[sizeof line + sizeof login];
     memset(bar, '-', (size_t)w + 2u);
     bar[w + 2] = '\0';
     esp_log_level_set(TAG, ESP_LOG_INFO); /* shown whatever level the rest logs at */
     ESP_LOGI(TAG, "+%s+", bar);
-    ESP_LOGI(TAG, "| %s |", line);
+    ESP_LOGI(TAG, "| %-*s |", w, line);
+    if (login[0] != '\0') {
+        ESP_LOGI(TAG, "| %-*s |", w, login);
+    }
     ESP_LOGI(TAG, "+%s+", bar);
 }
 
@@ -311,21 +339,23 @@ static void prepare_ap(const cfg_t *cfg)
     if (esp_read_mac(mac, ESP_MAC_WIFI_SOFTAP) != ESP_OK) {
         log_warn("Wi-Fi: cannot read the MAC address; the access point name ends in 0000");
     }
-    static char dev_pw[CFG_WIFI_PASS_LEN];
-    bool have_dev =
-        cfg->esp32.wifi.ap_password[0] != '\0' || device_password(dev_pw, sizeof dev_pw);
+    /* Made even when the user set an access point password: it is also
+     * the first-start web login. */
+    s_device_pw.have = device_password(s_device_pw.text, sizeof s_device_pw.text);
     wpol_ap_t ap;
     wpol_error_t err;
-    wpol_err_t e = wpol_ap_settings(cfg, mac, have_dev ? dev_pw : NULL, &ap, &err);
+    wpol_err_t e =
+        wpol_ap_settings(cfg, mac, s_device_pw.have ? s_device_pw.text : NULL, &ap, &err);
     if (e != WPOL_OK) {
         log_error("Wi-Fi: %s; the access point uses its default name and the device password",
                   err.message);
         memset(&ap, 0, sizeof ap);
         (void)wpol_default_ssid(mac, ap.ssid, sizeof ap.ssid);
-        if (!device_password(ap.password, sizeof ap.password)) {
+        if (!s_device_pw.have) {
             log_error("Wi-Fi: no password for the access point; it stays closed");
             return;
         }
+        memcpy(ap.password, s_device_pw.text, strlen(s_device_pw.text) + 1u);
         ap.channel = 1;
         ap.device_password = true;
     }
@@ -339,7 +369,7 @@ static void prepare_ap(const cfg_t *cfg)
     a->authmode = WIFI_AUTH_WPA2_PSK;
     a->max_connection = AP_MAX_CLIENTS;
     a->pmf_cfg.capable = true;
-    print_ap(&ap);
+    print_ap(&ap, cfg->web_server.username[0] == '\0' && cfg->web_server.token[0] == '\0');
     memset(&ap, 0, sizeof ap);
 }
 
