@@ -283,6 +283,30 @@ static void test_good_image_is_streamed_verified_made_boot_and_restarts_later(vo
     free(f);
 }
 
+static void test_restart_answers_then_restarts_on_its_timer_post_only(void **state)
+{
+    (void)state;
+    fake_req_t *f = calloc(1, sizeof *f);
+    httpd_req_t *r = calloc(1, sizeof *r);
+    assert_non_null(f);
+    assert_non_null(r);
+    r->aux = f;
+    r->method = HTTP_GET;
+    assert_int_equal(web_restart_handle(r), ESP_OK);
+    assert_int_equal(f->status, 405);
+    assert_int_equal(ota.timers, 0);
+    memset(f, 0, sizeof *f);
+    r->method = HTTP_POST;
+    assert_int_equal(web_restart_handle(r), ESP_OK);
+    assert_int_equal(f->status, 200);
+    assert_non_null(strstr(f->out, "\"success\":true"));
+    assert_int_equal(ota.timers, 1);
+    assert_int_equal(ota.restarts, 0); /* the timer restarts, after the answer */
+    assert_int_equal(ota.boot_set, 0); /* the same firmware boots */
+    free(r);
+    free(f);
+}
+
 static void test_image_for_another_chip_is_refused_before_any_write(void **state)
 {
     (void)state;
@@ -432,6 +456,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_good_image_is_streamed_verified_made_boot_and_restarts_later, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_answers_then_restarts_on_its_timer_post_only,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_image_for_another_chip_is_refused_before_any_write,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(

@@ -63,6 +63,11 @@ void web_ota_boot_report(void)
 {
 }
 
+esp_err_t web_restart_handle(httpd_req_t *r)
+{
+    return web_send_json(r, 200, "{\"restart\":true}", NULL);
+}
+
 static const unsigned char index_gz[] = {0x1f, 0x8b, 0x08, 0x00};
 static const unsigned char app_js[] = "console.log(1);";
 const http_asset_t http_assets[] = {

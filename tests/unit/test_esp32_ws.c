@@ -52,6 +52,11 @@ void web_ota_boot_report(void)
 {
 }
 
+esp_err_t web_restart_handle(httpd_req_t *r)
+{
+    return web_send_json(r, 200, "{}", NULL);
+}
+
 const http_asset_t http_assets[1] = {{"", "", "", NULL, 0u, false}};
 const size_t http_asset_count = 0;
 

@@ -337,6 +337,28 @@ esp_err_t web_ota_handle(httpd_req_t *r)
                          "Allow: GET, POST\r\n");
 }
 
+/* ---- restart ---- */
+
+/* POST WEB_RESTART_PATH: the answer first, then the restart (the shutdown
+ * handler saves the energy counters, bridge_task.c). Wi-Fi settings and
+ * pins take effect this way without a hand on the board. */
+esp_err_t web_restart_handle(httpd_req_t *r)
+{
+    if (r->method != HTTP_POST) {
+        return web_send_json(r, 405, "{\"success\":false,\"error\":\"method not allowed\"}",
+                             "Allow: POST\r\n");
+    }
+    char body[128];
+    snprintf(body, sizeof body,
+             "{\"success\":true,\"message\":\"restarting in %u ms\"}",
+             (unsigned)OTA_RESTART_DELAY_MS);
+    esp_err_t e = web_send_json(r, 200, body, NULL);
+    log_info("restart asked over the web");
+    log_close_file(); /* what is queued for the log file gets there before the restart */
+    restart_soon();
+    return e;
+}
+
 /* ---- rollback ---- */
 
 void fw_ota_confirm(void)

@@ -418,6 +418,9 @@ static esp_err_t route(httpd_req_t *r, const char *path, const char *query)
     if (strcmp(path, WEB_OTA_PATH) == 0) {
         return web_ota_handle(r);
     }
+    if (strcmp(path, WEB_RESTART_PATH) == 0) {
+        return web_restart_handle(r);
+    }
     return answer_api(r, http_method_str((enum http_method)r->method), path, query);
 }
 

@@ -73,6 +73,10 @@ void web_ws_stats(api_server_stats_t *out);
 /* Answers GET/HEAD (slots, version, pending confirmation) and POST (the
  * upload) of WEB_OTA_PATH; credentials were checked by the caller. */
 esp_err_t web_ota_handle(httpd_req_t *r);
+/* POST WEB_RESTART_PATH (credentials checked by the caller): answers,
+ * then restarts the chip OTA_RESTART_DELAY_MS later. */
+#define WEB_RESTART_PATH "/api/restart"
+esp_err_t web_restart_handle(httpd_req_t *r);
 /* Logs how this boot came to be (a rolled-back update, an image waiting
  * for its confirmation). Once, at start. */
 void web_ota_boot_report(void);
