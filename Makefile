@@ -2,7 +2,7 @@
 #   make          build the release tree in build/
 #   make test     unit tests under ASan+UBSan, then the Python peer tests
 #   make cross    compile core/ for Cortex-M4F and RV32IMC, app/ for RV32IMC, print sizes
-#   make cross-qemu  run the core on RV32IMC under qemu, compare with the host
+#   make cross-qemu  run the core and the service on RV32IMC under qemu, compare with the host
 #   make venus    the armhf Venus OS build and its dist folder (docs/venus-os.md)
 #   make esp32-check IDF_PATH=...  the ESP32 firmware's C files against ESP-IDF v6's headers (docs/esp32.md)
 SHELL := /bin/bash
