@@ -57,7 +57,7 @@ sim-check: build
 cross: deps
 	@scripts/cross-size
 
-# The core on RV32IMC under qemu, its output compared byte for byte with the
+# The core and the service on RV32IMC under qemu, their output compared byte for byte with the
 # host's (tests/cross/run-qemu; also a tier of make test).
 .PHONY: cross-qemu
 cross-qemu: deps
