@@ -793,11 +793,20 @@ function initHistory() {
 const SECTION_TITLES = {
   hardware: 'Hardware (UART and CAN)', tinybms: 'TinyBMS polling', victron: 'Victron CAN-BMS',
   cvl: 'Charge control (CVL/CCL/DCL)', logging: 'Logging', web_server: 'Web server', mqtt: 'MQTT',
+  wifi: 'Wi-Fi',
 };
 const SECRET_RE = /(^|\.)(password|token)$/;
 const REDACTED = '********';
 let settingsOrig = null;   // last document from the server
 let settingsMeta = {};     // key -> {type, min, max, step, unit, description, enum, secret, default}
+let settingsOnFirmware = false; // the page talks to the ESP32 firmware (GET api/ota answers)
+// What the firmware does while a wifi key is absent (app/wifi_policy.c): the
+// placeholder of an empty field, and the state a checkbox starts in.
+const WIFI_UNSET = {
+  'wifi.mode': 'sta', 'wifi.sta_hostname': 'tinybms-bridge', 'wifi.sta_ip_mode': 'dhcp',
+  'wifi.ap_fallback.enabled': true, 'wifi.ap_fallback.ssid': 'tinybms-bridge-XXXX',
+  'wifi.ap_fallback.channel': 1,
+};
 
 // Accepts the metadata in a few shapes: {key: meta}, [{key, ...}], or nested under schema/keys/meta.
 function extractMeta(d) {
@@ -843,7 +852,8 @@ function rangeHint(m) {
   return parts.join(' · ');
 }
 
-function makeField(key, value, meta) {
+// placeholder: shown in an empty text or number field (a key the document lacks).
+function makeField(key, value, meta, placeholder) {
   const id = fieldId(key);
   const name = key.split('.').pop();
   const secret = (meta && meta.secret) || SECRET_RE.test(key);
@@ -859,15 +869,19 @@ function makeField(key, value, meta) {
     input = el('input', { type: 'number', id, inputmode: 'decimal', step: meta && isNum(meta.step) ? meta.step : 'any',
       dataset: { key, kind: 'number' } });
     input.value = isNum(value) ? String(value) : '';
+    if (placeholder !== undefined) input.placeholder = String(placeholder);
   } else if (secret) {
     input = el('input', { type: 'password', id, autocomplete: 'new-password', dataset: { key, kind: 'secret' },
       placeholder: value === REDACTED ? 'set (type to replace)' : 'not set' });
   } else {
     input = el('input', { type: 'text', id, dataset: { key, kind: 'text' }, autocomplete: 'off' });
     input.value = value == null ? '' : String(value);
+    if (placeholder !== undefined) input.placeholder = String(placeholder);
   }
   const hint = rangeHint(meta);
-  const desc = meta && (meta.description || meta.desc);
+  let desc = meta && (meta.description || meta.desc);
+  // The catalogue is written for both; on the firmware its Linux remarks only confuse.
+  if (desc && settingsOnFirmware) desc = desc.replace(/\s*Not used on Linux:.*$/, '');
   const field = el('div', { class: 'field', dataset: { key } },
     el('label', { for: id }, pretty(name), el('span', { class: 'key' }, key)),
     el('div', { class: 'ctl' }, input,
@@ -890,8 +904,26 @@ function inputValue(input) {
   }
 }
 
-function origValue(key) {
-  return key.split('.').reduce((o, p) => (o == null ? o : o[p]), settingsOrig);
+function getPath(obj, key) {
+  return key.split('.').reduce((o, p) => (o == null ? o : o[p]), obj);
+}
+
+function origValue(key) { return getPath(settingsOrig, key); }
+
+// A new board's configuration has no wifi keys, yet a user on its access point
+// must be able to enter the network to join. So on the firmware every wifi key
+// of the catalogue gets a field: an absent one starts at a value that counts
+// as unchanged ('' / null / what the firmware does), so saving sends only the
+// fields the user filled in. The section comes first when the document has none.
+function withAbsentKeys(doc, keys) {
+  if (!keys.length) return doc;
+  const out = doc.wifi ? doc : { wifi: {}, ...doc };
+  for (const k of keys) {
+    const m = settingsMeta[k];
+    const v = m.type === 'bool' ? (WIFI_UNSET[k] ?? false) : (m.secret || m.type === 'integer' || m.type === 'number') ? null : '';
+    setPath(out, k, v);
+  }
+  return out;
 }
 
 function isChanged(input) {
@@ -928,22 +960,34 @@ async function loadSettings() {
     const m = await api('GET', 'settings-meta.json');
     if (m.ok && m.data) settingsMeta = extractMeta(m.data);
   }
+  settingsOnFirmware = await onFirmware();
+  const absent = {}; // wifi key the document lacks -> its placeholder
+  if (settingsOnFirmware) {
+    for (const k of Object.keys(settingsMeta)) {
+      if (k.startsWith('wifi.') && origValue(k) === undefined) absent[k] = WIFI_UNSET[k] ?? settingsMeta[k].default;
+    }
+    settingsOrig = withAbsentKeys(settingsOrig, Object.keys(absent));
+  }
+  const field = (k, v) => makeField(k, v, settingsMeta[k], absent[k]);
   const box = $('settings-sections');
   box.replaceChildren();
   for (const [section, value] of Object.entries(settingsOrig)) {
     const fs = el('fieldset', { class: 'section', dataset: { section } }, el('legend', {}, SECTION_TITLES[section] || pretty(section)));
+    if (section === 'wifi' && settingsOnFirmware) {
+      fs.append(el('p', { class: 'muted note' }, 'Wi-Fi settings take effect after a restart of the board.'));
+    }
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       // one level of sub-groups (hardware.uart, victron.thresholds)
       const flat = [], groups = [];
       for (const [k, v] of Object.entries(value)) (v && typeof v === 'object' && !Array.isArray(v) ? groups : flat).push([k, v]);
-      for (const [k, v] of flat) fs.append(makeField(`${section}.${k}`, v, settingsMeta[`${section}.${k}`]));
+      for (const [k, v] of flat) fs.append(field(`${section}.${k}`, v));
       for (const [g, gv] of groups) {
         const gfs = el('fieldset', { class: 'group' }, el('legend', {}, pretty(g)));
-        for (const [k, v] of leafKeys(gv, `${section}.${g}`)) gfs.append(makeField(k, v, settingsMeta[k]));
+        for (const [k, v] of leafKeys(gv, `${section}.${g}`)) gfs.append(field(k, v));
         fs.append(gfs);
       }
     } else {
-      fs.append(makeField(section, value, settingsMeta[section]));
+      fs.append(field(section, value));
     }
     box.append(fs);
   }
@@ -1008,10 +1052,19 @@ async function saveSettings(ev) {
 }
 
 // ---------------------------------------------------------------- firmware update
-// GET api/ota answers on the ESP32 firmware only (404 from the Linux daemon),
-// so the box stays hidden there. The image goes up as the raw request body.
+// GET api/ota answers on the ESP32 firmware only (404 from the Linux daemon):
+// the firmware box and the Wi-Fi fields show only there. Asked once per visit
+// of the Settings page. The image goes up as the raw request body.
+let otaAnswer = null;
+function otaInfo() { return (otaAnswer ??= api('GET', 'api/ota')); }
+
+async function onFirmware() {
+  const r = await otaInfo();
+  return !!(r.ok && r.data && r.data.success);
+}
+
 async function loadFirmware() {
-  const r = await api('GET', 'api/ota');
+  const r = await otaInfo();
   const box = $('fw-box');
   box.hidden = !(r.ok && r.data && r.data.success);
   if (box.hidden) return;
@@ -1067,6 +1120,7 @@ function initSettings() {
   $('settings-reload').addEventListener('click', loadSettings);
   $('fw-upload').addEventListener('click', uploadFirmware);
   pageEnter.settings = () => {
+    otaAnswer = null;
     if (!settingsOrig || !document.querySelector('#settings-sections .field.changed')) loadSettings();
     loadFirmware();
   };

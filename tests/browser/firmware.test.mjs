@@ -4,7 +4,8 @@
 // Run by tests/py/test_browser.py beside ui.test.mjs.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { URL_AUTH, USER, PASS, DESKTOP, launch, newPage, login, shot } from './common.mjs';
+import path from 'node:path';
+import { URL_AUTH, USER, PASS, DESKTOP, launch, newPage, login, shot, apiGet, ARTIFACTS } from './common.mjs';
 
 let browser;
 
@@ -18,6 +19,19 @@ const INFO = {
   next_partition: 'ota_1', slot_size: 1835008, pending_confirmation: true,
   rollback_possible: true, enabled: true,
 };
+
+// The wifi keys of the key catalogue (docs/configuration.md, settings-meta.json).
+const WIFI_KEYS = ['wifi.mode', 'wifi.sta_ssid', 'wifi.sta_password', 'wifi.sta_hostname',
+  'wifi.sta_ip_mode', 'wifi.sta_static_ip', 'wifi.sta_gateway', 'wifi.sta_subnet',
+  'wifi.ap_fallback.enabled', 'wifi.ap_fallback.ssid', 'wifi.ap_fallback.password',
+  'wifi.ap_fallback.channel'];
+
+// Makes the page see the firmware: GET api/ota answers as the firmware's does.
+async function fakeFirmware(page) {
+  await page.route('**/api/ota', (route) => route.fulfill({
+    status: 200, contentType: 'application/json', body: JSON.stringify(INFO),
+  }));
+}
 
 describe('firmware update box', { timeout: 60000 }, () => {
   it('stays hidden where there is no /api/ota (the Linux daemon)', async () => {
@@ -86,6 +100,64 @@ describe('firmware update box', { timeout: 60000 }, () => {
     await page.waitForFunction(() => /Not updated/.test(document.getElementById('fw-status').textContent));
     assert.match(await page.locator('#fw-status').textContent(), /another chip/);
     assert.equal(await page.locator('#fw-upload').isDisabled(), false);
+    await page.close();
+  });
+});
+
+describe('Wi-Fi section of the settings', { timeout: 60000 }, () => {
+  it('is absent on Linux (no /api/ota)', async () => {
+    const page = await newPage(browser, DESKTOP);
+    const answered = page.waitForResponse((r) => r.url().endsWith('/api/ota'));
+    await page.goto(`${URL_AUTH}/#settings`);
+    assert.equal((await answered).status(), 404);
+    await page.waitForSelector('#settings-sections .field');
+    assert.equal(await page.locator('#settings-sections [data-section="wifi"]').count(), 0);
+    assert.equal(await page.locator('#settings-sections [data-key^="wifi."]').count(), 0);
+    await page.close();
+  });
+
+  it('on the firmware shows every wifi key of the catalogue and sends only the changed ones', async () => {
+    // The settings document has no wifi keys, as on a new board.
+    const doc = await apiGet(URL_AUTH, 'api/settings');
+    assert.equal(doc.wifi, undefined);
+    const page = await newPage(browser, DESKTOP);
+    await fakeFirmware(page);
+    let posted = null;
+    await page.route('**/api/settings', (route) => {
+      const req = route.request();
+      if (req.method() !== 'POST') return route.continue();
+      posted = req.postDataJSON();
+      return route.fulfill({
+        status: 200, contentType: 'application/json',
+        body: JSON.stringify({ success: true, applied: true, saved: true, restart_required: true }),
+      });
+    });
+    await page.goto(`${URL_AUTH}/#settings`);
+    await page.waitForSelector('#settings-sections [data-section="wifi"] .field');
+    const wifi = page.locator('#settings-sections [data-section="wifi"]');
+    assert.equal(await wifi.locator('legend').first().textContent(), 'Wi-Fi');
+    assert.match(await wifi.locator('.note').textContent(), /Wi-Fi settings take effect after a restart of the board/);
+    const keys = await wifi.locator('.field').evaluateAll((fs) => fs.map((f) => f.dataset.key));
+    assert.deepEqual([...keys].sort(), [...WIFI_KEYS].sort());
+    // A new board's section comes first; nothing counts as changed yet.
+    assert.equal(await page.locator('#settings-sections > fieldset').first().getAttribute('data-section'), 'wifi');
+    assert.equal(await page.locator('#settings-sections .field.changed').count(), 0);
+    const input = (k) => page.locator(`#settings-sections [data-key="${k}"]:is(input,select)`);
+    assert.equal(await input('wifi.sta_ssid').inputValue(), '');
+    assert.equal(await input('wifi.sta_hostname').getAttribute('placeholder'), 'tinybms-bridge');
+    assert.equal(await input('wifi.sta_password').getAttribute('type'), 'password');
+    assert.equal(await input('wifi.ap_fallback.enabled').isChecked(), true);
+    assert.doesNotMatch(await wifi.textContent(), /Not used on Linux/);
+
+    await login(page);
+    await input('wifi.sta_ssid').fill('Home network');
+    await input('wifi.sta_password').fill('correct horse battery');
+    await page.click('#settings-save');
+    await page.waitForFunction(() => /Saved|Not saved/.test(document.getElementById('settings-status').textContent));
+    const status = await page.locator('#settings-status').textContent();
+    assert.match(status, /Saved 2 changes\. Some changes take effect after a restart\./, status);
+    assert.deepEqual(posted, { wifi: { sta_ssid: 'Home network', sta_password: 'correct horse battery' } });
+    await wifi.screenshot({ path: path.join(ARTIFACTS, 'settings-wifi-firmware.png') });
     await page.close();
   });
 });
