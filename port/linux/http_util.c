@@ -12,6 +12,7 @@
 #include "api.h"
 #include "config.h"
 #include "http_auth.h"
+#include "http_error.h"
 #include "http_internal.h"
 
 int http_send_json(struct mg_connection *c, int status, const char *body, const char *headers)
@@ -40,30 +41,14 @@ int http_send_json(struct mg_connection *c, int status, const char *body, const 
     return status;
 }
 
-/* JSON string escaping for short messages. */
-static void json_escape(const char *in, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)in; *p != '\0' && o + 7 < cap; p++) {
-        if (*p == '"' || *p == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)*p;
-        } else if (*p < 0x20u) {
-            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", *p);
-        } else {
-            out[o++] = (char)*p;
-        }
-    }
-    out[o] = '\0';
-}
-
 int http_send_error(struct mg_connection *c, int status, const char *msg)
 {
-    char esc[1024];
-    char body[1200];
-    json_escape(msg, esc, sizeof esc);
-    snprintf(body, sizeof body, "{\"success\":false,\"error\":\"%s\"}", esc);
-    return http_send_json(c, status, body, NULL);
+    char *body = http_error_json(msg);
+    int rc = http_send_json(c, status,
+                            body != NULL ? body : "{\"success\":false,\"error\":\"out of memory\"}",
+                            NULL);
+    free(body);
+    return rc;
 }
 
 static const char *query_token(const struct mg_request_info *ri, char *buf, size_t cap)

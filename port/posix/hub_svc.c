@@ -6,6 +6,7 @@
 #include "hub_svc.h"
 
 #include "history.h"
+#include "log.h"
 #include "registers_json.h"
 #include "status_json.h"
 
@@ -46,6 +47,7 @@ hub_svc_config_t hub_svc_take_config(hub_t *hub, svc_t *svc, uint64_t now_us,
     void *ctx = port != NULL ? port->ctx : NULL;
     if ((port != NULL && port->check != NULL && !port->check(ctx, &c, why, cap)) ||
         svc_apply_config(svc, &c, now_us, why, cap) != TBMS_OK) {
+        log_error("new configuration not applied: %s", why);
         hub_finish_config(hub, seq, NULL, why);
         return HUB_SVC_REFUSED;
     }
@@ -53,5 +55,6 @@ hub_svc_config_t hub_svc_take_config(hub_t *hub, svc_t *svc, uint64_t now_us,
         port->applied(ctx, &c);
     }
     hub_finish_config(hub, seq, &c, NULL);
+    log_info("configuration changed and applied");
     return HUB_SVC_APPLIED;
 }

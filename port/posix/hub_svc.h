@@ -47,7 +47,8 @@ typedef struct {
  * svc_apply_config at now_us, then port->applied, then its outcome
  * reported with hub_finish_config (POST /api/settings saves the file only
  * once it is applied). why (cap bytes) receives the reason of a refusal.
- * The caller logs the outcome.
+ * The outcome is logged ("configuration changed and applied", or "new
+ * configuration not applied: <why>").
  */
 hub_svc_config_t hub_svc_take_config(hub_t *hub, svc_t *svc, uint64_t now_us,
                                      const hub_svc_port_t *port, char *why, size_t cap);

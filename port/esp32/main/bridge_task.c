@@ -459,17 +459,7 @@ static void take_config(uint64_t now_us)
 {
     static const hub_svc_port_t port = {.check = hardware_check, .applied = config_applied};
     char why[160];
-    switch (hub_svc_take_config(br.fw->hub, &br.svc, now_us, &port, why, sizeof why)) {
-    case HUB_SVC_APPLIED:
-        log_info("configuration changed and applied");
-        break;
-    case HUB_SVC_REFUSED:
-        log_error("new configuration not applied: %s", why);
-        break;
-    case HUB_SVC_NONE:
-    default:
-        break;
-    }
+    (void)hub_svc_take_config(br.fw->hub, &br.svc, now_us, &port, why, sizeof why);
 }
 
 static void turn(void)

@@ -23,6 +23,7 @@
 #include "api.h"
 #include "fw.h"
 #include "http_auth.h"
+#include "http_error.h"
 #include "hub_api.h"
 #include "log.h"
 #include "web_assets.h"
@@ -145,35 +146,12 @@ esp_err_t web_send_json(httpd_req_t *r, int status, const char *body, const char
     return web_send(r, status, "application/json", h, body, strlen(body));
 }
 
-static void json_escape(const char *in, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)in; *p != '\0' && o + 7u < cap; p++) {
-        if (*p == '"' || *p == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)*p;
-        } else if (*p < 0x20u) {
-            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", *p);
-        } else {
-            out[o++] = (char)*p;
-        }
-    }
-    out[o] = '\0';
-}
-
 esp_err_t web_send_error(httpd_req_t *r, int status, const char *msg)
 {
-    struct {
-        char esc[1024];
-        char body[1100];
-    } *b = malloc(sizeof *b);
-    if (b == NULL) {
-        return web_send_json(r, status, "{\"success\":false,\"error\":\"out of memory\"}", NULL);
-    }
-    json_escape(msg, b->esc, sizeof b->esc);
-    snprintf(b->body, sizeof b->body, "{\"success\":false,\"error\":\"%s\"}", b->esc);
-    esp_err_t e = web_send_json(r, status, b->body, NULL);
-    free(b);
+    char *body = http_error_json(msg);
+    esp_err_t e = web_send_json(
+        r, status, body != NULL ? body : "{\"success\":false,\"error\":\"out of memory\"}", NULL);
+    free(body);
     return e;
 }
 
