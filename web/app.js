@@ -1115,10 +1115,26 @@ async function uploadFirmware() {
   $('fw-upload').disabled = false;
 }
 
+// POST api/restart (firmware only): the board answers, then restarts 1.5 s later.
+async function restartBoard() {
+  const sure = await confirmDialog('Restart the board?',
+    'The bridge restarts with the saved settings; CAN frames to the GX stop for a few seconds.');
+  if (!sure) return;
+  $('fw-restart').disabled = true;
+  const r = await apiWrite('POST', 'api/restart');
+  $('fw-restart').disabled = false;
+  if (r.ok && r.data && r.data.success) {
+    setStatus('fw-restart-status', 'Restarting. The page reconnects when the board is back.', 'ok');
+    return;
+  }
+  setStatus('fw-restart-status', `Not restarted. ${refusalMessage({ status: r.status, error: r.error })}`, 'error');
+}
+
 function initSettings() {
   $('settings-form').addEventListener('submit', saveSettings);
   $('settings-reload').addEventListener('click', loadSettings);
   $('fw-upload').addEventListener('click', uploadFirmware);
+  $('fw-restart').addEventListener('click', restartBoard);
   pageEnter.settings = () => {
     otaAnswer = null;
     if (!settingsOrig || !document.querySelector('#settings-sections .field.changed')) loadSettings();

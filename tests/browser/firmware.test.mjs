@@ -104,6 +104,31 @@ describe('firmware update box', { timeout: 60000 }, () => {
   });
 });
 
+describe('restart button', { timeout: 60000 }, () => {
+  it('posts api/restart with the credentials after a confirmation', async () => {
+    const page = await newPage(browser, DESKTOP);
+    await fakeFirmware(page);
+    let posted = null;
+    await page.route('**/api/restart', async (route) => {
+      const req = route.request();
+      posted = { method: req.method(), auth: req.headers().authorization };
+      return route.fulfill({ status: 200, contentType: 'application/json',
+        body: JSON.stringify({ success: true, message: 'restarting in 1500 ms' }) });
+    });
+    await page.goto(`${URL_AUTH}/#settings`);
+    await page.waitForSelector('#fw-box:not([hidden])');
+    await login(page);
+    await page.click('#fw-restart');
+    await page.waitForSelector('#confirm-dialog[open] #confirm-text');
+    await page.click('#confirm-ok');
+    await page.waitForFunction(() => /Restarting/.test(document.getElementById('fw-restart-status').textContent));
+    assert.ok(posted, 'POST api/restart sent');
+    assert.equal(posted.method, 'POST');
+    assert.equal(posted.auth, `Basic ${Buffer.from(`${USER}:${PASS}`).toString('base64')}`);
+    await page.close();
+  });
+});
+
 describe('Wi-Fi section of the settings', { timeout: 60000 }, () => {
   it('is absent on Linux (no /api/ota)', async () => {
     const page = await newPage(browser, DESKTOP);
