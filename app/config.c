@@ -16,6 +16,7 @@
 
 #include "bridge_config.h"
 #include "json_guard.h"
+#include "strbuf.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -2139,116 +2140,74 @@ bool cfg_key_info(size_t i, cfg_key_info_t *out)
     return true;
 }
 
-typedef struct {
-    char *p;
-    size_t len;
-    size_t cap;
-    bool oom;
-} sbuf_t;
-
-static void sb_printf(sbuf_t *b, const char *fmt, ...) CFG_PRINTF(2, 3);
-
-static void sb_printf(sbuf_t *b, const char *fmt, ...)
-{
-    if (b->oom) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->oom = true;
-        return;
-    }
-    size_t need = b->len + (size_t)n + 1u;
-    if (need > b->cap) {
-        size_t cap = b->cap == 0u ? 4096u : b->cap;
-        while (cap < need) {
-            cap *= 2u;
-        }
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    (void)vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-static void md_default(sbuf_t *b, const cfg_t *d, const key_def_t *k)
+static void md_default(strbuf_t *b, const cfg_t *d, const key_def_t *k)
 {
     char v[CFG_FILE_LEN];
     switch (k->kind) {
     case CFG_KIND_BOOL: {
         bool x;
         memcpy(&x, cfield(d, k), sizeof x);
-        sb_printf(b, "`%s`", x ? "true" : "false");
+        strbuf_printf(b, "`%s`", x ? "true" : "false");
         return;
     }
     case CFG_KIND_INT:
     case CFG_KIND_DEC:
         fmt_key_value(v, sizeof v, d, k);
-        sb_printf(b, "`%s`", v);
+        strbuf_printf(b, "`%s`", v);
         return;
     case CFG_KIND_STR:
-        sb_printf(b, "`\"%s\"`", (const char *)cfield(d, k));
+        strbuf_printf(b, "`\"%s\"`", (const char *)cfield(d, k));
         return;
     case CFG_KIND_ENUM: {
         uint8_t x;
         memcpy(&x, cfield(d, k), sizeof x);
-        sb_printf(b, "`\"%s\"`", k->names[x]);
+        strbuf_printf(b, "`\"%s\"`", k->names[x]);
         return;
     }
     }
 }
 
-static void md_range(sbuf_t *b, const key_def_t *k)
+static void md_range(strbuf_t *b, const key_def_t *k)
 {
     char lo[32];
     char hi[32];
     switch (k->kind) {
     case CFG_KIND_BOOL:
-        sb_printf(b, "true, false");
+        strbuf_printf(b, "true, false");
         return;
     case CFG_KIND_INT:
     case CFG_KIND_DEC:
         fmt_scaled(lo, sizeof lo, k->min, k->scale);
         fmt_scaled(hi, sizeof hi, k->max, k->scale);
         if (k->min == k->max) {
-            sb_printf(b, "%s only", lo);
+            strbuf_printf(b, "%s only", lo);
         } else {
-            sb_printf(b, "%s%s .. %s", (k->flags & KF_ZERO) != 0u ? "0, or " : "", lo, hi);
+            strbuf_printf(b, "%s%s .. %s", (k->flags & KF_ZERO) != 0u ? "0, or " : "", lo, hi);
         }
         if (k->kind == CFG_KIND_DEC) {
             fmt_scaled(lo, sizeof lo, 1, k->scale);
-            sb_printf(b, ", step %s", lo);
+            strbuf_printf(b, ", step %s", lo);
         }
         return;
     case CFG_KIND_STR:
         if ((k->flags & KF_EMPTY) != 0u) {
-            sb_printf(b, "empty, or %ld .. %ld chars", (long)k->min, (long)k->max);
+            strbuf_printf(b, "empty, or %ld .. %ld chars", (long)k->min, (long)k->max);
         } else {
-            sb_printf(b, "%ld .. %ld chars", (long)k->min, (long)k->max);
+            strbuf_printf(b, "%ld .. %ld chars", (long)k->min, (long)k->max);
         }
         return;
     case CFG_KIND_ENUM:
         for (int32_t i = 0; i <= k->max; i++) {
-            sb_printf(b, "%s`%s`", i > 0 ? ", " : "", k->names[i]);
+            strbuf_printf(b, "%s`%s`", i > 0 ? ", " : "", k->names[i]);
         }
         return;
     }
 }
 
 /* The rows of the "packs" array and its members. */
-static void md_packs(sbuf_t *b, const char *const *kind_names)
+static void md_packs(strbuf_t *b, const char *const *kind_names)
 {
-    sb_printf(b,
+    strbuf_printf(b,
               "| `packs` | array |  | not set | `[]`, or 1 .. %u objects | The TinyBMS packs of a "
               "bank, pack 1 first: `[{\"device\": \"/dev/ttyUSB0\", \"name\": \"Pack A\"}, "
               "...]`, each device once. Not set or `[]` = one pack on `hardware.uart.device`. "
@@ -2257,10 +2216,10 @@ static void md_packs(sbuf_t *b, const char *const *kind_names)
     const key_def_t *members[] = {&pack_device_key, &pack_name_key};
     for (size_t i = 0; i < sizeof members / sizeof members[0]; i++) {
         const key_def_t *k = members[i];
-        sb_printf(b, "| `%s` | %s |  | %s | ", k->path, kind_names[k->kind],
+        strbuf_printf(b, "| `%s` | %s |  | %s | ", k->path, kind_names[k->kind],
                   k == &pack_device_key ? "required" : "`\"\"`");
         md_range(b, k);
-        sb_printf(b, " | %s |\n", k->summary);
+        strbuf_printf(b, " | %s |\n", k->summary);
     }
 }
 
@@ -2269,41 +2228,37 @@ char *cfg_keys_markdown(void)
     static const char *const kind_names[] = {"bool", "integer", "number", "string", "enum"};
     cfg_t d;
     cfg_defaults(&d);
-    sbuf_t b = {NULL, 0u, 0u, false};
+    strbuf_t b = STRBUF_INIT;
     for (size_t i = 0; i < ALL_COUNT; i++) {
         const key_def_t *k = key_at(i);
         if (i == 0u || i == KEY_COUNT) {
             if (i == KEY_COUNT) {
-                sb_printf(&b, "\nESP32 keys of the seed: accepted with the checks below, kept "
+                strbuf_printf(&b, "\nESP32 keys of the seed: accepted with the checks below, kept "
                               "in the file (written back), not used on Linux; each one given is "
                               "reported as a warning.\n\n");
             }
-            sb_printf(&b, "| Key | Type | Unit | Default | Range | Description |\n");
-            sb_printf(&b, "|---|---|---|---|---|---|\n");
+            strbuf_printf(&b, "| Key | Type | Unit | Default | Range | Description |\n");
+            strbuf_printf(&b, "|---|---|---|---|---|---|\n");
         }
         if (starts_bank(i)) {
             md_packs(&b, kind_names);
         }
-        sb_printf(&b, "| `%s` | %s | %s | ", k->path, kind_names[k->kind], k->unit);
+        strbuf_printf(&b, "| `%s` | %s | %s | ", k->path, kind_names[k->kind], k->unit);
         if (is_esp32(k)) {
-            sb_printf(&b, "not set");
+            strbuf_printf(&b, "not set");
         } else {
             md_default(&b, &d, k);
         }
-        sb_printf(&b, " | ");
+        strbuf_printf(&b, " | ");
         md_range(&b, k);
-        sb_printf(&b, " | %s", k->summary);
+        strbuf_printf(&b, " | %s", k->summary);
         if (is_esp32(k)) {
-            sb_printf(&b, " Not used on Linux: %s.", k->why);
+            strbuf_printf(&b, " Not used on Linux: %s.", k->why);
         }
         if ((k->flags & KF_SECRET) != 0u) {
-            sb_printf(&b, " **Secret**: redacted in API output.");
+            strbuf_printf(&b, " **Secret**: redacted in API output.");
         }
-        sb_printf(&b, " |\n");
+        strbuf_printf(&b, " |\n");
     }
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
-    return b.p;
+    return strbuf_take(&b);
 }

@@ -4,12 +4,12 @@
  */
 #include "fw_diag.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "status_json.h"
+#include "strbuf.h"
 
 /* 0.01 ms resolution, as the Linux document's *_ms figures. */
 static double ms(uint64_t us)
@@ -220,82 +220,45 @@ char *fw_diag_json(const fw_diag_input_t *in)
 
 /* ---- metrics ---- */
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    bool failed;
-} sbuf_t;
-
-static void sb_printf(sbuf_t *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf_t *sb, const char *fmt, ...)
+static void family(strbuf_t *sb, const char *name, const char *type, const char *help)
 {
-    if (sb->failed) {
-        return;
-    }
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            sb->failed = true;
-            return;
-        }
-        if ((size_t)n < sb->cap - sb->len) {
-            sb->len += (size_t)n;
-            return;
-        }
-        size_t cap = sb->cap * 2u + (size_t)n;
-        char *p = realloc(sb->buf, cap);
-        if (p == NULL) {
-            sb->failed = true;
-            return;
-        }
-        sb->buf = p;
-        sb->cap = cap;
-    }
+    strbuf_printf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void family(sbuf_t *sb, const char *name, const char *type, const char *help)
-{
-    sb_printf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void gauge(sbuf_t *sb, const char *name, const char *help, double v)
+static void gauge(strbuf_t *sb, const char *name, const char *help, double v)
 {
     family(sb, name, "gauge", help);
-    sb_printf(sb, "%s %.17g\n", name, v);
+    strbuf_printf(sb, "%s %.17g\n", name, v);
 }
 
 /* A label value with \ " and newline escaped (exposition format 0.0.4). */
-static void label_value(sbuf_t *sb, const char *s)
+static void label_value(strbuf_t *sb, const char *s)
 {
     for (; s != NULL && *s != '\0'; s++) {
         if (*s == '\\' || *s == '"') {
-            sb_printf(sb, "\\%c", *s);
+            strbuf_printf(sb, "\\%c", *s);
         } else if (*s == '\n') {
-            sb_printf(sb, "\\n");
+            strbuf_printf(sb, "\\n");
         } else {
-            sb_printf(sb, "%c", *s);
+            strbuf_printf(sb, "%c", *s);
         }
     }
 }
 
-static void task_family(sbuf_t *sb, const fw_diag_input_t *in, const char *name, const char *help,
+static void task_family(strbuf_t *sb, const fw_diag_input_t *in, const char *name, const char *help,
                         bool free_min)
 {
     family(sb, name, "gauge", help);
     for (size_t i = 0; i < in->tasks_n && i < FW_DIAG_TASKS_MAX; i++) {
-        sb_printf(sb, "%s{task=\"", name);
+        strbuf_printf(sb, "%s{task=\"", name);
         label_value(sb, in->tasks[i].name);
-        sb_printf(
+        strbuf_printf(
             sb, "\"} %u\n",
             (unsigned)(free_min ? in->tasks[i].stack_free_min_bytes : in->tasks[i].stack_bytes));
     }
 }
 
-static void chip_families(sbuf_t *sb, const fw_diag_input_t *in)
+static void chip_families(strbuf_t *sb, const fw_diag_input_t *in)
 {
     gauge(sb, "tinybms_heap_free_bytes", "Free heap now.", in->heap.free_bytes);
     gauge(sb, "tinybms_heap_free_min_bytes", "Lowest free heap since start.",
@@ -308,14 +271,14 @@ static void chip_families(sbuf_t *sb, const fw_diag_input_t *in)
                     "Least stack a firmware task ever had free.", true);
     }
     family(sb, "tinybms_reset_reason_info", "gauge", "Why the chip last started.");
-    sb_printf(sb, "tinybms_reset_reason_info{reason=\"");
+    strbuf_printf(sb, "tinybms_reset_reason_info{reason=\"");
     label_value(sb, in->reset_reason != NULL ? in->reset_reason : "unknown");
-    sb_printf(sb, "\"} 1\n");
+    strbuf_printf(sb, "\"} 1\n");
     family(sb, "tinybms_twai_bus_errors_total", "counter", "Error events of the CAN controller.");
-    sb_printf(sb, "tinybms_twai_bus_errors_total %u\n", (unsigned)in->twai.bus_errors);
+    strbuf_printf(sb, "tinybms_twai_bus_errors_total %u\n", (unsigned)in->twai.bus_errors);
     family(sb, "tinybms_twai_bus_off_recoveries_total", "counter",
            "Bus-off recoveries the firmware started.");
-    sb_printf(sb, "tinybms_twai_bus_off_recoveries_total %u\n", (unsigned)in->twai.recoveries);
+    strbuf_printf(sb, "tinybms_twai_bus_off_recoveries_total %u\n", (unsigned)in->twai.recoveries);
     if (in->storage.mounted) {
         gauge(sb, "tinybms_storage_used_bytes", "Bytes used on the data partition.",
               (double)in->storage.used_bytes);
@@ -329,16 +292,8 @@ char *fw_diag_metrics(const fw_diag_input_t *in, const metrics_extra_t *extra)
     if (in == NULL) {
         return NULL;
     }
-    char *base = metrics_text(in->status, extra);
-    if (base == NULL) {
-        return NULL;
-    }
-    size_t len = strlen(base);
-    sbuf_t sb = {.buf = base, .len = len, .cap = len + 1u, .failed = false};
+    strbuf_t sb = STRBUF_INIT;
+    strbuf_adopt(&sb, metrics_text(in->status, extra));
     chip_families(&sb, in);
-    if (sb.failed) {
-        free(sb.buf);
-        return NULL;
-    }
-    return sb.buf;
+    return strbuf_take(&sb);
 }

@@ -8,48 +8,12 @@
 #include "metrics.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    char *buf;
-    size_t len;
-    size_t cap;
-    bool failed; /* out of memory at some point: the text is dropped */
-} sb_t;
-
-static void sb_printf(sb_t *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sb_t *sb, const char *fmt, ...)
-{
-    if (sb->failed) {
-        return;
-    }
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            sb->failed = true;
-            return;
-        }
-        if ((size_t)n < sb->cap - sb->len) {
-            sb->len += (size_t)n;
-            return;
-        }
-        size_t cap = sb->cap * 2u + (size_t)n;
-        char *b = realloc(sb->buf, cap);
-        if (b == NULL) {
-            sb->failed = true;
-            return;
-        }
-        sb->buf = b;
-        sb->cap = cap;
-    }
-}
+#include "strbuf.h"
 
 /* Go's float syntax as Prometheus reads it: integers plainly, else %g. */
 static void fmt_value(double v, char *out, size_t cap)
@@ -72,24 +36,24 @@ static void fmt_value(double v, char *out, size_t cap)
     }
 }
 
-static void family(sb_t *sb, const char *name, const char *type, const char *help)
+static void family(strbuf_t *sb, const char *name, const char *type, const char *help)
 {
-    sb_printf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    strbuf_printf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* labels: NULL or the inside of {...}, already escaped. */
-static void sample(sb_t *sb, const char *name, const char *labels, double v)
+static void sample(strbuf_t *sb, const char *name, const char *labels, double v)
 {
     char num[40];
     fmt_value(v, num, sizeof num);
     if (labels != NULL) {
-        sb_printf(sb, "%s{%s} %s\n", name, labels, num);
+        strbuf_printf(sb, "%s{%s} %s\n", name, labels, num);
     } else {
-        sb_printf(sb, "%s %s\n", name, num);
+        strbuf_printf(sb, "%s %s\n", name, num);
     }
 }
 
-static void metric(sb_t *sb, const char *name, const char *type, const char *help, double v)
+static void metric(strbuf_t *sb, const char *name, const char *type, const char *help, double v)
 {
     family(sb, name, type, help);
     sample(sb, name, NULL, v);
@@ -121,7 +85,7 @@ static double scaled(double v, double scale)
 }
 
 /* A metric from a value of the snapshot (times scale); nothing if not known. */
-static void num_metric(sb_t *sb, status_num_t n, const char *name, const char *type,
+static void num_metric(strbuf_t *sb, status_num_t n, const char *name, const char *type,
                        const char *help, double scale)
 {
     if (n.known) {
@@ -129,7 +93,7 @@ static void num_metric(sb_t *sb, status_num_t n, const char *name, const char *t
     }
 }
 
-static void text_label_metric(sb_t *sb, const char *name, const char *help, const char *label,
+static void text_label_metric(strbuf_t *sb, const char *name, const char *help, const char *label,
                               const char *value)
 {
     char esc[96], labels[120];
@@ -139,7 +103,7 @@ static void text_label_metric(sb_t *sb, const char *name, const char *help, cons
     sample(sb, name, labels, 1.0);
 }
 
-static void battery(sb_t *sb, const status_t *st)
+static void battery(strbuf_t *sb, const status_t *st)
 {
     num_metric(sb, st->voltage, "tinybms_pack_voltage_volts", "gauge", "Battery pack voltage.",
                1.0);
@@ -215,7 +179,7 @@ static void battery(sb_t *sb, const status_t *st)
     }
 }
 
-static void alarms(sb_t *sb, const status_t *st)
+static void alarms(strbuf_t *sb, const status_t *st)
 {
     unsigned n = st->alarms.count < STATUS_CONDS_MAX ? st->alarms.count : STATUS_CONDS_MAX;
     if (n > 0u) {
@@ -241,7 +205,7 @@ typedef struct {
     double value;
 } row_t;
 
-static void rows(sb_t *sb, const row_t *r, size_t n)
+static void rows(strbuf_t *sb, const row_t *r, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         metric(sb, r[i].name, r[i].type, r[i].help, r[i].value);
@@ -253,7 +217,7 @@ static double flag(bool b)
     return b ? 1.0 : 0.0;
 }
 
-static void counters(sb_t *sb, const status_t *st)
+static void counters(strbuf_t *sb, const status_t *st)
 {
     const row_t uart[] = {
         {"tinybms_uart_polls_total", "counter", "TinyBMS requests sent.", st->uart.polls},
@@ -418,7 +382,7 @@ static unsigned packs_count(const status_t *st)
     return st->packs_n < STATUS_PACKS_MAX ? st->packs_n : STATUS_PACKS_MAX;
 }
 
-static void pack_info(sb_t *sb, const status_t *st, unsigned n)
+static void pack_info(strbuf_t *sb, const status_t *st, unsigned n)
 {
     family(sb, "tinybms_bank_pack_info", "gauge",
            "1 per pack, with its name, serial device and TinyBMS firmware.");
@@ -434,7 +398,7 @@ static void pack_info(sb_t *sb, const status_t *st, unsigned n)
     }
 }
 
-static void pack_states(sb_t *sb, const status_t *st, unsigned n)
+static void pack_states(strbuf_t *sb, const status_t *st, unsigned n)
 {
     static const char *const states[] = {"online", "joining", "silent", "offline"};
     bool header = false;
@@ -458,7 +422,7 @@ static void pack_states(sb_t *sb, const status_t *st, unsigned n)
     }
 }
 
-static void pack_cells(sb_t *sb, const status_t *st, unsigned n)
+static void pack_cells(strbuf_t *sb, const status_t *st, unsigned n)
 {
     const char *const names[] = {"tinybms_bank_pack_cell_voltage_volts",
                                  "tinybms_bank_pack_cell_balancing"};
@@ -489,7 +453,7 @@ static void pack_cells(sb_t *sb, const status_t *st, unsigned n)
     }
 }
 
-static void packs(sb_t *sb, const status_t *st)
+static void packs(strbuf_t *sb, const status_t *st)
 {
     unsigned n = packs_count(st);
     if (n == 0u) {
@@ -518,7 +482,7 @@ static void packs(sb_t *sb, const status_t *st)
 }
 
 /* The bank as a whole: only with several packs (with one, the battery is the pack). */
-static void bank(sb_t *sb, const status_t *st)
+static void bank(strbuf_t *sb, const status_t *st)
 {
     if (packs_count(st) < 2u) {
         return;
@@ -581,7 +545,7 @@ static void bank(sb_t *sb, const status_t *st)
     }
 }
 
-static void from_status(sb_t *sb, const status_t *st)
+static void from_status(strbuf_t *sb, const status_t *st)
 {
     if (st->version != NULL) {
         text_label_metric(sb, "tinybms_build_info", "Bridge version (always 1).", "version",
@@ -602,7 +566,7 @@ static void from_status(sb_t *sb, const status_t *st)
     bank(sb, st);
 }
 
-static void from_extra(sb_t *sb, const metrics_extra_t *x)
+static void from_extra(strbuf_t *sb, const metrics_extra_t *x)
 {
     if (x->have_process) {
         metric(sb, "process_resident_memory_bytes", "gauge", "Resident memory size.",
@@ -664,12 +628,8 @@ static void from_extra(sb_t *sb, const metrics_extra_t *x)
 
 char *metrics_text(const status_t *st, const metrics_extra_t *extra)
 {
-    sb_t sb = {.cap = 8192u};
-    sb.buf = malloc(sb.cap);
-    if (sb.buf == NULL) {
-        return NULL;
-    }
-    sb.buf[0] = '\0';
+    strbuf_t sb = STRBUF_INIT;
+    strbuf_reserve(&sb, 8192u); /* room for a usual scrape: few regrowths */
     metric(&sb, "tinybms_up", "gauge", "1 while the bridge runs.", 1.0);
     if (st != NULL) {
         from_status(&sb, st);
@@ -677,9 +637,5 @@ char *metrics_text(const status_t *st, const metrics_extra_t *extra)
     if (extra != NULL) {
         from_extra(&sb, extra);
     }
-    if (sb.failed) {
-        free(sb.buf);
-        return NULL;
-    }
-    return sb.buf;
+    return strbuf_take(&sb);
 }
