@@ -2207,17 +2207,18 @@ static void md_range(strbuf_t *b, const key_def_t *k)
 /* The rows of the "packs" array and its members. */
 static void md_packs(strbuf_t *b, const char *const *kind_names)
 {
-    strbuf_printf(b,
-              "| `packs` | array |  | not set | `[]`, or 1 .. %u objects | The TinyBMS packs of a "
-              "bank, pack 1 first: `[{\"device\": \"/dev/ttyUSB0\", \"name\": \"Pack A\"}, "
-              "...]`, each device once. Not set or `[]` = one pack on `hardware.uart.device`. "
-              "A settings update replaces the whole array. Read at start. |\n",
-              CFG_MAX_PACKS);
+    strbuf_printf(
+        b,
+        "| `packs` | array |  | not set | `[]`, or 1 .. %u objects | The TinyBMS packs of a "
+        "bank, pack 1 first: `[{\"device\": \"/dev/ttyUSB0\", \"name\": \"Pack A\"}, "
+        "...]`, each device once. Not set or `[]` = one pack on `hardware.uart.device`. "
+        "A settings update replaces the whole array. Read at start. |\n",
+        CFG_MAX_PACKS);
     const key_def_t *members[] = {&pack_device_key, &pack_name_key};
     for (size_t i = 0; i < sizeof members / sizeof members[0]; i++) {
         const key_def_t *k = members[i];
         strbuf_printf(b, "| `%s` | %s |  | %s | ", k->path, kind_names[k->kind],
-                  k == &pack_device_key ? "required" : "`\"\"`");
+                      k == &pack_device_key ? "required" : "`\"\"`");
         md_range(b, k);
         strbuf_printf(b, " | %s |\n", k->summary);
     }
@@ -2233,7 +2234,8 @@ char *cfg_keys_markdown(void)
         const key_def_t *k = key_at(i);
         if (i == 0u || i == KEY_COUNT) {
             if (i == KEY_COUNT) {
-                strbuf_printf(&b, "\nESP32 keys of the seed: accepted with the checks below, kept "
+                strbuf_printf(&b,
+                              "\nESP32 keys of the seed: accepted with the checks below, kept "
                               "in the file (written back), not used on Linux; each one given is "
                               "reported as a warning.\n\n");
             }

@@ -43,7 +43,7 @@ void strbuf_reserve(strbuf_t *sb, size_t cap)
 void strbuf_adopt(strbuf_t *sb, char *text)
 {
     free(sb->buf);
-    *sb = (strbuf_t)STRBUF_INIT;
+    *sb = STRBUF_INIT;
     if (text == NULL) {
         sb->failed = true;
         return;
@@ -88,7 +88,7 @@ char *strbuf_take(strbuf_t *sb)
 {
     char *text = sb->buf;
     bool failed = sb->failed;
-    *sb = (strbuf_t)STRBUF_INIT;
+    *sb = STRBUF_INIT;
     if (failed) {
         free(text);
         return NULL;

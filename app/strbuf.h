@@ -28,7 +28,7 @@ typedef struct {
 } strbuf_t;
 
 /* An empty buffer; nothing is allocated until the first append. */
-#define STRBUF_INIT {NULL, 0u, 0u, false}
+#define STRBUF_INIT ((strbuf_t){NULL, 0u, 0u, false})
 
 /* Allocates room for cap bytes (the NUL included) ahead of the appends, so a
  * text of known typical size grows at most rarely. Sets failed when the
