@@ -4,10 +4,6 @@
  */
 #include "fw_diag.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "status_json.h"
 #include "strbuf.h"
 
@@ -34,39 +30,6 @@ static void put_item(cJSON *to, const char *key, cJSON *item)
     } else {
         cJSON_AddNullToObject(to, key);
     }
-}
-
-static void copy_item(cJSON *to, const char *key, const cJSON *from)
-{
-    put_item(to, key, from != NULL ? cJSON_Duplicate(from, true) : NULL);
-}
-
-void fw_diag_add_seed_uart(cJSON *root, const cJSON *uart, uint32_t poll_interval_ms)
-{
-    static const struct {
-        const char *seed;
-        const char *ours;
-    } names[] = {
-        {"polls", "polls"},
-        {"success", "success"},
-        {"errors", "errors"},
-        {"timeouts", "timeouts"},
-        {"crc_errors", "crc_errors"},
-        {"retry_count", "retries"},
-        {"latency_avg_ms", "latency_avg_ms"},
-        {"latency_last_ms", "latency_last_ms"},
-        {"latency_max_ms", "latency_max_ms"},
-        {"open", "open"},
-        {"device", "device"},
-    };
-    cJSON *u = cJSON_AddObjectToObject(root, "uart");
-    if (u == NULL) {
-        return;
-    }
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        copy_item(u, names[i].seed, cJSON_GetObjectItemCaseSensitive(uart, names[i].ours));
-    }
-    cJSON_AddNumberToObject(u, "interval_ms_current", poll_interval_ms);
 }
 
 static void add_loop(cJSON *root, const fw_diag_input_t *in)
@@ -205,7 +168,7 @@ char *fw_diag_json(const fw_diag_input_t *in)
     add_data(root, st);
     cJSON *mods = cJSON_AddObjectToObject(root, "modules");
     cJSON *uart = status_json_uart(st);
-    fw_diag_add_seed_uart(root, uart, in->poll_interval_ms);
+    status_json_add_seed_uart(root, uart, in->poll_interval_ms);
     put_item(mods, "uart", uart);
     put_item(mods, "can", status_json_can(st));
     put_item(mods, "bridge", status_json_bridge_stats(st));

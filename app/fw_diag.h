@@ -121,15 +121,6 @@ typedef struct {
 char *fw_diag_json(const fw_diag_input_t *in);
 
 /*
- * The seed's ".uart" object (seed README "Dépannage") from the status
- * document's stats.uart (status_json_uart), added to root as "uart":
- * polls, success, errors, timeouts, crc_errors, retry_count (= retries),
- * latency_*_ms, open, device, interval_ms_current. A missing figure (uart
- * NULL) is null.
- */
-void fw_diag_add_seed_uart(cJSON *root, const cJSON *uart, uint32_t poll_interval_ms);
-
-/*
  * GET /metrics: metrics_text(in->status, extra) followed by the chip's
  * families: tinybms_heap_free_bytes, tinybms_heap_free_min_bytes,
  * tinybms_heap_largest_free_block_bytes, tinybms_task_stack_free_min_bytes

@@ -127,6 +127,45 @@ cJSON *status_json_uart(const status_t *st)
     return uart;
 }
 
+/* The item, copied, or null when there is none (or no memory for it). */
+static void add_copy_or_null(cJSON *to, const char *key, const cJSON *from)
+{
+    cJSON *dup = from != NULL ? cJSON_Duplicate(from, true) : NULL;
+    if (dup != NULL) {
+        cJSON_AddItemToObject(to, key, dup);
+    } else {
+        cJSON_AddNullToObject(to, key);
+    }
+}
+
+void status_json_add_seed_uart(cJSON *root, const cJSON *uart, uint32_t poll_interval_ms)
+{
+    static const struct {
+        const char *seed;
+        const char *ours;
+    } names[] = {
+        {"polls", "polls"},
+        {"success", "success"},
+        {"errors", "errors"},
+        {"timeouts", "timeouts"},
+        {"crc_errors", "crc_errors"},
+        {"retry_count", "retries"},
+        {"latency_avg_ms", "latency_avg_ms"},
+        {"latency_last_ms", "latency_last_ms"},
+        {"latency_max_ms", "latency_max_ms"},
+        {"open", "open"},
+        {"device", "device"},
+    };
+    cJSON *u = cJSON_AddObjectToObject(root, "uart");
+    if (u == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        add_copy_or_null(u, names[i].seed, cJSON_GetObjectItemCaseSensitive(uart, names[i].ours));
+    }
+    cJSON_AddNumberToObject(u, "interval_ms_current", poll_interval_ms);
+}
+
 cJSON *status_json_can(const status_t *st)
 {
     if (st == NULL) {

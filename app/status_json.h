@@ -35,4 +35,16 @@ cJSON *status_json_bridge_stats(const status_t *st); /* "stats.bridge" */
 cJSON *status_json_packs(const status_t *st);        /* "packs" (an array) */
 cJSON *status_json_bank(const status_t *st);         /* "bank" */
 
+/*
+ * The seed's ".uart" object of the diagnostics document (seed README
+ * "Dépannage", seed-system.md 5.2), added to root as "uart", from uart =
+ * status_json_uart()'s object (NULL before the first status: every figure
+ * null): polls, success, errors, timeouts, crc_errors, retry_count
+ * (= retries), latency_avg_ms, latency_last_ms, latency_max_ms, open,
+ * device, then interval_ms_current = poll_interval_ms. docs/api.md maps the
+ * names. Both ports' GET /api/diagnostics use it: Linux (port/linux/diag.c)
+ * and the ESP32 firmware (fw_diag.c), so the two documents cannot drift.
+ */
+void status_json_add_seed_uart(cJSON *root, const cJSON *uart, uint32_t poll_interval_ms);
+
 #endif /* STATUS_JSON_H */

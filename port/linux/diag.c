@@ -400,47 +400,9 @@ static void gather(diag_t *d, mqtt_t *mqtt, metrics_extra_t *x, mqtt_stats_t *ms
 
 /* ---- the diagnostics document ---- */
 
-static void copy_item(cJSON *to, const char *key, const cJSON *from)
-{
-    cJSON *dup = from != NULL ? cJSON_Duplicate(from, true) : NULL;
-    if (dup != NULL) {
-        cJSON_AddItemToObject(to, key, dup);
-    } else {
-        cJSON_AddNullToObject(to, key);
-    }
-}
-
 static double ms(uint64_t us)
 {
     return (double)(us / 10u) / 100.0; /* 0.01 ms resolution */
-}
-
-/* The seed's ".uart" (seed README "Dépannage", seed-system.md 5.2 stats.uart)
- * from our status document's stats.uart (status_json_uart); docs/api.md maps
- * the names. */
-static void add_seed_uart(cJSON *root, const cJSON *uart, uint32_t poll_interval_ms)
-{
-    static const struct {
-        const char *seed;
-        const char *ours;
-    } names[] = {
-        {"polls", "polls"},
-        {"success", "success"},
-        {"errors", "errors"},
-        {"timeouts", "timeouts"},
-        {"crc_errors", "crc_errors"},
-        {"retry_count", "retries"},
-        {"latency_avg_ms", "latency_avg_ms"},
-        {"latency_last_ms", "latency_last_ms"},
-        {"latency_max_ms", "latency_max_ms"},
-        {"open", "open"},
-        {"device", "device"},
-    };
-    cJSON *u = cJSON_AddObjectToObject(root, "uart");
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        copy_item(u, names[i].seed, cJSON_GetObjectItemCaseSensitive(uart, names[i].ours));
-    }
-    cJSON_AddNumberToObject(u, "interval_ms_current", poll_interval_ms);
 }
 
 static void add_mqtt(cJSON *mods, const mqtt_stats_t *s)
@@ -581,7 +543,7 @@ static char *diagnostics_json(diag_t *d, uint64_t now_us, const status_t *st,
              st != NULL && st->data_age_ms.known ? cJSON_CreateNumber(st->data_age_ms.v) : NULL);
     cJSON *mods = cJSON_AddObjectToObject(root, "modules");
     cJSON *uart = status_json_uart(st);
-    add_seed_uart(root, uart, d->poll_interval_ms);
+    status_json_add_seed_uart(root, uart, d->poll_interval_ms);
     put_item(mods, "uart", uart);
     put_item(mods, "can", status_json_can(st));
     put_item(mods, "bridge", status_json_bridge_stats(st));
