@@ -1,7 +1,7 @@
 /*
  * fixture_fw_image.h - ESP-IDF application images built byte by byte from
- * the layout in app/fw_image.h's table, for the tests of an upload
- * (test_esp32_ota; the same builder as test_fw_image.c's).
+ * the layout in app/fw_image.h's table, for the tests of the image checks
+ * (test_fw_image) and of an upload (test_esp32_ota).
  */
 #ifndef FIXTURE_FW_IMAGE_H
 #define FIXTURE_FW_IMAGE_H
