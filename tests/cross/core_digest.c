@@ -33,12 +33,10 @@
 #include <string.h>
 
 #include "bridge.h"
+#include "digest.h"
 #include "fake_bms.h"
 #include "tbms_frame.h"
 #include "victron_can.h"
-
-#define US_PER_MS 1000ull
-#define US_PER_S  1000000ull
 
 #define CELLS        16u
 #define CAPACITY_MAS (5ull * 3600ull * 1000ull) /* 5 Ah in mA.s */
@@ -171,19 +169,6 @@ static sim_t sim;
  * Output: one line per record; the FNV-1a hash covers every frame.
  * ------------------------------------------------------------------------ */
 
-static void fnv_bytes(uint32_t *h, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        *h ^= p[i];
-        *h *= 16777619u;
-    }
-}
-
-static uint32_t ms(uint64_t us)
-{
-    return (uint32_t)(us / US_PER_MS);
-}
-
 static uint32_t next_rand(sim_t *s)
 {
     /* xorshift32: the same sequence on every machine */
@@ -198,16 +183,11 @@ static uint32_t next_rand(sim_t *s)
 static void print_frame(sim_t *s, const vcan_frame_t *f)
 {
     char hex[2 * VCAN_DLC_MAX + 1];
-    static const char digits[] = "0123456789ABCDEF";
-    for (unsigned i = 0; i < f->dlc && i < VCAN_DLC_MAX; i++) {
-        hex[2 * i] = digits[f->data[i] >> 4];
-        hex[2 * i + 1] = digits[f->data[i] & 0x0Fu];
-    }
-    hex[2u * (f->dlc <= VCAN_DLC_MAX ? f->dlc : VCAN_DLC_MAX)] = '\0';
-    printf("f %7" PRIu32 " %03X %s\n", ms(s->now), (unsigned)f->id, hex);
+    unsigned dlc = digest_frame_hex(f, hex);
+    printf("f %7" PRIu32 " %03X %s\n", digest_ms(s->now), (unsigned)f->id, hex);
     uint8_t head[3] = {(uint8_t)(f->id >> 8), (uint8_t)f->id, f->dlc};
-    fnv_bytes(&s->fnv, head, sizeof head);
-    fnv_bytes(&s->fnv, f->data, f->dlc <= VCAN_DLC_MAX ? f->dlc : VCAN_DLC_MAX);
+    digest_fnv(&s->fnv, head, sizeof head);
+    digest_fnv(&s->fnv, f->data, dlc);
     s->frames++;
     s->lines++;
 }
@@ -252,7 +232,7 @@ static void print_bank_changes(sim_t *s)
     if (s->bank_last_valid && memcmp(&v, &s->bank_last, sizeof v) == 0) {
         return;
     }
-    printf("p %7" PRIu32, ms(s->now));
+    printf("p %7" PRIu32, digest_ms(s->now));
     for (size_t i = 0; i < s->packs; i++) {
         printf(" p%u=%s%s%s", (unsigned)(i + 1u), bank_pack_state_name(v.state[i]),
                v.blocks_charge[i] ? "+blocks-charge" : "",
@@ -274,7 +254,7 @@ static void print_changes(sim_t *s)
     if (!s->last_valid || memcmp(&v, &s->last, sizeof v) != 0) {
         printf("s %7" PRIu32 " data=%s cvl=%s reasons=0x%04" PRIX32 " cvl_reasons=0x%02" PRIX32
                " keepalive=%u temp_usable=%u temp_used=0x%02X\n",
-               ms(s->now), brg_data_state_name(v.state), cvl_state_name(v.cvl), v.reasons,
+               digest_ms(s->now), brg_data_state_name(v.state), cvl_state_name(v.cvl), v.reasons,
                v.cvl_reasons, (unsigned)v.keepalive, (unsigned)v.temp_usable,
                (unsigned)v.temp_used_mask);
         s->lines++;
@@ -286,9 +266,10 @@ static void print_changes(sim_t *s)
     }
     alm_event_t ev;
     while (alm_pop_event(&s->brg.alarms, &ev)) {
-        printf("a %7" PRIu32 " #%" PRIu32 " %s %s %s->%s value=%" PRId32 "\n", ms(ev.time_us),
-               ev.seq, alm_condition_name(ev.cond), alm_event_kind_name(ev.kind),
-               alm_level_name(ev.from), alm_level_name(ev.to), ev.value);
+        printf("a %7" PRIu32 " #%" PRIu32 " %s %s %s->%s value=%" PRId32 "\n",
+               digest_ms(ev.time_us), ev.seq, alm_condition_name(ev.cond),
+               alm_event_kind_name(ev.kind), alm_level_name(ev.from), alm_level_name(ev.to),
+               ev.value);
         s->lines++;
     }
 }
@@ -641,11 +622,6 @@ static void bms_request(sim_t *s, size_t pack, const tbms_poll_tx_t *tx)
     u->pending_at = s->now + (5u + next_rand(s) % 30u) * US_PER_MS; /* 5..34 ms */
 }
 
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-    return a < b ? a : b;
-}
-
 /* ------------------------------------------------------------------------
  * One scenario
  * ------------------------------------------------------------------------ */
@@ -713,7 +689,7 @@ static void print_summary(sim_t *s, const scenario_t *sc)
     }
     printf("pack soc_cpct=%" PRIu32 " current_ma=%" PRId32 " cell_max_mv=%u\n", soc_cpct(s),
            s->current_ma, (unsigned)s->regs[0][41]);
-    printf("digest %s frames=%" PRIu32 " fnv1a=%08" PRIX32 "\n", sc->name, s->frames, s->fnv);
+    digest_print_total(sc->name, s->frames, s->fnv);
 }
 
 static bool run_scenario(const scenario_t *sc)
@@ -721,7 +697,7 @@ static bool run_scenario(const scenario_t *sc)
     sim_t *s = &sim;
     memset(s, 0, sizeof *s);
     s->rng = 0x2545F491u;
-    s->fnv = 2166136261u;
+    s->fnv = DIGEST_FNV_BASIS;
     s->packs = sc->packs;
     s->gx_alive = true;
     s->charger_on = true;
@@ -737,7 +713,7 @@ static bool run_scenario(const scenario_t *sc)
     brg_config_t cfg;
     brg_default_config(&cfg);
     cfg.packs = (uint8_t)s->packs;
-    printf("== scenario %s (%" PRIu32 " s) ==\n", sc->name, sc->seconds);
+    digest_print_scenario(sc->name, sc->seconds);
     if (s->packs > 1u) {
         printf("packs %u share_pm=%u/%u\n", (unsigned)s->packs, (unsigned)PACK1_SHARE_PM,
                (unsigned)(1000u - PACK1_SHARE_PM));
@@ -788,26 +764,17 @@ static bool run_scenario(const scenario_t *sc)
         print_changes(s);
         observe(s);
 
-        uint64_t next = min_u64(brg_next_us(&s->brg), next_sec);
+        uint64_t next = digest_min_u64(brg_next_us(&s->brg), next_sec);
         for (size_t p = 0; p < s->packs; p++) {
             if (s->uart[p].pending) {
-                next = min_u64(next, s->uart[p].pending_at);
+                next = digest_min_u64(next, s->uart[p].pending_at);
             }
         }
         s->now = next > s->now ? next : s->now + US_PER_MS;
     }
 
     print_summary(s, sc);
-    bool ok = true;
-    for (unsigned k = 0; k < OBS_COUNT_; k++) {
-        uint32_t bit = 1u << k;
-        if (sc->expect & bit) {
-            bool seen = (s->observed & bit) != 0;
-            printf("expect %s %s: %s\n", sc->name, obs_name[k], seen ? "ok" : "NOT REACHED");
-            ok = ok && seen;
-        }
-    }
-    return ok;
+    return digest_print_expects(sc->name, obs_name, OBS_COUNT_, sc->expect, s->observed);
 }
 
 int main(void)
@@ -819,6 +786,5 @@ int main(void)
     for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
         ok = run_scenario(&scenarios[i]) && ok;
     }
-    printf("== end: %s ==\n", ok ? "every scenario reached its conditions" : "FAILED");
-    return ok ? 0 : 1;
+    return digest_print_end(ok);
 }

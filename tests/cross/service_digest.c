@@ -38,12 +38,10 @@
 #include <string.h>
 
 #include "config.h"
+#include "digest.h"
 #include "service.h"
 #include "tbms_sim.h"
 #include "victron_can.h"
-
-#define US_PER_MS 1000ull
-#define US_PER_S  1000000ull
 
 #define CHARGER_MA 30000                /* the charger's own maximum */
 #define EPOCH_MS   1780000000000ull     /* wall clock at t = 0 (the documents' time_ms) */
@@ -131,19 +129,6 @@ static sim_t sim;
  * Output: one line per record; the FNV-1a hash covers every line.
  * ------------------------------------------------------------------------ */
 
-static void fnv_bytes(uint32_t *h, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        *h ^= p[i];
-        *h *= 16777619u;
-    }
-}
-
-static uint32_t ms(uint64_t us)
-{
-    return (uint32_t)(us / US_PER_MS);
-}
-
 static void line(sim_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void line(sim_t *s, const char *fmt, ...)
@@ -154,7 +139,7 @@ static void line(sim_t *s, const char *fmt, ...)
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     size_t len = n < 0 ? 0u : (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1u;
-    fnv_bytes(&s->fnv, (const uint8_t *)buf, len);
+    digest_fnv(&s->fnv, (const uint8_t *)buf, len);
     fputs(buf, stdout);
     fputc('\n', stdout);
     s->lines++;
@@ -179,15 +164,9 @@ static int64_t milli(status_num_t n)
 static void print_frame(sim_t *s, const vcan_frame_t *f, bool sent)
 {
     char hex[2 * VCAN_DLC_MAX + 1];
-    static const char digits[] = "0123456789ABCDEF";
-    unsigned dlc = f->dlc <= VCAN_DLC_MAX ? f->dlc : VCAN_DLC_MAX;
-    for (unsigned i = 0; i < dlc; i++) {
-        hex[2 * i] = digits[f->data[i] >> 4];
-        hex[2 * i + 1] = digits[f->data[i] & 0x0Fu];
-    }
-    hex[2u * dlc] = '\0';
+    (void)digest_frame_hex(f, hex);
     /* "f" sent, "x" held back by the port (CAN link down) */
-    line(s, "%c %7" PRIu32 " %03X %s", sent ? 'f' : 'x', ms(s->now), (unsigned)f->id, hex);
+    line(s, "%c %7" PRIu32 " %03X %s", sent ? 'f' : 'x', digest_ms(s->now), (unsigned)f->id, hex);
     s->frames++;
 }
 
@@ -200,7 +179,7 @@ static const char *const level_name[] = {"E", "W", "I", "D"};
 static void op_log(void *ctx, svc_log_level_t level, const char *text)
 {
     sim_t *s = ctx;
-    line(s, "l %7" PRIu32 " %s %s", ms(s->now), level_name[(unsigned)level & 3u], text);
+    line(s, "l %7" PRIu32 " %s %s", digest_ms(s->now), level_name[(unsigned)level & 3u], text);
     if (strstr(text, "TinyBMS data valid") != NULL) {
         s->valid_logs++;
         s->valid_logged = true;
@@ -238,7 +217,7 @@ static bool op_save_energy(void *ctx, uint64_t charged_mwh, uint64_t discharged_
 {
     sim_t *s = ctx;
     line(s, "e %7" PRIu32 " save charged_mwh=%" PRIu64 " discharged_mwh=%" PRIu64 " -> %s",
-         ms(s->now), charged_mwh, discharged_mwh, s->save_ok ? "stored" : "failed");
+         digest_ms(s->now), charged_mwh, discharged_mwh, s->save_ok ? "stored" : "failed");
     s->saves++;
     if (!s->save_ok) {
         s->failed_saves++;
@@ -261,7 +240,7 @@ static void op_publish_status(void *ctx, const status_t *st)
          " cells=%" PRId64 "..%" PRId64 " cvl=%" PRId64 " ccl=%" PRId64 " dcl=%" PRId64
          " sent=%u gx=%u can=%u alarms=%s kwh=%" PRId64 "/%" PRId64 " ov=%u coc=%u polls=%" PRIu32
          " up=%" PRIu64,
-         ms(s->now), st->seq, st->data_state, (unsigned)st->data_valid, milli(st->voltage),
+         digest_ms(s->now), st->seq, st->data_state, (unsigned)st->data_valid, milli(st->voltage),
          milli(st->current), milli(st->soc_percent), scaled(st->min_cell_mv, 1.0),
          scaled(st->max_cell_mv, 1.0), milli(st->limits.cvl_v), milli(st->limits.ccl_a),
          milli(st->limits.dcl_a), (unsigned)st->limits.sent, (unsigned)st->gx.keepalive_ok,
@@ -281,14 +260,15 @@ static void op_publish_history(void *ctx, const svc_t *svc)
     s->history_publishes++;
     if (h->gap) {
         s->observed |= OBS_HISTORY_GAP;
-        line(s, "h %7" PRIu32 " count=%zu gap", ms(s->now), n);
+        line(s, "h %7" PRIu32 " count=%zu gap", digest_ms(s->now), n);
     } else if (last != NULL) {
-        line(s, "h %7" PRIu32 " count=%zu t=%" PRIu64 " mv=%" PRId32 " ma=%" PRId32 " soc=%" PRId32
+        line(s,
+             "h %7" PRIu32 " count=%zu t=%" PRIu64 " mv=%" PRId32 " ma=%" PRId32 " soc=%" PRId32
              " cells=%" PRId32 "..%" PRId32 " temp=%" PRId32 " cvl=%" PRId32 " ccl=%" PRId32
              " dcl=%" PRId32,
-             ms(s->now), n, (uint64_t)(last->t_ms - EPOCH_MS), last->pack_mv, last->current_ma,
-             last->soc_cpct, last->cell_min_mv, last->cell_max_mv, last->temp_dc, last->cvl_mv,
-             last->ccl_ma, last->dcl_ma);
+             digest_ms(s->now), n, (uint64_t)(last->t_ms - EPOCH_MS), last->pack_mv,
+             last->current_ma, last->soc_cpct, last->cell_min_mv, last->cell_max_mv, last->temp_dc,
+             last->cvl_mv, last->ccl_ma, last->dcl_ma);
     }
 }
 
@@ -313,7 +293,8 @@ static const char *sw_status_name(sw_status_t st)
 
 static void print_write(sim_t *s, const char *what, const sw_result_t *r)
 {
-    line(s, "w %7" PRIu32 " %s %s: %s", ms(s->now), what, sw_status_name(r->status), r->message);
+    line(s, "w %7" PRIu32 " %s %s: %s", digest_ms(s->now), what, sw_status_name(r->status),
+         r->message);
 }
 
 /* A user's write of one register; true when it was refused at once. */
@@ -327,7 +308,7 @@ static bool write_one(sim_t *s, uint16_t addr, uint16_t value, sw_status_t expec
             s->writes_refused++;
         }
     } else {
-        line(s, "w %7" PRIu32 " queued register %u = %u", ms(s->now), (unsigned)addr,
+        line(s, "w %7" PRIu32 " queued register %u = %u", digest_ms(s->now), (unsigned)addr,
              (unsigned)value);
     }
     return done;
@@ -337,8 +318,8 @@ static void apply_config(sim_t *s, const cfg_t *c, const char *what)
 {
     char why[160] = "";
     tbms_err_t e = svc_apply_config(&s->svc, c, s->now, why, sizeof why);
-    line(s, "c %7" PRIu32 " %s: %s%s%s", ms(s->now), what, e == TBMS_OK ? "applied" : "refused",
-         e == TBMS_OK ? "" : ", ", why);
+    line(s, "c %7" PRIu32 " %s: %s%s%s", digest_ms(s->now), what,
+         e == TBMS_OK ? "applied" : "refused", e == TBMS_OK ? "" : ", ", why);
 }
 
 /* ------------------------------------------------------------------------
@@ -464,11 +445,6 @@ static const scenario_t scenarios[] = {
  * The port's loop around the service
  * ------------------------------------------------------------------------ */
 
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-    return a < b ? a : b;
-}
-
 /* The charger: up to CHARGER_MA within the last CCL while the data is
  * valid (a GX stops charging when the BMS is lost). */
 static void charger_step(sim_t *s)
@@ -527,7 +503,7 @@ static void write_turn(sim_t *s)
     sw_result_t r;
     if (svc_write_busy(&s->svc) && svc_write_poll(&s->svc, &r)) {
         print_write(s, "finished", &r);
-        line(s, "w %7" PRIu32 " simulated BMS register 318 = %u", ms(s->now),
+        line(s, "w %7" PRIu32 " simulated BMS register 318 = %u", digest_ms(s->now),
              (unsigned)tbms_sim_register(&s->bms, 318));
         if (r.status == SW_OK && r.readback[0] == 40u) {
             s->observed |= OBS_WRITE_VERIFIED;
@@ -636,7 +612,7 @@ static void print_summary(sim_t *s, const scenario_t *sc)
     line(s, "service publishes=%" PRIu32 " history=%zu saves=%" PRIu32 " failed_saves=%" PRIu32
          " lines=%" PRIu32,
          s->publishes, history_count(svc_history(&s->svc)), s->saves, s->failed_saves, s->lines);
-    printf("digest %s frames=%" PRIu32 " fnv1a=%08" PRIX32 "\n", sc->name, s->frames, s->fnv);
+    digest_print_total(sc->name, s->frames, s->fnv);
 }
 
 static bool start(sim_t *s, const scenario_t *sc)
@@ -667,13 +643,13 @@ static bool run_scenario(const scenario_t *sc)
 {
     sim_t *s = &sim;
     memset(s, 0, sizeof *s);
-    s->fnv = 2166136261u;
+    s->fnv = DIGEST_FNV_BASIS;
     s->gx_alive = true;
     s->charger_on = true;
     s->save_ok = true;
     s->can_connected = true;
     s->seq_in_order = true;
-    printf("== scenario %s (%" PRIu32 " s) ==\n", sc->name, sc->seconds);
+    digest_print_scenario(sc->name, sc->seconds);
     if (!start(s, sc)) {
         return false;
     }
@@ -692,26 +668,17 @@ static bool run_scenario(const scenario_t *sc)
         write_turn(s);
         observe(s, sc);
 
-        uint64_t next = min_u64(svc_next_us(&s->svc), next_sec);
+        uint64_t next = digest_min_u64(svc_next_us(&s->svc), next_sec);
         uint64_t answer_ms = tbms_sim_next_answer_ms(&s->bms);
         if (answer_ms != UINT64_MAX) {
-            next = min_u64(next, answer_ms * US_PER_MS);
+            next = digest_min_u64(next, answer_ms * US_PER_MS);
         }
         s->now = next > s->now ? next : s->now + US_PER_MS;
     }
     s->stopping = true;
     svc_stop(&s->svc, s->now);
     print_summary(s, sc);
-    bool ok = true;
-    for (unsigned k = 0; k < OBS_COUNT_; k++) {
-        uint32_t bit = 1u << k;
-        if (sc->expect & bit) {
-            bool seen = (s->observed & bit) != 0;
-            printf("expect %s %s: %s\n", sc->name, obs_name[k], seen ? "ok" : "NOT REACHED");
-            ok = ok && seen;
-        }
-    }
-    return ok;
+    return digest_print_expects(sc->name, obs_name, OBS_COUNT_, sc->expect, s->observed);
 }
 
 int main(void)
@@ -725,6 +692,5 @@ int main(void)
     for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
         ok = run_scenario(&scenarios[i]) && ok;
     }
-    printf("== end: %s ==\n", ok ? "every scenario reached its conditions" : "FAILED");
-    return ok ? 0 : 1;
+    return digest_print_end(ok);
 }
