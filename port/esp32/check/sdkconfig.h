@@ -68,6 +68,7 @@
 
 /* ---- ESP system: main task, watchdogs (task WDT 30 s, resets), events ---- */
 #define CONFIG_ESP_MAIN_TASK_STACK_SIZE 6144
+#define CONFIG_ESP_TIMER_TASK_STACK_SIZE 6144
 #define CONFIG_ESP_TASK_WDT_EN 1
 #define CONFIG_ESP_TASK_WDT_INIT 1
 #define CONFIG_ESP_TASK_WDT_TIMEOUT_S 30
