@@ -6,10 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The largest object the C library can make (half the address space on
+ * a 32-bit board): a text that would need more fails. */
+#define STRBUF_MAX ((size_t)PTRDIFF_MAX)
+
 /* Grows the buffer to hold need bytes, the NUL included. */
 static bool grow(strbuf_t *sb, size_t need)
 {
-    size_t cap = sb->cap <= SIZE_MAX / 2u ? sb->cap * 2u : SIZE_MAX;
+    if (need > STRBUF_MAX) {
+        sb->failed = true;
+        return false;
+    }
+    size_t cap = sb->cap <= STRBUF_MAX / 2u ? sb->cap * 2u : STRBUF_MAX;
     if (cap < need) {
         cap = need;
     }
