@@ -22,16 +22,6 @@ static void add_str(cJSON *o, const char *key, const char *s)
     }
 }
 
-/* item into to[key], or null when there is none (no status yet). */
-static void put_item(cJSON *to, const char *key, cJSON *item)
-{
-    if (item != NULL) {
-        cJSON_AddItemToObject(to, key, item);
-    } else {
-        cJSON_AddNullToObject(to, key);
-    }
-}
-
 static void add_loop(cJSON *root, const fw_diag_input_t *in)
 {
     cJSON *loop = cJSON_AddObjectToObject(root, "loop");
@@ -105,16 +95,6 @@ static void add_chip(cJSON *root, const fw_diag_input_t *in)
     cJSON_AddNumberToObject(en, "save_failures", (double)in->energy.failed);
 }
 
-static void add_data(cJSON *root, const status_t *st)
-{
-    cJSON *data = cJSON_AddObjectToObject(root, "data");
-    put_item(data, "data_valid", st != NULL ? cJSON_CreateBool(st->data_valid) : NULL);
-    put_item(data, "data_state",
-             st != NULL && st->data_state != NULL ? cJSON_CreateString(st->data_state) : NULL);
-    put_item(data, "data_age_ms",
-             st != NULL && st->data_age_ms.known ? cJSON_CreateNumber(st->data_age_ms.v) : NULL);
-}
-
 static void add_log(cJSON *mods, const fw_diag_input_t *in)
 {
     cJSON *l = cJSON_AddObjectToObject(mods, "log");
@@ -165,14 +145,7 @@ char *fw_diag_json(const fw_diag_input_t *in)
     add_watchdog(root, in);
 
     const status_t *st = in->status;
-    add_data(root, st);
-    cJSON *mods = cJSON_AddObjectToObject(root, "modules");
-    cJSON *uart = status_json_uart(st);
-    status_json_add_seed_uart(root, uart, in->poll_interval_ms);
-    put_item(mods, "uart", uart);
-    put_item(mods, "can", status_json_can(st));
-    put_item(mods, "bridge", status_json_bridge_stats(st));
-    put_item(mods, "cvl", status_json_cvl(st));
+    cJSON *mods = status_json_add_diagnostics(root, st, in->poll_interval_ms);
     add_log(mods, in);
     add_last_errors(root, in);
 

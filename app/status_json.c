@@ -428,3 +428,39 @@ char *status_json(const status_t *st)
     cJSON_Delete(root);
     return out;
 }
+
+/* item into to[key], or null when there is none (no status yet). */
+static void put_item(cJSON *to, const char *key, cJSON *item)
+{
+    if (item != NULL) {
+        cJSON_AddItemToObject(to, key, item);
+    } else {
+        cJSON_AddNullToObject(to, key);
+    }
+}
+
+cJSON *status_json_add_diagnostics(cJSON *root, const status_t *st, uint32_t poll_interval_ms)
+{
+    cJSON *data = cJSON_AddObjectToObject(root, "data");
+    if (data != NULL) {
+        put_item(data, "data_valid", st != NULL ? cJSON_CreateBool(st->data_valid) : NULL);
+        put_item(data, "data_state",
+                 st != NULL && st->data_state != NULL ? cJSON_CreateString(st->data_state)
+                                                      : NULL);
+        put_item(data, "data_age_ms", st != NULL && st->data_age_ms.known
+                                          ? cJSON_CreateNumber(st->data_age_ms.v)
+                                          : NULL);
+    }
+    cJSON *mods = cJSON_AddObjectToObject(root, "modules");
+    cJSON *uart = status_json_uart(st);
+    status_json_add_seed_uart(root, uart, poll_interval_ms);
+    if (mods == NULL) {
+        cJSON_Delete(uart);
+        return NULL;
+    }
+    put_item(mods, "uart", uart);
+    put_item(mods, "can", status_json_can(st));
+    put_item(mods, "bridge", status_json_bridge_stats(st));
+    put_item(mods, "cvl", status_json_cvl(st));
+    return mods;
+}

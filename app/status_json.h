@@ -47,4 +47,13 @@ cJSON *status_json_bank(const status_t *st);         /* "bank" */
  */
 void status_json_add_seed_uart(cJSON *root, const cJSON *uart, uint32_t poll_interval_ms);
 
+/*
+ * The part of GET /api/diagnostics both ports take from the status st
+ * (NULL before the first: every value null): root's "data" (data_valid,
+ * data_state, data_age_ms), "modules" with uart, can, bridge and cvl, and
+ * the seed's "uart" (status_json_add_seed_uart). Returns "modules", where
+ * the port adds its own (mqtt, log), or NULL when out of memory.
+ */
+cJSON *status_json_add_diagnostics(cJSON *root, const status_t *st, uint32_t poll_interval_ms);
+
 #endif /* STATUS_JSON_H */

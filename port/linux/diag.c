@@ -452,16 +452,6 @@ static void add_last_errors(cJSON *root)
     }
 }
 
-/* item into to[key], or null when there is none (no status yet). */
-static void put_item(cJSON *to, const char *key, cJSON *item)
-{
-    if (item != NULL) {
-        cJSON_AddItemToObject(to, key, item);
-    } else {
-        cJSON_AddNullToObject(to, key);
-    }
-}
-
 /* st: the latest status snapshot, NULL before the first. */
 static char *diagnostics_json(diag_t *d, uint64_t now_us, const status_t *st,
                               const metrics_extra_t *x, const mqtt_stats_t *mstats)
@@ -535,19 +525,7 @@ static char *diagnostics_json(diag_t *d, uint64_t now_us, const status_t *st,
     cJSON_AddNumberToObject(wd, "systemd_pings", (double)d->pings);
     pthread_mutex_unlock(&d->mu);
 
-    cJSON *data = cJSON_AddObjectToObject(root, "data");
-    put_item(data, "data_valid", st != NULL ? cJSON_CreateBool(st->data_valid) : NULL);
-    put_item(data, "data_state",
-             st != NULL && st->data_state != NULL ? cJSON_CreateString(st->data_state) : NULL);
-    put_item(data, "data_age_ms",
-             st != NULL && st->data_age_ms.known ? cJSON_CreateNumber(st->data_age_ms.v) : NULL);
-    cJSON *mods = cJSON_AddObjectToObject(root, "modules");
-    cJSON *uart = status_json_uart(st);
-    status_json_add_seed_uart(root, uart, d->poll_interval_ms);
-    put_item(mods, "uart", uart);
-    put_item(mods, "can", status_json_can(st));
-    put_item(mods, "bridge", status_json_bridge_stats(st));
-    put_item(mods, "cvl", status_json_cvl(st));
+    cJSON *mods = status_json_add_diagnostics(root, st, d->poll_interval_ms);
     add_mqtt(mods, mstats);
     add_log(mods);
     add_last_errors(root);
